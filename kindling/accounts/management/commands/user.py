@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from kindling.accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Manage users: `kindling user create --email E --password P [--admin]`"
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a user")
+        create.add_argument("--email", required=True)
+        create.add_argument("--password", required=True)
+        create.add_argument("--name", default="")
+        create.add_argument("--admin", action="store_true", help="make the user a platform administrator")
+
+    def handle(self, *args, action, **opts):
+        if action == "create":
+            if len(opts["password"]) < 8:
+                raise CommandError("the password must have at least 8 characters")
+            try:
+                factory = User.objects.create_superuser if opts["admin"] else User.objects.create_user
+                user = factory(opts["email"], opts["password"], name=opts["name"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"created {user.email} (user number {user.user_number})")

@@ -1,0 +1,85 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+TOKEN_PREFIX = "kdl_"
+
+
+def new_user_number() -> int:
+    return secrets.randbelow(900_000) + 100_000
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        email = self.normalize_email(email).lower()
+        # The user number is public and random; retry on the rare collision.
+        for _ in range(20):
+            user = self.model(email=email, user_number=new_user_number(), **extra)
+            user.set_password(password)
+            try:
+                with transaction.atomic():
+                    user.save(using=self._db)
+                return user
+            except IntegrityError:
+                if self.filter(email=email).exists():
+                    raise ValueError(f"A user with email {email} already exists") from None
+        raise RuntimeError("could not allocate a user number")
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None
+    first_name = None
+    last_name = None
+    name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(unique=True)
+    # Public number that, with the email, identifies the recipient of a credential transfer.
+    user_number = models.PositiveIntegerField(unique=True)
+    preferences = models.JSONField(default=dict, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    def __str__(self):
+        return self.email
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    # Only the SHA-256 of the token is kept: a leaked database does not leak usable tokens.
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def issue(cls, user, name: str = "") -> str:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        cls.objects.create(user=user, name=name, token_hash=hash_token(token), prefix=token[:12])
+        return token
+
+    @classmethod
+    def user_for(cls, token: str):
+        found = cls.objects.select_related("user").filter(token_hash=hash_token(token)).first()
+        if found is None or not found.user.is_active:
+            return None
+        cls.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        return found.user

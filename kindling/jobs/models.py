@@ -1,0 +1,73 @@
+from django.db import models
+from django.utils import timezone
+
+from kindling.lib import jsonmatch
+
+
+class Trigger(models.Model):
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message filter"
+        CRON = "cron", "Cron"
+        FLOW = "flow", "Flow (on success)"
+        CATCH = "catch", "Catch (on failure)"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="triggers")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    criteria = models.JSONField(null=True, blank=True)  # message: inclusion
+    exclusion = models.JSONField(null=True, blank=True)  # message: optional exclusion
+    cron = models.CharField(max_length=100, blank=True)
+    # flow/catch: the job whose success (flow) or failure (catch) fires this trigger
+    upstream_job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.CASCADE, related_name="downstream_triggers"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="trigger_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+    def matches(self, body) -> bool:
+        return self.kind == self.Kind.MESSAGE and jsonmatch.matches(body, self.criteria, self.exclusion)
+
+
+class JobQuerySet(models.QuerySet):
+    def runnable(self):
+        """Jobs that start runs by themselves: switched on and not archived."""
+        return self.filter(enabled=True, archived=False)
+
+
+class Job(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="jobs")
+    name = models.CharField(max_length=200)
+    trigger = models.ForeignKey(Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    adaptor = models.CharField(max_length=200, default="@openfn/language-common")
+    adaptor_version = models.CharField(max_length=50, default="latest")
+    credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    expression = models.TextField(blank=True)
+    # v1: a job is off by default; switching it on (autoprocess) lets triggers start it.
+    enabled = models.BooleanField(default=False)
+    private = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    console_disabled = models.BooleanField(default=False)
+    git_path = models.CharField(max_length=500, blank=True)
+    # Cron jobs: the last successful final state that may be inherited (v1 size rule: <= 50,000 bytes).
+    saved_state = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="job_name_unique")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def adaptor_spec(self) -> str:
+        return f"{self.adaptor}@{self.adaptor_version or 'latest'}"

@@ -1,0 +1,10 @@
+"""Limit/offset paging for API lists: `{"items": [...], "count": N}`."""
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def page(queryset, limit: int, offset: int, serialize) -> dict:
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
+    return {"items": [serialize(obj) for obj in queryset[offset : offset + limit]], "count": queryset.count()}

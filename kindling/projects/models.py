@@ -1,0 +1,69 @@
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone as dj_timezone
+from django.utils.text import slugify
+
+
+def validate_timezone(value: str):
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (for example UTC or Africa/Nairobi)")
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    # The inbox address never changes, whatever happens to the name.
+    inbox_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    concurrency = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def inbox_url(self) -> str:
+        return f"{settings.BASE_URL}/inbox/{self.inbox_uuid}"
+
+    @classmethod
+    def create(cls, name: str, owner) -> "Project":
+        project = cls.objects.create(name=name, slug=cls.free_slug(name))
+        Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
+        return project
+
+    @classmethod
+    def free_slug(cls, name: str) -> str:
+        base = slugify(name)[:200] or "project"
+        slug, n = base, 1
+        while cls.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        COLLABORATOR = "collaborator"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.COLLABORATOR)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)

@@ -1,0 +1,195 @@
+"""project.yaml (OpenFn portability format v2): import a whole project, or fail naming the key."""
+
+import json
+import re
+
+import yaml
+from django.db import transaction
+
+from kindling.credentials.models import Credential
+from kindling.jobs.models import Job, Trigger
+from kindling.lib import cron
+from kindling.projects.models import Project
+
+TRIGGER_KINDS = {"criteria": Trigger.Kind.MESSAGE, "cron": Trigger.Kind.CRON,
+                 "success": Trigger.Kind.FLOW, "failure": Trigger.Kind.CATCH}
+TRIGGER_EXTRA_KEYS = {"type", "label", "exclusion"}
+JOB_KEYS = {"expression", "adaptor", "language_pack", "trigger", "credential", "type", "label"}
+ADAPTOR_RE = re.compile(r"^(?P<name>(@openfn/)?language-[a-z0-9-]+)(@(?P<version>[A-Za-z0-9.+-]+))?$")
+
+
+class ProjectFileError(ValueError):
+    def __init__(self, key: str, problem: str):
+        self.key, self.problem = key, problem
+        super().__init__(f"{key}: {problem}")
+
+
+def parse_adaptor(spec: str, key: str) -> tuple[str, str]:
+    match = ADAPTOR_RE.match(str(spec).strip())
+    if not match:
+        raise ProjectFileError(key, f"{spec!r} is not an OpenFn adaptor such as '@openfn/language-http@7.2.10'")
+    name = match["name"] if match["name"].startswith("@openfn/") else f"@openfn/{match['name']}"
+    return name, match["version"] or "latest"
+
+
+def parse_json_criteria(value, key: str):
+    if isinstance(value, dict | list):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ProjectFileError(key, f"is not valid JSON{where}: {value!r}") from None
+    if not isinstance(parsed, dict | list):
+        raise ProjectFileError(key, "must be a JSON object, for example '{\"formID\": \"intake\"}'")
+    return parsed
+
+
+def mapping(value, key: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ProjectFileError(key, "must be a mapping of names to definitions")
+    return value
+
+
+def check_triggers(triggers: dict, job_names: set[str]) -> dict[str, dict]:
+    parsed = {}
+    for name, spec in triggers.items():
+        key = f"triggers.{name}"
+        spec = mapping(spec, key)
+        unknown = set(spec) - set(TRIGGER_KINDS) - TRIGGER_EXTRA_KEYS
+        if unknown:
+            raise ProjectFileError(f"{key}.{sorted(unknown)[0]}", "unknown key; a trigger has one of "
+                                   "criteria, cron, success, failure")
+        kinds = [k for k in TRIGGER_KINDS if k in spec]
+        if len(kinds) != 1:
+            found = " and ".join(kinds) if kinds else "none of them"
+            raise ProjectFileError(key, f"a trigger has exactly one of criteria, cron, success, failure "
+                                   f"(found {found})")
+        kind = kinds[0]
+        out = {"kind": TRIGGER_KINDS[kind]}
+        if kind == "criteria":
+            out["criteria"] = parse_json_criteria(spec["criteria"], f"{key}.criteria")
+            if spec.get("exclusion") not in (None, ""):
+                out["exclusion"] = parse_json_criteria(spec["exclusion"], f"{key}.exclusion")
+        elif kind == "cron":
+            try:
+                out["cron"] = cron.validate(str(spec["cron"]))
+            except cron.CronError as exc:
+                raise ProjectFileError(f"{key}.cron", str(exc)) from None
+        else:
+            upstream = spec[kind]
+            if upstream not in job_names:
+                raise ProjectFileError(f"{key}.{kind}", f"names job {upstream!r}, which is not in jobs")
+            out["upstream"] = upstream
+        parsed[name] = out
+    return parsed
+
+
+def check_cycles(jobs: dict, triggers: dict[str, dict]) -> None:
+    # Edge upstream -> job for every flow/catch trigger a job uses; a cycle would let one run loop forever.
+    edges: dict[str, set[str]] = {}
+    for job_name, spec in jobs.items():
+        upstream = triggers[spec["trigger"]].get("upstream")
+        if upstream:
+            edges.setdefault(upstream, set()).add(job_name)
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for nxt in edges.get(start, ()):
+            if nxt == target or (nxt not in seen and (seen.add(nxt) or reaches(nxt, target, seen))):
+                return True
+        return False
+
+    for job_name, spec in jobs.items():
+        if reaches(job_name, job_name, set()):
+            raise ProjectFileError(f"jobs.{job_name}.trigger", f"trigger {spec['trigger']!r} would form a "
+                                   "cycle: this job's runs would start themselves again")
+
+
+def load(text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ProjectFileError("(file)", f"is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ProjectFileError("(file)", "must be a YAML mapping with jobs, triggers and credentials")
+    return data
+
+
+def import_project(text: str, name: str, owner) -> Project:
+    data = load(text)
+    jobs = mapping(data.get("jobs"), "jobs")
+    triggers = check_triggers(mapping(data.get("triggers"), "triggers"), set(jobs))
+    credentials = mapping(data.get("credentials"), "credentials")
+    extra = mapping(data.get("kindling"), "kindling")
+    job_options = mapping(extra.get("jobs"), "kindling.jobs")
+
+    checked_jobs = {}
+    for job_name, spec in jobs.items():
+        key = f"jobs.{job_name}"
+        spec = mapping(spec, key)
+        unknown = set(spec) - JOB_KEYS
+        if unknown:
+            raise ProjectFileError(f"{key}.{sorted(unknown)[0]}", "unknown key")
+        if not isinstance(spec.get("expression"), str) or not spec["expression"].strip():
+            raise ProjectFileError(f"{key}.expression", "is required (the job's JavaScript)")
+        adaptor_spec = spec.get("adaptor") or spec.get("language_pack")
+        if not adaptor_spec:
+            raise ProjectFileError(f"{key}.adaptor", "is required, for example '@openfn/language-common'")
+        adaptor, version = parse_adaptor(adaptor_spec, f"{key}.adaptor")
+        if spec.get("trigger") not in triggers:
+            raise ProjectFileError(f"{key}.trigger", f"names trigger {spec.get('trigger')!r}, "
+                                   "which is not in triggers")
+        if spec.get("credential") is not None and spec["credential"] not in credentials:
+            raise ProjectFileError(f"{key}.credential", f"names credential {spec['credential']!r}, "
+                                   "which is not in credentials")
+        checked_jobs[job_name] = {**spec, "adaptor": adaptor, "version": version}
+    for cred_name, body in credentials.items():
+        if not isinstance(body, dict):
+            raise ProjectFileError(f"credentials.{cred_name}", "must be a mapping of configuration values")
+    check_cycles(checked_jobs, triggers)
+    concurrency = extra.get("concurrency", 1)
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= 10:
+        raise ProjectFileError("kindling.concurrency", "must be a whole number from 1 to 10")
+
+    with transaction.atomic():
+        project = Project.create(name, owner)
+        project.concurrency = concurrency
+        project.save(update_fields=["concurrency"])
+        creds = {}
+        for cred_name, body in credentials.items():
+            credential = Credential(name=cred_name, owner=owner)
+            credential.body = body
+            credential.save()
+            credential.projects.add(project)
+            creds[cred_name] = credential
+        made_triggers = {
+            t_name: Trigger.objects.create(
+                project=project, name=t_name, kind=t["kind"], criteria=t.get("criteria"),
+                exclusion=t.get("exclusion"), cron=t.get("cron", ""),
+            )
+            for t_name, t in triggers.items()
+        }
+        made_jobs = {}
+        for job_name, spec in checked_jobs.items():
+            options = mapping(job_options.get(job_name), f"kindling.jobs.{job_name}")
+            made_jobs[job_name] = Job.objects.create(
+                project=project,
+                name=job_name,
+                trigger=made_triggers[spec["trigger"]],
+                adaptor=spec["adaptor"],
+                adaptor_version=spec["version"],
+                credential=creds.get(spec.get("credential")),
+                expression=spec["expression"],
+                enabled=bool(options.get("enabled", True)),  # imported jobs are switched on
+                private=bool(options.get("private", False)),
+                console_disabled=bool(options.get("console_disabled", False)),
+            )
+        for t_name, t in triggers.items():
+            if t.get("upstream"):
+                made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]
+                made_triggers[t_name].save(update_fields=["upstream_job"])
+    return project

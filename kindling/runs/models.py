@@ -1,0 +1,119 @@
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+        LOST = "lost"
+        ABORTED = "aborted"
+
+    class Cause(models.TextChoices):
+        MESSAGE = "message"
+        CRON = "cron"
+        FLOW = "flow"
+        CATCH = "catch"
+        MANUAL = "manual"
+
+    # The only moves a run can make; anything else is a bug and raises.
+    TRANSITIONS = {
+        Status.PENDING: {Status.RUNNING, Status.ABORTED},
+        Status.RUNNING: {Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED},
+    }
+    FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED)
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="runs")
+    message = models.ForeignKey(
+        "inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    # flow/catch: the run whose end started this one
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    cause = models.CharField(max_length=10, choices=Cause.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    exit_code = models.SmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Never holds `configuration`: the credential is injected when the run starts.
+    initial_state = models.JSONField(default=dict)
+    final_state = models.JSONField(null=True, blank=True)
+    adaptor_version = models.CharField(max_length=50, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the queue: oldest pending first, per project
+            models.Index(fields=["status", "project", "id"], name="run_queue"),
+            models.Index(fields=["project", "-created_at", "-id"], name="run_project_recent"),
+            models.Index(fields=["message", "job"], name="run_message_job"),
+        ]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.job_id}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == self.Status.SUCCESS
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    def check_transition(self, to: str) -> None:
+        if to not in self.TRANSITIONS.get(self.status, set()):
+            raise IllegalTransition(f"run {self.pk}: {self.status} -> {to} is not allowed")
+
+    def log_text(self) -> str:
+        """The log as one string (what a catch job receives as `error`)."""
+        return "\n".join(f"[{line.source}] {line.message}" for line in self.log_lines.order_by("seq"))
+
+    def record_end(self, status: str, exit_code: int, final_state, log_lines, adaptor_version=""):
+        self.check_transition(status)
+        with transaction.atomic():
+            self.status = status
+            self.exit_code = exit_code
+            self.final_state = final_state
+            self.finished_at = timezone.now()
+            self.adaptor_version = adaptor_version or self.adaptor_version
+            self.lease_until = None
+            self.save(update_fields=["status", "exit_code", "final_state", "finished_at", "adaptor_version",
+                                     "lease_until"])
+            LogLine.objects.bulk_create(
+                LogLine(run=self, seq=i, time=line.time, source=line.source, level=line.level,
+                        message=line.message)
+                for i, line in enumerate(log_lines)
+            )
+
+
+class LogLine(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveIntegerField()
+    time = models.DateTimeField()
+    source = models.CharField(max_length=8)
+    level = models.CharField(max_length=10)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["run", "seq"], name="logline_run_seq")]
+
+
+class CronTick(models.Model):
+    """One row per (trigger, minute) fired: the unique constraint is what stops a double fire."""
+
+    trigger = models.ForeignKey("jobs.Trigger", on_delete=models.CASCADE, related_name="ticks")
+    minute = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trigger", "minute"], name="one_tick_per_minute")]

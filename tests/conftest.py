@@ -1,0 +1,86 @@
+"""Personas and builders shared by every test.
+
+alice owns the project, bob collaborates on it, charlie has no access to it.
+"""
+
+import pytest
+
+from kindling.accounts.models import ApiToken, User
+from kindling.credentials.models import Credential
+from kindling.inbox.receive import receive
+from kindling.jobs.models import Job, Trigger
+from kindling.projects.models import Membership, Project
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(email: str, **kw) -> User:
+    return User.objects.create_user(email, PASSWORD, **kw)
+
+
+def make_project(owner, name="Health Ministry", **kw) -> Project:
+    project = Project.create(name, owner)
+    for key, value in kw.items():
+        setattr(project, key, value)
+    if kw:
+        project.save()
+    return project
+
+
+def make_trigger(project, name="trigger-1", kind=Trigger.Kind.MESSAGE, **kw) -> Trigger:
+    if kind == Trigger.Kind.MESSAGE:
+        kw.setdefault("criteria", {})
+    return Trigger.objects.create(project=project, name=name, kind=kind, **kw)
+
+
+def make_job(project, name="job-1", trigger=None, **kw) -> Job:
+    kw.setdefault("expression", "fn(state => state);")
+    kw.setdefault("adaptor", "@openfn/language-common")
+    kw.setdefault("adaptor_version", "3.3.4")
+    kw.setdefault("enabled", True)
+    return Job.objects.create(project=project, name=name, trigger=trigger, **kw)
+
+
+def make_credential(owner, name="my-secret-credential", body=None, projects=()) -> Credential:
+    credential = Credential(name=name, owner=owner)
+    credential.body = body if body is not None else {"username": "user@example.com", "password": "shhh-secret"}
+    credential.save()
+    credential.projects.add(*projects)
+    return credential
+
+
+def post_message(project, body, headers=None):
+    return receive(project, body, headers or {})
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness costs seconds per test and proves nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob@example.com", name="Bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie@example.com", name="Charlie")
+
+
+@pytest.fixture
+def project(alice, bob):
+    project = make_project(alice)
+    Membership.objects.create(project=project, user=bob, role=Membership.Role.COLLABORATOR)
+    return project
+
+
+@pytest.fixture
+def token_for():
+    return lambda user: ApiToken.issue(user, "test")
