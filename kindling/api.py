@@ -42,9 +42,7 @@ def unauthorized(request, exc):
 
 @api.exception_handler(ValidationError)
 def invalid(request, exc):
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors
-    )
+    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors)
     return api.create_response(request, {"error": f"Invalid request: {problems}"}, status=422)
 
 

@@ -4,6 +4,10 @@ from kindling.api import api
 from kindling.inbox.views import inbox
 
 urlpatterns = [
-    path("inbox/<uuid:inbox_uuid>", inbox, name="inbox"),
+    path("inbox/<str:inbox_uuid>", inbox, name="inbox"),
     path("api/v1/", api.urls),
+    path("", include("kindling.accounts.urls")),
+    path("", include("kindling.projects.urls")),
+    path("projects/<slug:slug>/", include("kindling.runs.urls")),
+    path("projects/<slug:slug>/", include("kindling.inbox.urls")),
 ]

@@ -43,7 +43,9 @@ def make_job(project, name="job-1", trigger=None, **kw) -> Job:
 
 def make_credential(owner, name="my-secret-credential", body=None, projects=()) -> Credential:
     credential = Credential(name=name, owner=owner)
-    credential.body = body if body is not None else {"username": "user@example.com", "password": "shhh-secret"}
+    credential.body = (
+        body if body is not None else {"username": "user@example.com", "password": "shhh-secret"}
+    )
     credential.save()
     credential.projects.add(*projects)
     return credential

@@ -33,6 +33,10 @@ class UserManager(BaseUserManager):
                     raise ValueError(f"A user with email {email} already exists") from None
         raise RuntimeError("could not allocate a user number")
 
+    def get_by_natural_key(self, email):
+        # Emails are stored lower-cased; logging in must not depend on how the user types theirs.
+        return self.get(email__iexact=email)
+
     def create_superuser(self, email, password=None, **extra):
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)

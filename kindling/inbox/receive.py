@@ -1,6 +1,7 @@
 """HTTP intake of the inbox: parse the body, store the message and create its runs in one transaction."""
 
 import json
+import re
 from urllib.parse import parse_qs
 
 from django.db import transaction
@@ -13,6 +14,13 @@ from kindling.runs import queue
 SECRET_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
 
 
+# Far deeper than any form; shallow enough that storing the body (which serialises it recursively)
+# never reaches Python's recursion limit.
+MAX_DEPTH = 500
+# In JSON text, the only ways to write a NUL or an unpaired surrogate: PostgreSQL's jsonb refuses both.
+UNSTORABLE_ESCAPE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+
+
 class BadBody(ValueError):
     pass
 
@@ -23,21 +31,66 @@ def parse_body(raw: bytes, content_type: str):
         raise BadBody("The request body is empty: send a JSON object (or XML, or a form).")
     if content_type.endswith("xml"):
         try:
-            return xml_to_json(raw)
+            # expat itself refuses NUL characters and surrogates, which XML does not allow.
+            return xml_to_json(raw, max_depth=MAX_DEPTH)
         except XMLError as exc:
             raise BadBody(str(exc)) from None
     if content_type == "application/x-www-form-urlencoded":
         try:
-            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadBody(f"invalid form body: {exc}") from None
-        return {key: values[0] if len(values) == 1 else values for key, values in fields.items()}
+        body = {key: values[0] if len(values) == 1 else values for key, values in fields.items()}
+        check_text(body)
+        return body
     try:
-        return json.loads(raw)
+        body = json.loads(raw, parse_constant=refuse_constant)
     except UnicodeDecodeError:
         raise BadBody("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise BadBody(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
+    # Both checks walk the body; the cheap tests on the raw text spare that walk to almost every message.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        check_depth(body)
+    if UNSTORABLE_ESCAPE.search(raw):
+        check_text(body)
+    return body
+
+
+def refuse_constant(name: str):
+    # Python's json accepts NaN and Infinity, which are not JSON: neither database would store them.
+    raise BadBody(f"invalid JSON: {name} is not a JSON value (send it as a string or null)")
+
+
+def check_depth(body) -> None:
+    level, depth = ([body] if isinstance(body, dict | list) else []), 1
+    while level:
+        if depth > MAX_DEPTH:
+            raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.")
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+        depth += 1
+
+
+def check_text(body) -> None:
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise BadBody("The body contains a NUL character (\\u0000), which cannot be stored.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadBody("The body contains an unpaired UTF-16 surrogate (\\ud800-\\udfff), "
+                              "which cannot be stored.") from None
 
 
 def stored_headers(headers) -> dict:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +18,10 @@ def inbox(request, inbox_uuid):
         response = error(405, "The inbox accepts POST requests only.")
         response["Allow"] = "POST"
         return response
-    project = Project.objects.filter(inbox_uuid=inbox_uuid).first()
+    try:
+        project = Project.objects.filter(inbox_uuid=uuid.UUID(str(inbox_uuid))).first()
+    except ValueError:
+        project = None
     if project is None:
         return error(404, "No inbox at this address.")
     limit = settings.INBOX_MAX_BYTES

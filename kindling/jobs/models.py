@@ -42,7 +42,9 @@ class JobQuerySet(models.QuerySet):
 class Job(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="jobs")
     name = models.CharField(max_length=200)
-    trigger = models.ForeignKey(Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    trigger = models.ForeignKey(
+        Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
     adaptor = models.CharField(max_length=200, default="@openfn/language-common")
     adaptor_version = models.CharField(max_length=50, default="latest")
     credential = models.ForeignKey(

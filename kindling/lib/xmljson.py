@@ -28,7 +28,7 @@ def _add(parent: dict, key: str, value) -> None:
         parent[key] = value
 
 
-def xml_to_json(data: bytes) -> dict:
+def xml_to_json(data: bytes, max_depth: int | None = None) -> dict:
     parser = expat.ParserCreate()  # no namespace processing: xmlns stays a plain attribute
     stack: list[tuple[str, dict, list[str]]] = []
     root: dict = {}
@@ -37,7 +37,11 @@ def xml_to_json(data: bytes) -> dict:
         raise XMLError("DTDs and entity declarations are not accepted")
 
     def start(name, attrs):
-        stack.append((_local(name), {f"@{k if k.startswith('xmlns') else _local(k)}": v for k, v in attrs.items()}, []))
+        if max_depth is not None and len(stack) >= max_depth:
+            raise XMLError(f"elements are nested more than {max_depth} levels deep")
+        stack.append(
+            (_local(name), {f"@{k if k.startswith('xmlns') else _local(k)}": v for k, v in attrs.items()}, [])
+        )
 
     def text(chunk):
         if stack:
@@ -63,6 +67,7 @@ def xml_to_json(data: bytes) -> dict:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise XMLError(f"invalid XML at line {exc.lineno}, column {exc.offset + 1}: "
-                       f"{expat.ErrorString(exc.code)}") from None
+        raise XMLError(
+            f"invalid XML at line {exc.lineno}, column {exc.offset + 1}: {expat.ErrorString(exc.code)}"
+        ) from None
     return root

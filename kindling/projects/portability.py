@@ -27,20 +27,22 @@ class ProjectFileError(ValueError):
 def parse_adaptor(spec: str, key: str) -> tuple[str, str]:
     match = ADAPTOR_RE.match(str(spec).strip())
     if not match:
-        raise ProjectFileError(key, f"{spec!r} is not an OpenFn adaptor such as '@openfn/language-http@7.2.10'")
+        raise ProjectFileError(key, f"{spec!r} is not an OpenFn adaptor such as "
+                               "'@openfn/language-http@7.2.10'")
     name = match["name"] if match["name"].startswith("@openfn/") else f"@openfn/{match['name']}"
     return name, match["version"] or "latest"
 
 
 def parse_json_criteria(value, key: str):
-    if isinstance(value, dict | list):
+    if isinstance(value, dict):
         return value
     try:
         parsed = json.loads(value)
     except (TypeError, json.JSONDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise ProjectFileError(key, f"is not valid JSON{where}: {value!r}") from None
-    if not isinstance(parsed, dict | list):
+    # Spec section 2: inclusion and exclusion criteria are JSON objects (an array would never match a form).
+    if not isinstance(parsed, dict):
         raise ProjectFileError(key, "must be a JSON object, for example '{\"formID\": \"intake\"}'")
     return parsed
 

@@ -35,7 +35,9 @@ class Run(models.Model):
         "inbox.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     # flow/catch: the run whose end started this one
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     cause = models.CharField(max_length=10, choices=Cause.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     exit_code = models.SmallIntegerField(null=True, blank=True)
@@ -87,11 +89,25 @@ class Run(models.Model):
             self.finished_at = timezone.now()
             self.adaptor_version = adaptor_version or self.adaptor_version
             self.lease_until = None
-            self.save(update_fields=["status", "exit_code", "final_state", "finished_at", "adaptor_version",
-                                     "lease_until"])
+            self.save(
+                update_fields=[
+                    "status",
+                    "exit_code",
+                    "final_state",
+                    "finished_at",
+                    "adaptor_version",
+                    "lease_until",
+                ]
+            )
             LogLine.objects.bulk_create(
-                LogLine(run=self, seq=i, time=line.time, source=line.source, level=line.level,
-                        message=line.message)
+                LogLine(
+                    run=self,
+                    seq=i,
+                    time=line.time,
+                    source=line.source,
+                    level=line.level,
+                    message=line.message,
+                )
                 for i, line in enumerate(log_lines)
             )
 

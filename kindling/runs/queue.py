@@ -125,7 +125,9 @@ def save_cron_state(run: Run) -> None:
     if job.trigger is None or job.trigger.kind != Trigger.Kind.CRON:
         return
     state = run.final_state or {}
-    size = len(json.dumps(state, separators=(",", ":")).encode())
+    # Bytes of the state as compact UTF-8 JSON: escaping non-ASCII as \uXXXX would triple the size of
+    # text in other scripts and drop states that are well under the limit.
+    size = len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
     if size > STATE_WARN_BYTES:
         warn_about_state_size(run, size)
     if size > STATE_SAVE_LIMIT_BYTES:

@@ -38,8 +38,12 @@ def execute(run: Run) -> list[Run]:
         result = engine.execute(run_spec(run), repo_dir=settings.ADAPTOR_REPO_DIR)
     except Exception as exc:  # the engine reports job failures itself; this is a bug of ours
         log.exception("engine failed on run %s", run.pk)
-        line = engine.LogLine(time=datetime.now(UTC), source="RTE", level="error",
-                              message=f"Internal error of the execution engine: {type(exc).__name__}")
+        line = engine.LogLine(
+            time=datetime.now(UTC),
+            source="RTE",
+            level="error",
+            message=f"Internal error of the execution engine: {type(exc).__name__}",
+        )
         return queue.finish(run, 10, None, [line])
     return queue.finish(run, result.exit_code, result.final_state, result.log, result.adaptor_version or "")
 

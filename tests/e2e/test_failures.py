@@ -36,7 +36,9 @@ def test_a_job_that_never_ends_is_killed_with_exit_2(project, trigger, settings)
 
 def test_a_job_that_allocates_without_bound_ends_with_exit_134(project, trigger, settings):
     settings.RUN_MEMORY_MB = 64
-    run = run_job(project, trigger, "fn(state => { const a = []; while (true) a.push(new Array(1e5).fill(1)); })")
+    run = run_job(
+        project, trigger, "fn(state => { const a = []; while (true) a.push(new Array(1e5).fill(1)); })"
+    )
 
     assert (run.status, run.exit_code) == ("failed", 134)
 

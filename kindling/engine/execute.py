@@ -1,0 +1,229 @@
+"""Execute one run: install the adaptor if needed, run the job in a fresh Node runner, and turn
+whatever happened into an exit code, a final state and a scrubbed log. Never raises for anything
+the job does."""
+
+import json
+import logging
+import re
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import sandbox
+from .adaptors import AdaptorUnavailable, ensure_adaptor
+from .exit_codes import ExitCode
+from .node import NodeMissing, ProtocolError, RunnerProcess
+from .runlog import RunLog
+from .spec import LogLine, RunResult, RunSpec
+
+log = logging.getLogger(__name__)
+
+# Larger final states fail the run: they would be stored, shown and passed to the next run.
+MAX_FINAL_STATE_BYTES = 10 * 1024 * 1024
+RUNNER_EXIT_CODES = {ExitCode.SUCCESS, ExitCode.FAILED, ExitCode.FAILED_TO_START, ExitCode.ENGINE_ERROR}
+
+
+def execute(spec: RunSpec, *, repo_dir: Path, on_log: Callable[[LogLine], None] | None = None) -> RunResult:
+    configuration = spec.state.get("configuration") if isinstance(spec.state, dict) else None
+    run_log = RunLog(configuration, on_log)
+    try:
+        return _execute(spec, Path(repo_dir), run_log)
+    except Exception as exc:
+        # A bug of ours: keep the log so far, say what broke, and let the operator find the trace.
+        log.exception("engine failed on %s", spec.run_id)
+        run_log.engine("error", f"Internal error of the execution engine: {type(exc).__name__}: {exc}")
+        run_log.finish("crashed")
+        return RunResult(int(ExitCode.ENGINE_ERROR), None, run_log.lines, None)
+
+
+def _execute(spec: RunSpec, repo_dir: Path, run_log: RunLog) -> RunResult:
+    try:
+        name, version = ensure_adaptor(spec.adaptor, repo_dir, note=run_log.engine)
+    except AdaptorUnavailable as exc:
+        run_log.engine("error", str(exc))
+        for reason in exc.details:
+            run_log.engine("error", reason)
+        run_log.finish("crashed")
+        return RunResult(int(ExitCode.FAILED_TO_START), None, run_log.lines, None)
+
+    try:
+        request = json.loads(json.dumps(_run_request(spec, name, version, repo_dir)))
+    except (TypeError, ValueError) as exc:
+        run_log.engine("error", f"The initial state cannot be sent to the runner as JSON: {exc}")
+        run_log.finish("crashed")
+        return RunResult(int(ExitCode.FAILED_TO_START), None, run_log.lines, version)
+
+    isolation = "bubblewrap sandbox" if sandbox.available() else "no OS sandbox (bubblewrap unavailable)"
+    run_log.engine("info", f"Limits: {spec.timeout:g} s, {spec.memory_mb} MB of memory; {isolation}")
+    try:
+        return _run_in_node(spec, request, run_log, version)
+    except NodeMissing as exc:
+        run_log.engine("error", str(exc))
+        run_log.finish("crashed")
+        return RunResult(int(ExitCode.ENGINE_ERROR), None, run_log.lines, version)
+
+
+def _run_request(spec: RunSpec, name: str, version: str, repo_dir: Path) -> dict:
+    return {
+        "type": "run",
+        "id": spec.run_id,
+        "expression": spec.expression,
+        "adaptor": f"{name}@{version}",
+        "state": spec.state,
+        "repo": str(repo_dir.resolve()),
+        "consoleDisabled": spec.console_disabled,
+        "stateLimitMb": MAX_FINAL_STATE_BYTES / (1024 * 1024),
+    }
+
+
+def _event_time(event: dict) -> datetime | None:
+    stamp = event.get("time")
+    try:
+        return datetime.fromtimestamp(stamp / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _run_in_node(spec: RunSpec, request: dict, run_log: RunLog, version: str) -> RunResult:
+    result = fatal = protocol_error = None
+    ready = False
+    deadline = time.monotonic() + spec.timeout
+    with RunnerProcess(spec.memory_mb, readable=(Path(request["repo"]),)) as runner:
+        runner.send(request, last=True)
+        try:
+            for event in runner.events(deadline):
+                kind = event["type"]
+                mine = event.get("id") in (spec.run_id, None)
+                if kind == "ready":
+                    ready = True
+                elif kind == "log" and mine:
+                    run_log.add(
+                        str(event.get("source")),
+                        str(event.get("level")),
+                        str(event.get("message")),
+                        _event_time(event),
+                    )
+                elif kind == "result" and mine:
+                    result = event
+                    break
+                elif kind == "fatal":
+                    fatal = event
+                elif kind not in ("log", "result"):
+                    raise ProtocolError(f"unexpected event from the runner: {kind!r}")
+        except ProtocolError as exc:
+            protocol_error = exc
+        runner.kill()
+        stderr = runner.stderr_text
+
+    if result is not None:
+        return _finish_with_result(result, run_log, version)
+    if protocol_error is not None:
+        message = f"The runner broke the protocol: {protocol_error}"
+        return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
+    if runner.ended_by == "timeout":
+        return _fail(
+            run_log,
+            ExitCode.TIMEOUT,
+            f"Timeout: the run took longer than {spec.timeout:g} s and was killed",
+            "",
+            status="killed",
+            version=version,
+        )
+    if runner.ended_by == "memory":
+        return _fail(
+            run_log,
+            ExitCode.OUT_OF_MEMORY,
+            f"Out of memory: the run used more than {runner.rss_limit_mb} MB and was killed",
+            "",
+            status="killed",
+            version=version,
+        )
+    if runner.signal == signal.SIGABRT or "heap out of memory" in stderr:
+        return _fail(
+            run_log,
+            ExitCode.OUT_OF_MEMORY,
+            f"Out of memory: the job went over its {spec.memory_mb} MB heap limit",
+            stderr,
+            status="killed",
+            version=version,
+        )
+    if fatal is not None:
+        message = f"The runner could not run jobs: {fatal.get('message')}"
+        return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
+    if not ready:
+        message = f"The runner failed to start ({_describe(runner)})"
+        return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
+    return _fail(
+        run_log,
+        ExitCode.NODE_EXITED,
+        f"Node.js exited unexpectedly ({_describe(runner)}) before the run finished",
+        stderr,
+        version=version,
+    )
+
+
+def _describe(runner: RunnerProcess) -> str:
+    if runner.signal is not None:
+        try:
+            return f"killed by {signal.Signals(runner.signal).name}"
+        except ValueError:
+            return f"killed by signal {runner.signal}"
+    return f"exit code {runner.returncode}"
+
+
+def _fail(
+    run_log: RunLog,
+    code: ExitCode,
+    message: str,
+    stderr: str,
+    *,
+    status: str = "crashed",
+    version: str | None = None,
+) -> RunResult:
+    run_log.engine("error", message)
+    said = _summarise_stderr(stderr)
+    if said:
+        run_log.engine("info", f"Node.js said:\n{said}")
+    run_log.finish(status)
+    return RunResult(int(code), None, run_log.lines, version)
+
+
+def _summarise_stderr(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if "FATAL ERROR" in line]
+    if fatal:
+        return fatal[0]
+    # Stack frames, JavaScript ("    at ...") or native ("  3: 0xee85e7 v8::..."), tell a user nothing.
+    said = [line for line in lines if not re.match(r"^\s+at |^\s*\d+: 0x[0-9a-f]+ ", line)][-10:]
+    if "ERR_MODULE_NOT_FOUND" in stderr:
+        said.append("(Are the runner's packages installed? npm ci --prefix kindling/engine/runner)")
+    return "\n".join(said)
+
+
+def _finish_with_result(result: dict, run_log: RunLog, version: str) -> RunResult:
+    exit_code = result.get("exitCode")
+    if exit_code not in RUNNER_EXIT_CODES:
+        return _fail(
+            run_log, ExitCode.ENGINE_ERROR, f"The runner reported an unknown exit code {exit_code!r}", ""
+        )
+    state = result.get("state")
+    final_state = None
+    if isinstance(state, dict):
+        size = len(json.dumps(state, ensure_ascii=False).encode())
+        if size > MAX_FINAL_STATE_BYTES:
+            run_log.engine(
+                "error",
+                f"The final state is {size / 1024 / 1024:.1f} MB, over the "
+                f"{MAX_FINAL_STATE_BYTES // (1024 * 1024)} MB limit: the run fails",
+            )
+            exit_code = ExitCode.FAILED
+        else:
+            # The runtime removes it already; a secret must never reach a saved state, so again.
+            state.pop("configuration", None)
+            final_state = state
+    elif state is not None:
+        run_log.engine("warn", f"The final state is not an object ({type(state).__name__}); it is not kept")
+    run_log.finish(None)
+    return RunResult(int(exit_code), final_state, run_log.lines, result.get("adaptorVersion") or version)

@@ -1,0 +1,289 @@
+"""One Node.js runner process (runner/worker.mjs): start it, talk to it, keep it inside its limits.
+
+Job code is arbitrary code (the vm sandbox is not a security boundary), so the process gets an
+empty environment, a throw-away working directory and its own session (so the whole process group
+can be killed), and is watched from here for wall-clock time and resident memory.
+"""
+
+import functools
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import sandbox
+
+RUNNER_DIR = Path(__file__).resolve().parent / "runner"
+WORKER = RUNNER_DIR / "worker.mjs"
+
+# V8's heap limit (--max-old-space-size) leaves out code, the young generation and Buffers; the
+# process may use this much resident memory beyond the heap limit before it is killed.
+RSS_HEADROOM_MB = 256
+POLL_SECONDS = 0.05
+EXIT_GRACE_SECONDS = 1.0
+STDERR_KEPT_BYTES = 16 * 1024
+READ_CHUNK = 1 << 16
+
+
+class NodeMissing(Exception):
+    pass
+
+
+class ProtocolError(Exception):
+    """The runner wrote something that is not an event: a bug or a broken installation."""
+
+
+@functools.cache
+def node_binary() -> str:
+    # By absolute path: the process itself gets no PATH.
+    node = shutil.which("node")
+    if node is None:
+        raise NodeMissing("Node.js is not installed: no `node` on PATH")
+    return node
+
+
+def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
+    flags = ["--experimental-vm-modules"] if vm_modules else []
+    return [
+        node_binary(),
+        *flags,
+        "--disable-warning=ExperimentalWarning",
+        f"--max-old-space-size={memory_mb}",
+        str(WORKER),
+    ]
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants: under bubblewrap, node is a grandchild,
+    and job code may start processes of its own."""
+    total, pending, seen = 0.0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            total += _rss_mb(current)
+            pending += _children(current)
+    return total
+
+
+class RunnerProcess:
+    """Use as a context manager; `events()` yields the runner's events as dicts.
+
+    When `events()` stops without the caller breaking out, `ended_by` says why: "exited" (the
+    process ended on its own), "timeout" or "memory" (we killed it).
+    """
+
+    def __init__(self, memory_mb: int, *, readable: tuple[Path, ...] = (), vm_modules: bool = True):
+        self.memory_mb = memory_mb
+        self.rss_limit_mb = memory_mb + RSS_HEADROOM_MB
+        self.vm_modules = vm_modules
+        self.readable = readable  # besides the system and the runner: the adaptor repository
+        self.sandboxed = sandbox.available()
+        self.ended_by: str | None = None
+        self.peak_rss_mb = 0.0
+        self._stderr = bytearray()
+        self._pending_input = bytearray()
+        self._close_input_when_sent = False
+        self._writing = False
+
+    def __enter__(self):
+        self._workdir = tempfile.TemporaryDirectory(prefix="kindling-run-")
+        command = runner_command(self.memory_mb, vm_modules=self.vm_modules)
+        if self.sandboxed:
+            node_prefix = Path(command[0]).resolve().parent.parent
+            readable = [node_prefix, RUNNER_DIR, *self.readable]
+            command = sandbox.wrap(command, workdir=Path(self._workdir.name), readable=readable)
+        self.process = subprocess.Popen(
+            command,
+            cwd=self._workdir.name,
+            env={},  # no platform secrets (DATABASE_URL, keys) within reach of job code
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._selector = selectors.DefaultSelector()
+        for stream in (self.process.stdout, self.process.stderr):
+            os.set_blocking(stream.fileno(), False)
+            self._selector.register(stream, selectors.EVENT_READ)
+        os.set_blocking(self.process.stdin.fileno(), False)
+        self._stdout_buffer = bytearray()
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+        self._selector.close()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._workdir.cleanup()
+        return False
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that ended the process, if one did (bubblewrap reports it as 128 + signal)."""
+        code = self.returncode
+        if code is not None and code < 0:
+            return -code
+        if self.sandboxed and code is not None and code > 128:
+            return code - 128
+        return None
+
+    @property
+    def stderr_text(self) -> str:
+        return self._stderr.decode("utf8", "replace")
+
+    def send(self, request: dict, *, last: bool = False) -> None:
+        """Queue one request; it is written while events are read, so a big state cannot deadlock.
+
+        `last`: close stdin once it is written, which tells the runner to exit after this request.
+        """
+        self._pending_input += json.dumps(request).encode() + b"\n"
+        self._close_input_when_sent = last
+        if not self._writing:
+            self._selector.register(self.process.stdin, selectors.EVENT_WRITE)
+            self._writing = True
+
+    def kill(self) -> None:
+        # The whole group: job code may have started processes of its own.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _write_input(self) -> None:
+        try:
+            written = os.write(self.process.stdin.fileno(), self._pending_input)
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self._pending_input)  # the process is gone; reading will tell why
+        del self._pending_input[:written]
+        if not self._pending_input:
+            self._selector.unregister(self.process.stdin)
+            self._writing = False
+            if self._close_input_when_sent:
+                self.process.stdin.close()
+
+    def _read(self, stream) -> bool:
+        """Read what is there now; False once the stream is at end of file."""
+        try:
+            chunk = os.read(stream.fileno(), READ_CHUNK)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            self._selector.unregister(stream)
+            return False
+        if stream is self.process.stderr:
+            self._stderr += chunk
+            del self._stderr[:-STDERR_KEPT_BYTES]
+        else:
+            self._stdout_buffer += chunk
+        return True
+
+    def _complete_lines(self) -> Iterator[dict]:
+        while (end := self._stdout_buffer.find(b"\n")) >= 0:
+            line = bytes(self._stdout_buffer[:end])
+            del self._stdout_buffer[: end + 1]
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                raise ProtocolError(f"the runner wrote a line that is not JSON: {line[:200]!r}") from exc
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                raise ProtocolError(f"the runner wrote a line that is not an event: {line[:200]!r}")
+            yield event
+
+    def _over_memory(self) -> bool:
+        rss = tree_rss_mb(self.process.pid)
+        self.peak_rss_mb = max(self.peak_rss_mb, rss)
+        return rss > self.rss_limit_mb
+
+    def events(self, deadline: float) -> Iterator[dict]:
+        """Events until the process ends or a limit is reached (`deadline` is a time.monotonic())."""
+        stdout_open = True
+        exited_at = None
+        while True:
+            now = time.monotonic()
+            if exited_at is None:
+                if self.process.poll() is not None:
+                    exited_at = now
+                elif now >= deadline:
+                    self.ended_by = "timeout"
+                    self.kill()
+                    return
+                elif self._over_memory():
+                    self.ended_by = "memory"
+                    self.kill()
+                    return
+            # After the exit, read what is still in the pipe; a process the job started may hold
+            # stdout open, so do not wait for end of file for ever.
+            if exited_at is not None and (not stdout_open or now - exited_at > EXIT_GRACE_SECONDS):
+                self._drain_stderr()
+                self.ended_by = "exited"
+                return
+            if not stdout_open:
+                time.sleep(POLL_SECONDS)
+                continue
+            wait = POLL_SECONDS if exited_at is not None else max(0.0, min(POLL_SECONDS, deadline - now))
+            for key, _ in self._selector.select(wait):
+                if key.fileobj is self.process.stdin:
+                    self._write_input()
+                elif not self._read(key.fileobj) and key.fileobj is self.process.stdout:
+                    stdout_open = False
+            yield from self._complete_lines()
+
+    def _drain_stderr(self) -> None:
+        # Never wait here: read only what is already in the pipe.
+        for _ in range(64):
+            registered = [key.fileobj for key in self._selector.get_map().values()]
+            if self.process.stderr not in registered:
+                return
+            try:
+                chunk = os.read(self.process.stderr.fileno(), READ_CHUNK)
+            except BlockingIOError:
+                return
+            if not chunk:
+                self._selector.unregister(self.process.stderr)
+                return
+            self._stderr += chunk
+            del self._stderr[:-STDERR_KEPT_BYTES]

@@ -1,0 +1,287 @@
+// Kindling's job runner. Started as `node --experimental-vm-modules worker.mjs`; reads one JSON
+// request per line on stdin and writes one JSON event per line on stdout. Requests are handled one
+// at a time, so one process can serve several runs in a row (a warm pool); it exits when stdin ends.
+//
+// Requests:
+//   {"type": "run", "id", "expression", "adaptor": "<name>@<version>", "state", "repo",
+//    "consoleDisabled", "stateLimitMb"}
+//   {"type": "compile", "id", "expression", "adaptor"?, "repo"?, "exports"?}
+// Events:
+//   {"type": "ready", "versions"}                      once, when requests can be sent
+//   {"type": "log", "id", "time", "source", "level", "message"}
+//   {"type": "result", "id", "status", "exitCode", "adaptorVersion", "state"}
+//   {"type": "compiled", "id", "code", "operations"} or {"type": "compiled", "id", "error"}
+//   {"type": "fatal", "exitCode", "message"}           then the process exits with that code
+import { readFileSync } from 'node:fs';
+import readline from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+import run, { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
+import { CompileError, compile } from './compile.mjs';
+import { createDisabledConsole, createLogger, formatMessage } from './log.mjs';
+
+// Exit codes shared with kindling/engine/exit_codes.py.
+const EXIT = { success: 0, failed: 1, failedToStart: 3, engineError: 10 };
+const STEP_ID = 'job';
+
+// Keep the real stdout for the protocol: anything else that writes to stdout is turned into log
+// lines below, so stray output can never corrupt the stream of events.
+const writeProtocol = process.stdout.write.bind(process.stdout);
+// Our reader is gone (it died or killed us): nobody can hear results any more.
+process.stdout.on('error', () => process.exit(EXIT.engineError));
+function send(event) {
+  writeProtocol(`${JSON.stringify(event)}\n`);
+}
+
+// Without the flag nothing throws: every job silently fails with "SourceTextModule is not a
+// constructor" in state.errors. Refuse to start instead.
+if (typeof vm.SourceTextModule !== 'function') {
+  send({
+    type: 'fatal',
+    exitCode: EXIT.engineError,
+    message: 'The runner needs Node.js started with --experimental-vm-modules (vm.SourceTextModule is missing)',
+  });
+  process.exit(EXIT.engineError);
+}
+
+// The caller starts us with an empty environment; bubblewrap still sets PWD. Job code gets nothing.
+delete process.env.PWD;
+
+const RUNTIME_VERSION = JSON.parse(
+  readFileSync(new URL('node_modules/@openfn/runtime/package.json', import.meta.url), 'utf8'),
+).version;
+
+let currentRun = null; // { id, abort(error) } while a run request is being handled
+
+function now() {
+  return performance.timeOrigin + performance.now();
+}
+
+function emitter(source, id = () => currentRun?.id ?? null) {
+  return (level, message) => send({ type: 'log', id: id(), time: now(), source, level, message });
+}
+
+// Adaptor code runs in this realm and logs through the global console: source ADA. The runtime's
+// ESM hook (extension-less imports in adaptors) is registered once per process; runs then pass
+// disableEsmHook so it is not registered again for every run.
+Object.defineProperty(globalThis, 'console', {
+  value: createLogger(emitter('ADA')),
+  writable: true,
+  configurable: true,
+});
+registerEsmHook();
+
+for (const [stream, level] of [[process.stdout, 'info'], [process.stderr, 'warn']]) {
+  stream.write = (chunk, encoding, callback) => {
+    const text = Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+    if (text.trim()) {
+      emitter('ADA')(level, text.replace(/\n$/, ''));
+    }
+    const done = typeof encoding === 'function' ? encoding : callback;
+    done?.();
+    return true;
+  };
+}
+
+// An exception thrown from a job's timer or an unhandled rejection would kill the process (Node's
+// default); instead it fails the current run with the error in the log.
+function failCurrentRun(kind) {
+  return (error) => {
+    const message = `${kind}: ${formatMessage([error])}`;
+    if (currentRun) {
+      emitter('R/T')('error', message);
+      currentRun.abort(Object.assign(new Error(message), { logged: true }));
+    } else {
+      emitter('RTE')('error', `${message} (outside of a run)`);
+    }
+  };
+}
+process.on('uncaughtException', failCurrentRun('Uncaught exception'));
+process.on('unhandledRejection', failCurrentRun('Unhandled promise rejection'));
+
+function splitSpecifier(specifier) {
+  const at = specifier.lastIndexOf('@');
+  return at > 0 ? { name: specifier.slice(0, at), version: specifier.slice(at + 1) } : { name: specifier, version: undefined };
+}
+
+// The names the runtime's linker will expose to the job for this module namespace: it unwraps a
+// CommonJS-style default export the same way.
+function linkedExportNames(namespace) {
+  if (namespace.__esModule && namespace.default?.default) {
+    return Object.keys(namespace.default.default);
+  }
+  const keys = Object.keys(namespace);
+  if (keys.length === 1 && namespace.default && Object.keys(namespace.default).length > 0) {
+    return Object.keys(namespace.default);
+  }
+  return keys;
+}
+
+const adaptorExports = new Map(); // entry path -> export names; adaptor files never change in place
+
+async function loadAdaptor(specifier, repo) {
+  const { name } = splitSpecifier(specifier);
+  const entry = await getModuleEntryPoint(specifier, undefined, repo);
+  if (!entry) {
+    throw new Error(`${specifier} is not installed in the adaptor repository ${repo}`);
+  }
+  if (!adaptorExports.has(entry.path)) {
+    adaptorExports.set(entry.path, linkedExportNames(await import(pathToFileURL(entry.path).href)));
+  }
+  return { name, version: entry.version, exports: adaptorExports.get(entry.path) };
+}
+
+function versionsBanner(adaptor) {
+  const rows = [
+    ['node.js', process.versions.node],
+    ['@openfn/runtime', RUNTIME_VERSION],
+    [adaptor.name, adaptor.version],
+  ];
+  return ['Versions:', ...rows.map(([what, version]) => `    ▸ ${what.padEnd(28)}${version}`)].join('\n');
+}
+
+function describeCompileError(error, source) {
+  const lines = [`Could not compile the job. ${error.message}`];
+  const text = source.split('\n')[error.line - 1];
+  if (text !== undefined) {
+    lines.push(`${error.line}: ${text}`, `${' '.repeat(String(error.line).length + 2 + error.column - 1)}^`);
+  }
+  return lines.join('\n');
+}
+
+async function runJob(request) {
+  const { id, expression, adaptor: specifier, state, repo, consoleDisabled = false, stateLimitMb = 10 } = request;
+  const log = {
+    runtime: createLogger(emitter('R/T', () => id), { minLevel: 'info' }),
+    engine: createLogger(emitter('RTE', () => id)),
+    versions: createLogger(emitter('VER', () => id)),
+  };
+  const finish = (status, exitCode, adaptorVersion, finalState) => {
+    log.runtime.info(`Run complete with status: ${status}`);
+    send({ type: 'result', id, status, exitCode, adaptorVersion, state: finalState ?? null });
+  };
+
+  let adaptor;
+  try {
+    adaptor = await loadAdaptor(specifier, repo);
+  } catch (e) {
+    log.engine.error(`Could not load the adaptor ${specifier}: ${e.message}`);
+    return finish('crashed', EXIT.failedToStart, null);
+  }
+  log.versions.info(versionsBanner(adaptor));
+
+  let compiled;
+  try {
+    compiled = compile(expression, { adaptor });
+  } catch (e) {
+    if (!(e instanceof CompileError)) {
+      throw e;
+    }
+    log.engine.error(describeCompileError(e, expression));
+    return finish('crashed', EXIT.failedToStart, adaptor.version);
+  }
+
+  let failed = false;
+  let errorState = null;
+  let aborted;
+  const abortion = new Promise((_, reject) => {
+    aborted = reject;
+  });
+  currentRun = { id, abort: aborted };
+  // A job whose promise never settles leaves nothing in the event loop, and Node would quit with
+  // "unsettled top-level await" (exit 13). Stay alive: the caller's timeout decides when to stop.
+  const keepAlive = setInterval(() => {}, 60_000);
+  const plan = {
+    id,
+    workflow: {
+      steps: [{ id: STEP_ID, expression: compiled.code, adaptors: [`${adaptor.name}@${adaptor.version}`], sourceMap: compiled.sourceMap }],
+    },
+    options: {},
+  };
+  const options = {
+    logger: log.runtime,
+    jobLogger: consoleDisabled ? createDisabledConsole(emitter('JOB', () => id)) : createLogger(emitter('JOB', () => id)),
+    linker: { repo, whitelist: [/^@openfn\//], cacheKey: encodeURIComponent(id) },
+    statePropsToRemove: ['configuration', 'response'],
+    stateLimitMb,
+    disableEsmHook: true,
+    callbacks: {
+      // A reported error (severity fail) still resolves run(); this is how we know the job failed.
+      notify: (event, payload) => {
+        if (event === 'job-error') {
+          failed = true;
+          errorState = payload.state;
+        }
+      },
+    },
+  };
+  try {
+    const finalState = await Promise.race([run(plan, state, options), abortion]);
+    // The runtime copies the final state through fast-safe-stringify, which does not throw on what
+    // JSON cannot hold (a BigInt, say) but returns this text instead of the state.
+    if (typeof finalState === 'string' && finalState.startsWith('[unable to serialize')) {
+      log.runtime.error('The final state cannot be saved as JSON (does it hold a BigInt?): the run fails');
+      return finish('fail', EXIT.failed, adaptor.version, null);
+    }
+    finish(failed ? 'fail' : 'success', failed ? EXIT.failed : EXIT.success, adaptor.version, finalState);
+  } catch (e) {
+    // Crashes the runtime reported itself are already in the log (through job-error).
+    if (!failed && !e.logged) {
+      log.runtime.error(`The run crashed: ${formatMessage([e])}`);
+    }
+    finish('crashed', EXIT.failed, adaptor.version, errorState);
+  } finally {
+    clearInterval(keepAlive);
+    currentRun = null;
+  }
+}
+
+async function compileJob(request) {
+  const { id, expression, adaptor: specifier, repo, exports } = request;
+  try {
+    let adaptor = null;
+    if (exports) {
+      adaptor = { name: splitSpecifier(specifier ?? '@openfn/language-common').name, exports };
+    } else if (specifier) {
+      adaptor = await loadAdaptor(specifier, repo);
+    }
+    const { code, operations } = compile(expression, { adaptor });
+    send({ type: 'compiled', id, code, operations });
+  } catch (e) {
+    if (!(e instanceof CompileError)) {
+      throw e;
+    }
+    send({ type: 'compiled', id, error: { message: e.message, line: e.line, column: e.column } });
+  }
+}
+
+async function handle(line) {
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (e) {
+    return send({ type: 'fatal', exitCode: EXIT.engineError, message: `Request is not JSON: ${e.message}` });
+  }
+  try {
+    if (request.type === 'run') {
+      return await runJob(request);
+    }
+    if (request.type === 'compile') {
+      return await compileJob(request);
+    }
+    emitter('RTE', () => request.id ?? null)('error', `Unknown request type: ${request.type}`);
+  } catch (e) {
+    // A bug of ours, not of the job: say so, and let the caller decide whether to recycle us.
+    emitter('RTE', () => request.id ?? null)('error', `Internal error of the runner: ${e.stack ?? e}`);
+    send({ type: 'result', id: request.id ?? null, status: 'crashed', exitCode: EXIT.engineError, adaptorVersion: null, state: null });
+  }
+}
+
+send({ type: 'ready', versions: { node: process.versions.node, runtime: RUNTIME_VERSION } });
+for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (line.trim()) {
+    await handle(line);
+  }
+}
+// Timers or sockets a job left behind must not keep the process alive.
+process.exit(0);

@@ -1,0 +1,99 @@
+"""The engine's tests run the real Node runner against real adaptors, installed once into a folder
+that outlives the test run (`data/adaptors`, the default repo of `make run`, or $KINDLING_TEST_ADAPTORS)."""
+
+import json
+import os
+import subprocess
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from kindling import engine
+from kindling.engine.node import RUNNER_DIR, runner_command
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMON = "@openfn/language-common@3.3.4"
+HTTP = "@openfn/language-http@7.2.10"
+
+
+@pytest.fixture(scope="session")
+def adaptor_repo() -> Path:
+    if not (RUNNER_DIR / "node_modules" / "@openfn" / "runtime").is_dir():
+        subprocess.run(["npm", "ci", "--prefix", str(RUNNER_DIR), "--no-audit", "--no-fund"], check=True)
+    repo = Path(os.environ.get("KINDLING_TEST_ADAPTORS", ROOT / "data" / "adaptors"))
+    for adaptor in (COMMON, HTTP):
+        engine.ensure_adaptor(adaptor, repo)
+    return repo
+
+
+@pytest.fixture(scope="session")
+def run_job(adaptor_repo):
+    """run_job(expression, data=..., configuration=..., adaptor=..., **RunSpec fields) -> RunResult"""
+
+    def run(expression, *, data=None, configuration=None, adaptor=COMMON, on_log=None, **spec):
+        state = {"data": data if data is not None else {}, "configuration": configuration}
+        run_spec = engine.RunSpec(
+            run_id=f"test-{uuid.uuid4()}", expression=expression, adaptor=adaptor, state=state, **spec
+        )
+        return engine.execute(run_spec, repo_dir=adaptor_repo, on_log=on_log)
+
+    return run
+
+
+def log_text(result) -> str:
+    return "\n".join(f"{line.source} {line.level} {line.message}" for line in result.log)
+
+
+@pytest.fixture(scope="session")
+def compile_jobs(adaptor_repo):
+    """compile_jobs([request fields, ...]) -> the runner's "compiled" events, in order; one node call."""
+
+    def compile_all(requests: list[dict]) -> list[dict]:
+        lines = [
+            json.dumps({"type": "compile", "id": str(i), **request}) for i, request in enumerate(requests)
+        ]
+        completed = subprocess.run(
+            runner_command(256),
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            env={},
+            cwd=RUNNER_DIR,
+            timeout=60,
+        )
+        events = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+        compiled = {event["id"]: event for event in events if event["type"] == "compiled"}
+        assert len(compiled) == len(requests), completed.stdout + completed.stderr
+        return [compiled[str(i)] for i in range(len(requests))]
+
+    return compile_all
+
+
+class _Patients(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/patients/1":
+            body, status = json.dumps({"id": 1, "name": "Ada Lovelace"}).encode(), 200
+        else:
+            body, status = b'{"error": "no such patient"}', 404
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def patients_server():
+    """A local HTTP system: GET /patients/1 answers JSON, anything else 404. Yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Patients)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

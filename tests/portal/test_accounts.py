@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+
+
+def test_login_page_asks_for_email_and_password(client, db):
+    response = client.get(reverse("login"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ">Email</label>" in html and 'type="email"' in html
+    assert ">Password</label>" in html and 'type="password"' in html
+
+
+def test_it_logs_in_with_email_and_password_and_opens_the_project_list(client, alice):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("project-list")
+    assert client.get(reverse("project-list")).context["user"] == alice
+
+
+def test_the_email_is_not_case_sensitive(client, alice):
+    response = client.post(reverse("login"), {"username": "Alice@Example.COM", "password": PASSWORD})
+
+    assert response.status_code == 302
+
+
+def test_it_rejects_a_wrong_password_without_saying_which_field_was_wrong(client, alice):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": "wrong password"})
+
+    assert response.status_code == 200
+    assert "Wrong email or password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_returns_to_the_page_asked_for_after_login(client, project):
+    activity = reverse("project-activity", args=[project.slug])
+
+    asked = client.get(activity)
+    response = client.post(
+        asked["Location"], {"username": "bob@example.com", "password": PASSWORD, "next": activity}
+    )
+
+    assert response["Location"] == activity
+
+
+def test_the_session_lasts_24_hours_from_login(client, alice):
+    response = client.post(reverse("login"), {"username": "alice@example.com", "password": PASSWORD})
+
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 24 * 60 * 60
+
+
+def test_logout_is_a_post_that_ends_the_session(client, alice):
+    client.force_login(alice)
+
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login")
+    assert client.get(reverse("project-list")).status_code == 302
+
+
+def test_a_logged_in_user_who_opens_login_goes_to_the_project_list(client, alice):
+    client.force_login(alice)
+
+    response = client.get(reverse("login"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("project-list")
