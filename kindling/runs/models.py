@@ -80,36 +80,39 @@ class Run(models.Model):
         """The log as one string (what a catch job receives as `error`)."""
         return "\n".join(f"[{line.source}] {line.message}" for line in self.log_lines.order_by("seq"))
 
-    def record_end(self, status: str, exit_code: int, final_state, log_lines, adaptor_version=""):
+    def record_end(self, status: str, exit_code: int, final_state, log_lines, adaptor_version="") -> bool:
+        """End a running run; False when it had already ended (aborted or lost) while it executed.
+
+        The update is conditional on the status the row has now, so an abort or the janitor that got
+        there first wins; the log lines are kept either way.
+        """
         self.check_transition(status)
+        now = timezone.now()
         with transaction.atomic():
-            self.status = status
-            self.exit_code = exit_code
-            self.final_state = final_state
-            self.finished_at = timezone.now()
-            self.adaptor_version = adaptor_version or self.adaptor_version
-            self.lease_until = None
-            self.save(
-                update_fields=[
-                    "status",
-                    "exit_code",
-                    "final_state",
-                    "finished_at",
-                    "adaptor_version",
-                    "lease_until",
-                ]
+            ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+                status=status,
+                exit_code=exit_code,
+                final_state=final_state,
+                finished_at=now,
+                adaptor_version=adaptor_version or self.adaptor_version,
+                lease_until=None,
             )
             LogLine.objects.bulk_create(
-                LogLine(
-                    run=self,
-                    seq=i,
-                    time=line.time,
-                    source=line.source,
-                    level=line.level,
-                    message=line.message,
-                )
+                LogLine(run=self, seq=i, time=line.time, source=line.source, level=line.level,
+                        message=line.message)
                 for i, line in enumerate(log_lines)
             )
+        self.refresh_from_db()
+        return bool(ended)
+
+    def abort(self) -> bool:
+        """Cancel a pending or running run (exit 6); a running one is killed by its worker's lease check."""
+        self.check_transition(self.Status.ABORTED)
+        ended = Run.objects.filter(pk=self.pk, status__in=[self.Status.PENDING, self.Status.RUNNING]).update(
+            status=self.Status.ABORTED, exit_code=6, finished_at=timezone.now(), lease_until=None
+        )
+        self.refresh_from_db()
+        return bool(ended)
 
 
 class LogLine(models.Model):

@@ -42,14 +42,19 @@ def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=N
     )
 
 
-def runs_for_message(message) -> list[Run]:
-    """One run per (matching trigger, switched-on job of that trigger), with the triggers as they are now."""
+def runs_for_message(message, skip=None) -> list[Run]:
+    """One run per (matching trigger, switched-on job of that trigger), with the triggers as they are now.
+
+    `skip(job)` lets a reprocess leave out pairs it must not start again.
+    """
     runs = []
     triggers = Trigger.objects.filter(project_id=message.project_id, kind=Trigger.Kind.MESSAGE).order_by("id")
     for trigger in triggers:
         if not trigger.matches(message.body):
             continue
         for job in trigger.jobs.runnable().order_by("id"):
+            if skip is not None and skip(job):
+                continue
             runs.append(enqueue(job, Run.Cause.MESSAGE, {"data": message.body}, message=message))
     return runs
 
@@ -114,7 +119,8 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
     status = Run.Status.SUCCESS if exit_code == 0 else Run.Status.FAILED
     final_state = without_configuration(final_state) if final_state is not None else None
     with transaction.atomic():
-        run.record_end(status, exit_code, final_state, log_lines, adaptor_version)
+        if not run.record_end(status, exit_code, final_state, log_lines, adaptor_version):
+            return []  # aborted or declared lost meanwhile: whoever ended it decided what follows
         if run.succeeded:
             save_cron_state(run)
         return start_listeners(run)
