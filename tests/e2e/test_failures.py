@@ -47,7 +47,7 @@ def test_a_compile_error_fails_with_exit_3_and_its_line_and_column(project, trig
     run = run_job(project, trigger, "fn(state => state);\nfn(state => { return state. });")
 
     assert (run.status, run.exit_code) == ("failed", 3)
-    assert "(2:" in run.log_text() or "line 2" in run.log_text()
+    assert "Syntax error at line 2, column 29" in run.log_text()
 
 
 def test_an_adaptor_version_that_does_not_exist_fails_with_exit_3(project, trigger):
