@@ -117,6 +117,9 @@ else:
             },
         }
     }
+# Keep connections between requests: opening a SQLite connection (WAL pragma, Django's functions)
+# costs about as much CPU as storing an inbox message.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -164,6 +167,21 @@ ADAPTOR_REPO_DIR = Path(env_str("KINDLING_ADAPTOR_DIR", str(DATA_DIR / "adaptors
 RUN_TIMEOUT_SECONDS = env_int("KINDLING_RUN_TIMEOUT", 100, minimum=1)
 RUN_MEMORY_MB = env_int("KINDLING_RUN_MEMORY_MB", 512, minimum=32)
 WORKER_POLL_SECONDS = float(env_str("KINDLING_WORKER_POLL", "0.2"))
+# Runs one `kindling worker` process executes at once (threads); projects' concurrency still rules.
+WORKER_SLOTS = env_int("KINDLING_WORKER_SLOTS", 4, minimum=1)
+# A worker renews the lease of its runs every third of this; a run whose lease ran out is lost (exit 4).
+RUN_LEASE_SECONDS = env_int("KINDLING_RUN_LEASE", 30, minimum=3)
+
+# The warm pool of Node processes in each worker (kindling/engine/pool.py): per project up to
+# POOL_SIZE processes, each recycled after POOL_MAX_RUNS runs or once its heap passes
+# POOL_MAX_HEAP_MB, killed after POOL_IDLE_SECONDS unused; at most POOL_MAX_PROCESSES kept in all.
+ENGINE_POOL = {
+    "size": env_int("KINDLING_POOL_SIZE", 2, minimum=0),
+    "max_runs": env_int("KINDLING_POOL_MAX_RUNS", 200, minimum=1),
+    "max_heap_mb": env_int("KINDLING_POOL_MAX_HEAP_MB", 256, minimum=16),
+    "idle_seconds": env_int("KINDLING_POOL_IDLE_SECONDS", 300, minimum=1),
+    "max_processes": env_int("KINDLING_POOL_MAX_PROCESSES", 8, minimum=1),
+}
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("kindling.accounts.urls")),
     path("", include("kindling.projects.urls")),
+    path("", include("kindling.credentials.urls")),
     path("projects/<slug:slug>/", include("kindling.runs.urls")),
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
+    path("projects/<slug:slug>/", include("kindling.jobs.urls")),
 ]

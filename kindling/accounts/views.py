@@ -1,6 +1,11 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
+
+from kindling.accounts.models import User
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -28,3 +33,20 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
+
+
+class AccountSettingsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name"]
+        widgets = {"name": forms.TextInput(attrs={"class": "form-control", "autocomplete": "name"})}
+
+
+@login_required
+def account_settings(request):
+    form = AccountSettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved your account settings.")
+        return redirect("account-settings")
+    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)

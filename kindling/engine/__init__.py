@@ -6,6 +6,7 @@ It knows nothing of Django or the database: it takes a RunSpec and returns a Run
 from .adaptors import AdaptorUnavailable, ensure_adaptor, list_installed
 from .execute import MAX_FINAL_STATE_BYTES, execute
 from .exit_codes import ExitCode
+from .pool import Pool, shared_pool
 from .spec import LogLine, RunResult, RunSpec
 
 __all__ = [
@@ -13,9 +14,11 @@ __all__ = [
     "AdaptorUnavailable",
     "ExitCode",
     "LogLine",
+    "Pool",
     "RunResult",
     "RunSpec",
     "ensure_adaptor",
     "execute",
     "list_installed",
+    "shared_pool",
 ]

@@ -38,6 +38,13 @@ class AdaptorUnavailable(Exception):
         self.details = details or []
 
 
+def expand_shorthand(spec: str) -> str:
+    """OpenFn's CLI shorthand: "http@7.2.10" means "@openfn/language-http@7.2.10"."""
+    if spec and not spec.startswith("@") and "/" not in spec:
+        return f"@openfn/language-{spec}"
+    return spec
+
+
 def parse_adaptor(spec: str) -> tuple[str, str | None]:
     """Split "@openfn/language-http@7.2.10" into ("@openfn/language-http", "7.2.10"); no version: None."""
     at = spec.rfind("@")

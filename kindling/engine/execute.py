@@ -1,6 +1,6 @@
-"""Execute one run: install the adaptor if needed, run the job in a fresh Node runner, and turn
-whatever happened into an exit code, a final state and a scrubbed log. Never raises for anything
-the job does."""
+"""Execute one run: install the adaptor if needed, run the job in a Node runner (a fresh one, or a
+warm one of the project's pool), and turn whatever happened into an exit code, a final state and a
+scrubbed log. Never raises for anything the job does."""
 
 import json
 import logging
@@ -10,13 +10,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import sandbox
 from .adaptors import AdaptorUnavailable, ensure_adaptor
 from .exit_codes import ExitCode
 from .node import NodeMissing, ProtocolError, RunnerProcess
+from .pool import Lease
 from .runlog import RunLog
 from .spec import LogLine, RunResult, RunSpec
+
+if TYPE_CHECKING:
+    from .pool import Pool
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +29,20 @@ MAX_FINAL_STATE_BYTES = 10 * 1024 * 1024
 RUNNER_EXIT_CODES = {ExitCode.SUCCESS, ExitCode.FAILED, ExitCode.FAILED_TO_START, ExitCode.ENGINE_ERROR}
 
 
-def execute(spec: RunSpec, *, repo_dir: Path, on_log: Callable[[LogLine], None] | None = None) -> RunResult:
+def execute(
+    spec: RunSpec,
+    *,
+    repo_dir: Path,
+    on_log: Callable[[LogLine], None] | None = None,
+    pool: "Pool | None" = None,
+    warm_key: str | None = None,
+) -> RunResult:
+    """Without a pool, the run gets a fresh Node process of its own. With `pool` and `warm_key`
+    (one key per project: a warm process must never serve two projects), it gets a warm one."""
     configuration = spec.state.get("configuration") if isinstance(spec.state, dict) else None
     run_log = RunLog(configuration, on_log)
     try:
-        return _execute(spec, Path(repo_dir), run_log)
+        return _execute(spec, Path(repo_dir), run_log, pool if warm_key else None, warm_key)
     except Exception as exc:
         # A bug of ours: keep the log so far, say what broke, and let the operator find the trace.
         log.exception("engine failed on %s", spec.run_id)
@@ -38,7 +51,9 @@ def execute(spec: RunSpec, *, repo_dir: Path, on_log: Callable[[LogLine], None] 
         return RunResult(int(ExitCode.ENGINE_ERROR), None, run_log.lines, None)
 
 
-def _execute(spec: RunSpec, repo_dir: Path, run_log: RunLog) -> RunResult:
+def _execute(
+    spec: RunSpec, repo_dir: Path, run_log: RunLog, pool: "Pool | None", key: str | None
+) -> RunResult:
     try:
         name, version = ensure_adaptor(spec.adaptor, repo_dir, note=run_log.engine)
     except AdaptorUnavailable as exc:
@@ -55,14 +70,41 @@ def _execute(spec: RunSpec, repo_dir: Path, run_log: RunLog) -> RunResult:
         run_log.finish("crashed")
         return RunResult(int(ExitCode.FAILED_TO_START), None, run_log.lines, version)
 
-    isolation = "bubblewrap sandbox" if sandbox.available() else "no OS sandbox (bubblewrap unavailable)"
-    run_log.engine("info", f"Limits: {spec.timeout:g} s, {spec.memory_mb} MB of memory; {isolation}")
+    deadline = time.monotonic() + spec.timeout
     try:
-        return _run_in_node(spec, request, run_log, version)
+        lease = pool.acquire(key, spec.memory_mb, repo_dir) if pool else Lease.fresh(spec.memory_mb, repo_dir)
     except NodeMissing as exc:
         run_log.engine("error", str(exc))
         run_log.finish("crashed")
         return RunResult(int(ExitCode.ENGINE_ERROR), None, run_log.lines, version)
+    reusable, heap_mb = False, None
+    try:
+        isolation = "bubblewrap sandbox" if lease.runner.sandboxed else "no OS sandbox (bubblewrap missing)"
+        limits = f"{spec.timeout:g} s, {spec.memory_mb} MB of memory"
+        run_log.engine("info", f"Limits: {limits}; {isolation}; {lease.describe()}")
+        outcome, event = _run_in_node(spec, request, run_log, version, lease, deadline)
+        if event is not None:
+            reusable = _may_serve_again(event)
+            heap_mb = event.get("heapUsedMb")
+            if lease.warm and not reusable:
+                why = event.get("notReusableBecause") or f"the run ended with status {event.get('status')}"
+                log.info("the Node process of %s is not reused after %s: %s", key, spec.run_id, why)
+        return outcome
+    finally:
+        if pool:
+            pool.release(lease, reusable=reusable, heap_mb=heap_mb)
+        else:
+            lease.runner.close()
+
+
+def _may_serve_again(event: dict) -> bool:
+    """Whether the process that sent this result may serve another run of the same project: only
+    after a run that ended normally and, as the runner checked, left nothing behind."""
+    if event.get("reusable") is not True:
+        return False
+    # A crash (ReferenceError, an uncaught exception) may have left work half done; a compile
+    # error ran no job code at all.
+    return event.get("status") in ("success", "fail") or event.get("exitCode") == ExitCode.FAILED_TO_START
 
 
 def _run_request(spec: RunSpec, name: str, version: str, repo_dir: Path) -> dict:
@@ -86,39 +128,48 @@ def _event_time(event: dict) -> datetime | None:
         return None
 
 
-def _run_in_node(spec: RunSpec, request: dict, run_log: RunLog, version: str) -> RunResult:
+def _run_in_node(
+    spec: RunSpec, request: dict, run_log: RunLog, version: str, lease: "Lease", deadline: float
+) -> tuple[RunResult, dict | None]:
+    """The run's result, and the runner's result event when there was one."""
     result = fatal = protocol_error = None
-    ready = False
-    deadline = time.monotonic() + spec.timeout
-    with RunnerProcess(spec.memory_mb, readable=(Path(request["repo"]),)) as runner:
-        runner.send(request, last=True)
-        try:
-            for event in runner.events(deadline):
-                kind = event["type"]
-                mine = event.get("id") in (spec.run_id, None)
-                if kind == "ready":
-                    ready = True
-                elif kind == "log" and mine:
-                    run_log.add(
-                        str(event.get("source")),
-                        str(event.get("level")),
-                        str(event.get("message")),
-                        _event_time(event),
-                    )
-                elif kind == "result" and mine:
-                    result = event
-                    break
-                elif kind == "fatal":
-                    fatal = event
-                elif kind not in ("log", "result"):
-                    raise ProtocolError(f"unexpected event from the runner: {kind!r}")
-        except ProtocolError as exc:
-            protocol_error = exc
-        runner.kill()
-        stderr = runner.stderr_text
+    runner = lease.runner
+    runner.begin_run()
+    # A one-shot process exits once stdin is closed and the request is served.
+    runner.send(request, last=not lease.warm)
+    try:
+        for event in runner.events(deadline):
+            kind = event["type"]
+            # Strictly this run's: a line of an earlier run of a warm process is not this run's.
+            mine = event.get("id") == spec.run_id
+            if kind == "log" and mine:
+                cut = event.get("cut")
+                run_log.add(
+                    str(event.get("source")),
+                    str(event.get("level")),
+                    str(event.get("message")),
+                    _event_time(event),
+                    cut if isinstance(cut, int) else 0,
+                )
+            elif kind == "result" and mine:
+                result = event
+                break
+            elif kind == "fatal":
+                fatal = event
+            elif kind not in ("log", "result", "ready"):
+                raise ProtocolError(f"unexpected event from the runner: {kind!r}")
+    except ProtocolError as exc:
+        protocol_error = exc
+    stderr = runner.stderr_text
 
-    if result is not None:
-        return _finish_with_result(result, run_log, version)
+    if result is not None and protocol_error is None:
+        return _finish_with_result(result, run_log, version), result
+    return _explain_end(spec, run_log, version, runner, fatal, protocol_error, stderr), None
+
+
+def _explain_end(spec, run_log, version, runner, fatal, protocol_error, stderr) -> RunResult:
+    """The run ended without a result from the runner: say why, with the exit code that says it."""
+    runner.kill()
     if protocol_error is not None:
         message = f"The runner broke the protocol: {protocol_error}"
         return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
@@ -152,7 +203,7 @@ def _run_in_node(spec: RunSpec, request: dict, run_log: RunLog, version: str) ->
     if fatal is not None:
         message = f"The runner could not run jobs: {fatal.get('message')}"
         return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
-    if not ready:
+    if not runner.ready:
         message = f"The runner failed to start ({_describe(runner)})"
         return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
     return _fail(

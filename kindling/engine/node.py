@@ -2,7 +2,8 @@
 
 Job code is arbitrary code (the vm sandbox is not a security boundary), so the process gets an
 empty environment, a throw-away working directory and its own session (so the whole process group
-can be killed), and is watched from here for wall-clock time and resident memory.
+can be killed), and is watched from here for wall-clock time and resident memory. One process may
+serve several runs in a row (pool.py); it is only ever used by one thread at a time.
 """
 
 import functools
@@ -26,9 +27,11 @@ WORKER = RUNNER_DIR / "worker.mjs"
 # process may use this much resident memory beyond the heap limit before it is killed.
 RSS_HEADROOM_MB = 256
 POLL_SECONDS = 0.05
+# Resident memory is read from /proc at most this often while a run goes on.
+MEMORY_CHECK_SECONDS = 0.05
 EXIT_GRACE_SECONDS = 1.0
 STDERR_KEPT_BYTES = 16 * 1024
-READ_CHUNK = 1 << 16
+READ_CHUNK = 1 << 20
 
 
 class NodeMissing(Exception):
@@ -108,16 +111,24 @@ class RunnerProcess:
         self.readable = readable  # besides the system and the runner: the adaptor repository
         self.sandboxed = sandbox.available()
         self.ended_by: str | None = None
+        self.ready = False  # the runner said "ready": it started and can take requests
         self.peak_rss_mb = 0.0
+        self._memory_checked_at = 0.0
         self._stderr = bytearray()
         self._pending_input = bytearray()
         self._close_input_when_sent = False
         self._writing = False
 
     def __enter__(self):
+        return self.start()
+
+    def start(self) -> "RunnerProcess":
         self._workdir = tempfile.TemporaryDirectory(prefix="kindling-run-")
-        command = runner_command(self.memory_mb, vm_modules=self.vm_modules)
+        # The working directory is this process's own: the runner empties it after every run.
+        command = [*runner_command(self.memory_mb, vm_modules=self.vm_modules), "--scratch-cwd"]
         if self.sandboxed:
+            # The sandbox's /tmp is private to this process: the runner empties it between runs.
+            command.append("--private-tmp")
             node_prefix = Path(command[0]).resolve().parent.parent
             readable = [node_prefix, RUNNER_DIR, *self.readable]
             command = sandbox.wrap(command, workdir=Path(self._workdir.name), readable=readable)
@@ -136,9 +147,14 @@ class RunnerProcess:
             self._selector.register(stream, selectors.EVENT_READ)
         os.set_blocking(self.process.stdin.fileno(), False)
         self._stdout_buffer = bytearray()
+        self._scanned = 0  # bytes at the start of the buffer known to hold no end of line
         return self
 
     def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self) -> None:
         self.kill()
         self._selector.close()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
@@ -147,7 +163,6 @@ class RunnerProcess:
             except OSError:
                 pass
         self._workdir.cleanup()
-        return False
 
     @property
     def returncode(self) -> int | None:
@@ -166,6 +181,30 @@ class RunnerProcess:
     @property
     def stderr_text(self) -> str:
         return self._stderr.decode("utf8", "replace")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def begin_run(self) -> None:
+        """Forget what an earlier run on this process left: its end reason and its stderr."""
+        self.ended_by = None
+        self._stderr.clear()
+
+    def node_pids(self) -> list[int]:
+        """The Node.js processes of this runner (under bubblewrap, a grandchild of ours)."""
+        pids, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    args = cmdline.read().split(b"\0")
+                if str(WORKER).encode() in args and Path(args[0].decode()).name != "bwrap":
+                    pids.append(pid)
+            except OSError:
+                pass
+            pending += _children(pid)
+        return pids
 
     def send(self, request: dict, *, last: bool = False) -> None:
         """Queue one request; it is written while events are read, so a big state cannot deadlock.
@@ -220,9 +259,11 @@ class RunnerProcess:
         return True
 
     def _complete_lines(self) -> Iterator[dict]:
-        while (end := self._stdout_buffer.find(b"\n")) >= 0:
+        # A final state of megabytes is one line: search only what arrived since the last search.
+        while (end := self._stdout_buffer.find(b"\n", self._scanned)) >= 0:
             line = bytes(self._stdout_buffer[:end])
             del self._stdout_buffer[: end + 1]
+            self._scanned = 0
             if not line.strip():
                 continue
             try:
@@ -232,8 +273,13 @@ class RunnerProcess:
             if not isinstance(event, dict) or not isinstance(event.get("type"), str):
                 raise ProtocolError(f"the runner wrote a line that is not an event: {line[:200]!r}")
             yield event
+        self._scanned = len(self._stdout_buffer)
 
     def _over_memory(self) -> bool:
+        now = time.monotonic()
+        if now - self._memory_checked_at < MEMORY_CHECK_SECONDS:
+            return False
+        self._memory_checked_at = now
         rss = tree_rss_mb(self.process.pid)
         self.peak_rss_mb = max(self.peak_rss_mb, rss)
         return rss > self.rss_limit_mb
@@ -256,7 +302,7 @@ class RunnerProcess:
                     self.kill()
                     return
             # After the exit, read what is still in the pipe; a process the job started may hold
-            # stdout open, so do not wait for end of file for ever.
+            # stdout open, so do not wait for end of file for ever once nothing more comes.
             if exited_at is not None and (not stdout_open or now - exited_at > EXIT_GRACE_SECONDS):
                 self._drain_stderr()
                 self.ended_by = "exited"
@@ -270,7 +316,12 @@ class RunnerProcess:
                     self._write_input()
                 elif not self._read(key.fileobj) and key.fileobj is self.process.stdout:
                     stdout_open = False
-            yield from self._complete_lines()
+                elif exited_at is not None:
+                    exited_at = now
+            for event in self._complete_lines():
+                if event["type"] == "ready":
+                    self.ready = True
+                yield event
 
     def _drain_stderr(self) -> None:
         # Never wait here: read only what is already in the pipe.

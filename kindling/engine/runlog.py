@@ -18,6 +18,24 @@ MAX_MESSAGE_CHARS = 64 * 1024
 MAX_LINES = 20_000
 
 
+# The level marks of OpenFn's logger, so that a log printed by `kindling execute` reads like one of
+# OpenFn's CLI: "[R/T] ✔ Completed step job in 1ms".
+LEVEL_MARKS = {"debug": "❯", "info": "ℹ", "warn": "⚠", "error": "✘", "success": "✔", "always": "◆"}
+
+
+def as_text(line: LogLine) -> str:
+    return f"[{line.source}] {LEVEL_MARKS.get(line.level, 'ℹ')} {line.message}"
+
+
+def _well_formed(text: str) -> str:
+    """JavaScript strings may hold lone surrogates ('\ud800'), which no database can store as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 class RunLog:
     def __init__(self, configuration, on_log: Callable[[LogLine], None] | None = None):
         self.lines: list[LogLine] = []
@@ -25,11 +43,12 @@ class RunLog:
         self._on_log = on_log
         self._dropped = 0
 
-    def add(self, source: str, level: str, message: str, time: datetime | None = None) -> None:
+    def add(self, source: str, level: str, message: str, time: datetime | None = None, cut: int = 0) -> None:
+        """`cut`: characters the runner already cut from the end of the message."""
         if len(self.lines) >= MAX_LINES:
             self._dropped += 1
             return
-        self._append(source, level, message, time)
+        self._append(source, level, message, time, cut)
 
     def engine(self, level: str, message: str) -> None:
         self.add("RTE", level, message)
@@ -42,11 +61,14 @@ class RunLog:
         if status is not None:
             self._append("R/T", "info", f"Run complete with status: {status}")
 
-    def _append(self, source: str, level: str, message: str, time: datetime | None = None) -> None:
+    def _append(
+        self, source: str, level: str, message: str, time: datetime | None = None, cut: int = 0
+    ) -> None:
         # Scrub before cutting: a cut could leave half a secret that no longer matches.
-        text = self._scrub(message)
-        if len(text) > MAX_MESSAGE_CHARS:
-            text = f"{text[:MAX_MESSAGE_CHARS]}… [cut: {len(text) - MAX_MESSAGE_CHARS} more characters]"
+        text = self._scrub(_well_formed(message))
+        if len(text) > MAX_MESSAGE_CHARS or cut:
+            cut += max(0, len(text) - MAX_MESSAGE_CHARS)
+            text = f"{text[:MAX_MESSAGE_CHARS]}… [cut: {cut} more characters]"
         line = LogLine(
             time=time or datetime.now(UTC),
             source=source if source in SOURCES else "RTE",

@@ -3,8 +3,9 @@
 The vm sandbox of @openfn/runtime is not a security boundary (job code reaches `process` through
 any adaptor function), so job code must be assumed to run as our user. bubblewrap shows it a
 file system with only what a run needs: the system's programs and libraries, the runner package,
-the adaptor repository (read-only) and the run's own scratch folder. The platform's data directory
-(database file, encryption key) is simply not there. The network stays shared: adaptors call APIs.
+the adaptor repository (read-only), the process's own scratch folder and a private /tmp; nothing
+else is writable. The platform's data directory (database file, secret and encryption keys) is
+simply not there. The network stays shared: adaptors call APIs.
 """
 
 import functools
@@ -63,7 +64,10 @@ def wrap(command: list[str], *, workdir: Path, readable: list[Path]) -> list[str
         resolved = str(Path(path).resolve())
         if not resolved.startswith("/usr/"):
             args += ["--ro-bind", resolved, resolved]
-    args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--clearenv"]
+    args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    # The sandbox's own root and /dev would otherwise be writable tmpfs: a place where one run of a
+    # warm process could leave files for the next. Only the working directory and /tmp stay writable.
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--clearenv"]
     return args + command
 
 

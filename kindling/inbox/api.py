@@ -1,7 +1,16 @@
-from ninja import Router
+from datetime import datetime
+from typing import Any
 
+from ninja import Router, Schema, Status
+
+from kindling.inbox import editing
+from kindling.inbox.filters import RUN_STATES, filter_messages
+from kindling.inbox.models import Message
+from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.projects.access import project_for
+from kindling.runs.api import in_project, run_out
+from kindling.runs.reprocess import reprocess_message
 
 router = Router(tags=["messages"])
 
@@ -15,7 +24,68 @@ def message_out(message) -> dict:
     }
 
 
-@router.get("/projects/{slug}/messages", summary="Messages received by a project's inbox, newest first")
-def list_messages(request, slug: str, limit: int = DEFAULT_LIMIT, offset: int = 0):
+class MessagePatch(Schema):
+    body: Any
+
+
+@router.get(
+    "/projects/{slug}/messages",
+    response={200: dict, 400: dict},
+    summary="Messages of a project's inbox, newest first; filter by body text, time, trigger, run state",
+)
+def list_messages(
+    request,
+    slug: str,
+    q: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    trigger: str = "",
+    state: str = "",
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+):
     project = project_for(request.user, slug)
-    return page(project.messages.order_by("-received_at", "-id"), limit, offset, message_out)
+    matching = None
+    if trigger:
+        matching = project.triggers.filter(name=trigger).first()
+        if matching is None:
+            return Status(400, {"error": f"No trigger named {trigger!r} in this project."})
+    if state and state not in RUN_STATES:
+        return Status(400, {"error": f"state must be one of: {', '.join(RUN_STATES)}."})
+    messages = filter_messages(
+        project.messages.all(),
+        text=q.strip(),
+        span=Window(since, until) if since or until else None,
+        trigger=matching,
+        state=state,
+    )
+    return Status(200, page(messages.order_by("-received_at", "-id"), limit, offset, message_out))
+
+
+@router.get("/messages/{message_id}", summary="One message")
+def get_message(request, message_id: int):
+    return message_out(in_project(Message, request.user, message_id, "view", "message"))
+
+
+@router.patch(
+    "/messages/{message_id}",
+    response={200: dict, 400: dict},
+    summary="Replace a message's body (no copy of the original is kept)",
+)
+def patch_message(request, message_id: int, payload: MessagePatch):
+    message = in_project(Message, request.user, message_id, "post_message", "message")
+    try:
+        editing.edit_body(message, payload.body)
+    except editing.EditError as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(200, message_out(message))
+
+
+@router.post(
+    "/messages/{message_id}/process",
+    summary="Match the message against the current triggers and start the switched-on jobs",
+)
+def process_message(request, message_id: int):
+    message = in_project(Message, request.user, message_id, "reprocess", "message")
+    runs = reprocess_message(message)
+    return {"runs": [run_out(run) for run in runs]}

@@ -8,16 +8,20 @@ from kindling.inbox.receive import BadBody, parse_body, receive
 from kindling.projects.models import Project
 
 
-def error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def error(status: int, message: str) -> tuple[int, dict, dict]:
+    return status, {"error": message}, {}
 
 
-@csrf_exempt
-def inbox(request, inbox_uuid):
-    if request.method != "POST":
-        response = error(405, "The inbox accepts POST requests only.")
-        response["Allow"] = "POST"
-        return response
+def answer(inbox_uuid, method: str, content_length, content_type: str, read, headers
+           ) -> tuple[int, dict, dict]:
+    """The inbox's answer to one request: (status, JSON body, extra headers).
+
+    `read(n)` returns at most n bytes of the request body. Both the Django view below and the ASGI
+    fast path (inbox/asgi.py) answer through here, so they answer alike.
+    """
+    if method != "POST":
+        status, body, _ = error(405, "The inbox accepts POST requests only.")
+        return status, body, {"Allow": "POST"}
     try:
         project = Project.objects.filter(inbox_uuid=uuid.UUID(str(inbox_uuid))).first()
     except ValueError:
@@ -26,24 +30,32 @@ def inbox(request, inbox_uuid):
         return error(404, "No inbox at this address.")
     limit = settings.INBOX_MAX_BYTES
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(content_length or 0)
     except ValueError:
         return error(400, "Invalid Content-Length header.")
     if declared > limit:
         return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
-    raw = request.read(limit + 1)
+    raw = read(limit + 1)
     if len(raw) > limit:
         return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
     try:
-        body = parse_body(raw, request.content_type)
+        body = parse_body(raw, content_type)
     except BadBody as exc:
         return error(400, str(exc))
-    _message, runs = receive(project, body, request.headers)
-    return JsonResponse(
-        {
-            "meta": {"message": "Data accepted and processing has begun."},
-            "data": [run.job.name for run in runs],
-            "errors": [],
-        },
-        status=202,
-    )
+    _message, runs = receive(project, body, headers)
+    accepted = {
+        "meta": {"message": "Data accepted and processing has begun."},
+        "data": [run.job.name for run in runs],
+        "errors": [],
+    }
+    return 202, accepted, {}
+
+
+@csrf_exempt
+def inbox(request, inbox_uuid):
+    status, body, headers = answer(inbox_uuid, request.method, request.META.get("CONTENT_LENGTH"),
+                                   request.content_type, request.read, request.headers)
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response

@@ -1,10 +1,19 @@
-from ninja import Router
+from typing import Any
 
-from kindling.jobs.models import Job
+from ninja import Router, Schema, Status
+
+from kindling.credentials.models import Credential
+from kindling.inbox.models import Message
+from kindling.jobs import editing
+from kindling.jobs.forms import shared_credentials
+from kindling.jobs.models import Job, Trigger
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.projects.access import project_for
+from kindling.runs.api import in_project, run_out
+from kindling.runs.reprocess import CannotRun, run_now
 
 router = Router(tags=["jobs"])
+ERRORS = {400: dict, 404: dict, 409: dict}
 
 
 def job_out(job: Job) -> dict:
@@ -16,6 +25,7 @@ def job_out(job: Job) -> dict:
         "adaptor": job.adaptor,
         "adaptor_version": job.adaptor_version,
         "credential": job.credential.name if job.credential_id else None,
+        "credential_id": job.credential_id,
         "expression": job.expression,
         "enabled": job.enabled,
         "private": job.private,
@@ -26,8 +36,239 @@ def job_out(job: Job) -> dict:
     }
 
 
+def trigger_out(trigger: Trigger) -> dict:
+    return {
+        "id": trigger.pk,
+        "name": trigger.name,
+        "kind": trigger.kind,
+        "criteria": trigger.criteria,
+        "exclusion": trigger.exclusion,
+        "cron": trigger.cron or None,
+        "upstream_job": trigger.upstream_job.name if trigger.upstream_job_id else None,
+        "jobs": [job.name for job in trigger.jobs.order_by("name")],
+        "created_at": trigger.created_at,
+    }
+
+
+class JobIn(Schema):
+    name: str
+    trigger: str | None = None
+    adaptor: str = editing.DEFAULT_ADAPTOR
+    adaptor_version: str = "latest"
+    credential: str | None = None
+    credential_id: int | None = None
+    expression: str = ""
+    enabled: bool = False
+    private: bool = False
+    console_disabled: bool = False
+
+
+class JobPatch(Schema):
+    name: str | None = None
+    trigger: str | None = None
+    adaptor: str | None = None
+    adaptor_version: str | None = None
+    credential: str | None = None
+    credential_id: int | None = None
+    expression: str | None = None
+    enabled: bool | None = None
+    private: bool | None = None
+    archived: bool | None = None
+    console_disabled: bool | None = None
+
+
+class RunIn(Schema):
+    message: int | None = None
+
+
+class TriggerIn(Schema):
+    name: str
+    kind: Trigger.Kind
+    # A JSON object, or the JSON text of one (as project.yaml writes criteria).
+    criteria: dict[str, Any] | str | None = None
+    exclusion: dict[str, Any] | str | None = None
+    cron: str = ""
+    upstream_job: str | None = None
+
+
+class TriggerPatch(Schema):
+    name: str | None = None
+    kind: Trigger.Kind | None = None
+    criteria: dict[str, Any] | str | None = None
+    exclusion: dict[str, Any] | str | None = None
+    cron: str | None = None
+    upstream_job: str | None = None
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def resolve_trigger(project, name: str | None) -> Trigger | None:
+    if name is None:
+        return None
+    trigger = project.triggers.filter(name=name).first()
+    if trigger is None:
+        raise Refused(400, f"No trigger named {name!r} in this project.")
+    return trigger
+
+
+def resolve_credential(project, name: str | None, pk: int | None) -> Credential | None:
+    # Only credentials shared with the project can be named: anything else is "not found", so the
+    # API does not tell which credential ids exist elsewhere.
+    shared = shared_credentials(project)
+    if pk is not None:
+        credential = shared.filter(pk=pk).first()
+        if credential is None:
+            raise Refused(400, f"No credential {pk} is shared with this project.")
+        return credential
+    found = list(shared.filter(name=name)[:2])
+    if not found:
+        raise Refused(400, f"No credential named {name!r} is shared with this project.")
+    if len(found) > 1:
+        raise Refused(
+            400, f"Several credentials named {name!r} are shared with this project: send credential_id."
+        )
+    return found[0]
+
+
+def resolve_job(project, name: str | None) -> Job | None:
+    if name is None:
+        return None
+    job = project.jobs.filter(name=name).first()
+    if job is None:
+        raise Refused(400, f"No job named {name!r} in this project.")
+    return job
+
+
+def job_changes(project, data: dict) -> dict:
+    if "trigger" in data:
+        data["trigger"] = resolve_trigger(project, data["trigger"])
+    if "credential" in data or "credential_id" in data:
+        name, pk = data.pop("credential", None), data.pop("credential_id", None)
+        # Both null (or absent): the job has no credential.
+        data["credential"] = None if name is None and pk is None else resolve_credential(project, name, pk)
+    return data
+
+
+def refused(exc: Exception):
+    if isinstance(exc, Refused):
+        return Status(exc.status, {"error": str(exc)})
+    if isinstance(exc, CannotRun):
+        return Status(409, {"error": str(exc)})
+    return Status(400, {"error": str(exc)})
+
+
 @router.get("/projects/{slug}/jobs", summary="Jobs of a project (archived ones with archived=true)")
 def list_jobs(request, slug: str, archived: bool = False, limit: int = DEFAULT_LIMIT, offset: int = 0):
     project = project_for(request.user, slug)
     jobs = project.jobs.filter(archived=archived).select_related("trigger", "credential").order_by("name")
     return page(jobs, limit, offset, job_out)
+
+
+@router.post("/projects/{slug}/jobs", response={201: dict, **ERRORS}, summary="Create a job (it starts off)")
+def create_job(request, slug: str, payload: JobIn):
+    project = project_for(request.user, slug, "edit_job")
+    data = payload.model_dump()
+    try:
+        job = editing.create_job(project, **job_changes(project, data))
+    except (Refused, editing.EditError) as exc:
+        return refused(exc)
+    return Status(201, job_out(job))
+
+
+@router.get("/jobs/{job_id}", summary="One job")
+def get_job(request, job_id: int):
+    return job_out(in_project(Job, request.user, job_id, "view", "job"))
+
+
+@router.patch(
+    "/jobs/{job_id}",
+    response={200: dict, **ERRORS},
+    summary="Change a job: any of its fields, incl. enabled, private, archived, console_disabled",
+)
+def patch_job(request, job_id: int, payload: JobPatch):
+    job = in_project(Job, request.user, job_id, "edit_job", "job")
+    data = payload.model_dump(exclude_unset=True)
+    for flag in ("name", "adaptor", "expression", "enabled", "private", "archived", "console_disabled"):
+        if flag in data and data[flag] is None:
+            return Status(400, {"error": f"{flag} cannot be null."})
+    try:
+        editing.update_job(job, **job_changes(job.project, data))
+    except (Refused, editing.EditError) as exc:
+        return refused(exc)
+    return Status(200, job_out(Job.objects.select_related("trigger", "credential").get(pk=job.pk)))
+
+
+@router.post(
+    "/jobs/{job_id}/run",
+    response={201: dict, **ERRORS},
+    summary="Run a job now: on a message (message jobs) or from its saved state (cron jobs)",
+)
+def run_job(request, job_id: int, payload: RunIn | None = None):
+    job = in_project(Job, request.user, job_id, "reprocess", "job")
+    message = None
+    if payload is not None and payload.message is not None:
+        message = Message.objects.filter(pk=payload.message, project_id=job.project_id).first()
+        if message is None:
+            return Status(400, {"error": f"No message {payload.message} in this project's inbox."})
+    try:
+        run = run_now(job, message)
+    except CannotRun as exc:
+        return refused(exc)
+    return Status(201, run_out(run))
+
+
+@router.get("/projects/{slug}/triggers", summary="Triggers of a project")
+def list_triggers(request, slug: str, limit: int = DEFAULT_LIMIT, offset: int = 0):
+    project = project_for(request.user, slug)
+    triggers = project.triggers.select_related("upstream_job").order_by("name")
+    return page(triggers, limit, offset, trigger_out)
+
+
+@router.post("/projects/{slug}/triggers", response={201: dict, **ERRORS}, summary="Create a trigger")
+def create_trigger(request, slug: str, payload: TriggerIn):
+    project = project_for(request.user, slug, "edit_job")
+    data = payload.model_dump()
+    try:
+        data["upstream_job"] = resolve_job(project, data["upstream_job"])
+        trigger = editing.create_trigger(project, **data)
+    except (Refused, editing.EditError) as exc:
+        return refused(exc)
+    return Status(201, trigger_out(trigger))
+
+
+@router.get("/triggers/{trigger_id}", summary="One trigger")
+def get_trigger(request, trigger_id: int):
+    return trigger_out(in_project(Trigger, request.user, trigger_id, "view", "trigger"))
+
+
+@router.patch("/triggers/{trigger_id}", response={200: dict, **ERRORS}, summary="Change a trigger")
+def patch_trigger(request, trigger_id: int, payload: TriggerPatch):
+    trigger = in_project(Trigger, request.user, trigger_id, "edit_job", "trigger")
+    data = payload.model_dump(exclude_unset=True)
+    if data.get("name", "") is None or data.get("kind", "") is None:
+        return Status(400, {"error": "name and kind cannot be null."})
+    if data.get("cron", "") is None:
+        data["cron"] = ""
+    try:
+        if "upstream_job" in data:
+            data["upstream_job"] = resolve_job(trigger.project, data["upstream_job"])
+        editing.update_trigger(trigger, **data)
+    except (Refused, editing.EditError) as exc:
+        return refused(exc)
+    return Status(200, trigger_out(Trigger.objects.select_related("upstream_job").get(pk=trigger.pk)))
+
+
+@router.delete(
+    "/triggers/{trigger_id}",
+    response={200: dict, **ERRORS},
+    summary="Delete a trigger; its jobs are left without one and do not run until they get another",
+)
+def delete_trigger(request, trigger_id: int):
+    trigger = in_project(Trigger, request.user, trigger_id, "edit_job", "trigger")
+    name = trigger.name
+    orphans = editing.delete_trigger(trigger)
+    return Status(200, {"deleted": name, "jobs_without_trigger": [job.name for job in orphans]})

@@ -15,6 +15,7 @@ from django.utils import timezone
 from kindling.jobs.models import Trigger
 from kindling.lib import cron
 from kindling.runs import queue
+from kindling.runs.janitor import mark_lost_runs
 from kindling.runs.models import CronTick, Run
 
 log = logging.getLogger(__name__)
@@ -48,3 +49,9 @@ def fire_due(now: datetime | None = None) -> list[Run]:
         except IntegrityError:
             continue  # another scheduler fired this minute
     return started
+
+
+def scheduler_pass(now: datetime | None = None) -> tuple[list[Run], list[Run]]:
+    """One pass of the scheduler loop (run every second): fire the due cron triggers, then end the
+    runs whose worker stopped renewing their lease. Returns (cron runs queued, runs lost)."""
+    return fire_due(now), mark_lost_runs(now)

@@ -1,4 +1,5 @@
-"""project.yaml (OpenFn portability format v2): import a whole project, or fail naming the key."""
+"""project.yaml (OpenFn portability format v2): import a whole project, or fail naming the key; export
+one, credential values masked."""
 
 import json
 import re
@@ -93,7 +94,7 @@ def check_cycles(jobs: dict, triggers: dict[str, dict]) -> None:
     # Edge upstream -> job for every flow/catch trigger a job uses; a cycle would let one run loop forever.
     edges: dict[str, set[str]] = {}
     for job_name, spec in jobs.items():
-        upstream = triggers[spec["trigger"]].get("upstream")
+        upstream = triggers.get(spec.get("trigger"), {}).get("upstream")
         if upstream:
             edges.setdefault(upstream, set()).add(job_name)
 
@@ -142,7 +143,8 @@ def import_project(text: str, name: str, owner) -> Project:
         if not adaptor_spec:
             raise ProjectFileError(f"{key}.adaptor", "is required, for example '@openfn/language-common'")
         adaptor, version = parse_adaptor(adaptor_spec, f"{key}.adaptor")
-        if spec.get("trigger") not in triggers:
+        # A job may have no trigger (its trigger was deleted): it then never starts by itself.
+        if spec.get("trigger") is not None and spec["trigger"] not in triggers:
             raise ProjectFileError(f"{key}.trigger", f"names trigger {spec.get('trigger')!r}, "
                                    "which is not in triggers")
         if spec.get("credential") is not None and spec["credential"] not in credentials:
@@ -181,7 +183,7 @@ def import_project(text: str, name: str, owner) -> Project:
             made_jobs[job_name] = Job.objects.create(
                 project=project,
                 name=job_name,
-                trigger=made_triggers[spec["trigger"]],
+                trigger=made_triggers.get(spec.get("trigger")),
                 adaptor=spec["adaptor"],
                 adaptor_version=spec["version"],
                 credential=creds.get(spec.get("credential")),
@@ -189,9 +191,98 @@ def import_project(text: str, name: str, owner) -> Project:
                 enabled=bool(options.get("enabled", True)),  # imported jobs are switched on
                 private=bool(options.get("private", False)),
                 console_disabled=bool(options.get("console_disabled", False)),
+                archived=bool(options.get("archived", False)),
             )
         for t_name, t in triggers.items():
             if t.get("upstream"):
                 made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]
                 made_triggers[t_name].save(update_fields=["upstream_job"])
     return project
+
+
+MASKED_VALUE = "******"
+
+
+class _ExportDumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper, value: str):
+    # Multi-line expressions as literal blocks, the way people write them by hand.
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_ExportDumper.add_representer(str, _str)
+
+
+def _compact_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def export_project(project: Project) -> str:
+    """The project as a v2 project.yaml; values of credentials are masked. Our `kindling:` block is there
+    only when the project uses something v2 cannot say (a job off, private, console disabled, archived;
+    a concurrency other than 1)."""
+    jobs = list(project.jobs.select_related("trigger", "credential").order_by("id"))
+    # The credentials shared with the project, and any a job still names after its owner revoked it
+    # (the file must stay importable); a deleted one has no values left and is not exported.
+    credentials = list(Credential.objects.shared_with(project).order_by("name", "id"))
+    for job in jobs:
+        if job.credential_id and not job.credential.is_deleted and job.credential not in credentials:
+            credentials.append(job.credential)
+    taken: set[str] = set()
+    credential_names = {c.pk: _unique(c.name, taken) for c in credentials}
+
+    out: dict = {"jobs": {}, "triggers": {}, "credentials": {}}
+    job_options: dict = {}
+    for job in jobs:
+        version = job.adaptor_version
+        spec: dict = {
+            "expression": job.expression,
+            "adaptor": f"{job.adaptor}@{version}" if version and version != "latest" else job.adaptor,
+        }
+        if job.trigger_id:
+            spec["trigger"] = job.trigger.name
+        if job.credential_id in credential_names:
+            spec["credential"] = credential_names[job.credential_id]
+        out["jobs"][job.name] = spec
+        flags = (
+            ("enabled", job.enabled, True),
+            ("private", job.private, False),
+            ("console_disabled", job.console_disabled, False),
+            ("archived", job.archived, False),
+        )
+        options = {key: value for key, value, default in flags if value != default}
+        if options:
+            job_options[job.name] = options
+    for trigger in project.triggers.select_related("upstream_job").order_by("id"):
+        if trigger.kind == Trigger.Kind.MESSAGE:
+            spec = {"criteria": _compact_json(trigger.criteria or {})}
+            if trigger.exclusion:
+                spec["exclusion"] = _compact_json(trigger.exclusion)
+        elif trigger.kind == Trigger.Kind.CRON:
+            spec = {"cron": trigger.cron}
+        else:
+            kind = "success" if trigger.kind == Trigger.Kind.FLOW else "failure"
+            spec = {kind: trigger.upstream_job.name if trigger.upstream_job_id else None}
+        out["triggers"][trigger.name] = spec
+    for credential in credentials:
+        out["credentials"][credential_names[credential.pk]] = {key: MASKED_VALUE for key in credential.body}
+    extra: dict = {}
+    if project.concurrency != 1:
+        extra["concurrency"] = project.concurrency
+    if job_options:
+        extra["jobs"] = job_options
+    if extra:
+        out["kindling"] = extra
+    return yaml.dump(out, Dumper=_ExportDumper, sort_keys=False, allow_unicode=True, width=110)

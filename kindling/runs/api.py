@@ -1,11 +1,31 @@
-from django.http import Http404
-from ninja import Router
+from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import Router, Status
+
+from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
-from kindling.projects.access import project_for, projects_of
-from kindling.runs.models import Run
+from kindling.projects.access import can, project_for, projects_of
+from kindling.runs.filters import filter_runs
+from kindling.runs.models import IllegalTransition, Run
+from kindling.runs.reprocess import CannotRun, reprocess_run
 
 router = Router(tags=["runs"])
+
+
+def in_project(model, user, pk: int, action: str, what: str):
+    """An object of one of the user's projects by id (else 404), if the role allows `action` (else 403).
+
+    For endpoints addressed by an object's id (`/runs/{id}`, `/jobs/{id}`, `/messages/{id}`): like
+    `project_for`, an outsider cannot tell a missing object from one of another project.
+    """
+    found = model.objects.select_related("project").filter(pk=pk, project__in=projects_of(user)).first()
+    if found is None:
+        raise Http404(f"No such {what}.")
+    if not can(user, action, found.project):
+        raise PermissionDenied(f"Your role in this project does not allow: {action.replace('_', ' ')}")
+    return found
 
 
 def run_out(run: Run) -> dict:
@@ -36,23 +56,63 @@ def run_detail_out(run: Run) -> dict:
     }
 
 
-@router.get("/projects/{slug}/runs", summary="Runs of a project, newest first; filter by job name and status")
+@router.get(
+    "/projects/{slug}/runs",
+    summary="Runs of a project, newest first; filter by log text (q), time, job name and status",
+)
 def list_runs(
-    request, slug: str, job: str | None = None, status: Run.Status | None = None,
-    limit: int = DEFAULT_LIMIT, offset: int = 0,
+    request,
+    slug: str,
+    job: str | None = None,
+    status: Run.Status | None = None,
+    q: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
 ):
     project = project_for(request.user, slug)
-    runs = project.runs.select_related("job").order_by("-created_at", "-id")
-    if job:
-        runs = runs.filter(job__name=job)
-    if status:
-        runs = runs.filter(status=status)
-    return page(runs, limit, offset, run_out)
+    runs = filter_runs(
+        project.runs.select_related("job"),
+        text=q.strip(),
+        span=Window(since, until) if since or until else None,
+        job_name=job or "",
+        status=status or "",
+    )
+    return page(runs.order_by("-created_at", "-id"), limit, offset, run_out)
 
 
 @router.get("/runs/{run_id}", summary="One run with its initial state, final state and log")
 def get_run(request, run_id: int):
-    run = Run.objects.select_related("job", "project").filter(pk=run_id).first()
-    if run is None or not projects_of(request.user).filter(pk=run.project_id).exists():
-        raise Http404("No such run.")
-    return run_detail_out(run)
+    return run_detail_out(in_project(Run, request.user, run_id, "view", "run"))
+
+
+@router.post(
+    "/runs/{run_id}/reprocess",
+    response={201: dict, 409: dict},
+    summary="Run the run's job again (on its message as it is now, or from the same state)",
+)
+def reprocess(request, run_id: int):
+    run = in_project(Run, request.user, run_id, "reprocess", "run")
+    try:
+        new = reprocess_run(run)
+    except CannotRun as exc:
+        return Status(409, {"error": str(exc)})
+    return Status(201, run_out(new))
+
+
+@router.post(
+    "/runs/{run_id}/abort",
+    response={200: dict, 409: dict},
+    summary="Abort a pending or running run (project owners and admins); it ends with exit code 6",
+)
+def abort(request, run_id: int):
+    run = in_project(Run, request.user, run_id, "abort_run", "run")
+    try:
+        aborted = run.abort()
+    except IllegalTransition:
+        aborted = False
+    if not aborted:
+        run.refresh_from_db()
+        return Status(409, {"error": f"Run {run.pk} has already ended ({run.status}): nothing to abort."})
+    return Status(200, run_out(run))

@@ -1,6 +1,8 @@
 from django.db import models, transaction
 from django.utils import timezone
 
+LOST_NOTE = "lost: the worker stopped renewing its lease"
+
 
 class IllegalTransition(Exception):
     pass
@@ -57,6 +59,11 @@ class Run(models.Model):
             models.Index(fields=["status", "project", "id"], name="run_queue"),
             models.Index(fields=["project", "-created_at", "-id"], name="run_project_recent"),
             models.Index(fields=["message", "job"], name="run_message_job"),
+            # Activity filtered by job or by status, newest first (and a job card's last run).
+            models.Index(fields=["job", "-created_at", "-id"], name="run_job_recent"),
+            models.Index(
+                fields=["project", "status", "-created_at", "-id"], name="run_project_status_recent"
+            ),
         ]
 
     def __str__(self):
@@ -87,26 +94,52 @@ class Run(models.Model):
         there first wins; the log lines are kept either way.
         """
         self.check_transition(status)
-        now = timezone.now()
-        with transaction.atomic():
-            ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
-                status=status,
-                exit_code=exit_code,
-                final_state=final_state,
-                finished_at=now,
-                adaptor_version=adaptor_version or self.adaptor_version,
-                lease_until=None,
-            )
+        ending = {
+            "status": status,
+            "exit_code": exit_code,
+            "final_state": final_state,
+            "finished_at": timezone.now(),
+            "adaptor_version": adaptor_version or self.adaptor_version,
+            "lease_until": None,
+        }
+        # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
+        with transaction.atomic(savepoint=False):
+            ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(**ending)
+            # After a lost or abort note the worker's lines follow it instead of sharing its seq.
+            first = 0 if ended else LogLine.objects.filter(run=self).count()
             LogLine.objects.bulk_create(
-                LogLine(run=self, seq=i, time=line.time, source=line.source, level=line.level,
+                LogLine(run=self, seq=first + i, time=line.time, source=line.source, level=line.level,
                         message=line.message)
                 for i, line in enumerate(log_lines)
             )
+        if ended:
+            for field, value in ending.items():
+                setattr(self, field, value)
+        else:
+            self.refresh_from_db()
+        return bool(ended)
+
+    def mark_lost(self, now=None) -> bool:
+        """End a running run whose lease expired (exit 4); False when it ended or was renewed meanwhile.
+
+        Conditional on the expired lease, so of two janitors only one wins, and a worker that renewed
+        in time keeps its run.
+        """
+        self.check_transition(self.Status.LOST)
+        now = now or timezone.now()
+        with transaction.atomic():
+            ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING, lease_until__lt=now).update(
+                status=self.Status.LOST, exit_code=4, finished_at=now, lease_until=None
+            )
+            if ended:
+                LogLine.objects.create(run=self, seq=0, time=now, source="RTE", level="error",
+                                       message=LOST_NOTE)
         self.refresh_from_db()
         return bool(ended)
 
     def abort(self) -> bool:
-        """Cancel a pending or running run (exit 6); a running one is killed by its worker's lease check."""
+        """Cancel a pending or running run (exit 6). The worker of a running one sees it at its next
+        lease renewal; whatever the run still produces is dropped by finish()."""
         self.check_transition(self.Status.ABORTED)
         ended = Run.objects.filter(pk=self.pk, status__in=[self.Status.PENDING, self.Status.RUNNING]).update(
             status=self.Status.ABORTED, exit_code=6, finished_at=timezone.now(), lease_until=None

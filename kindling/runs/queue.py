@@ -1,22 +1,21 @@
 """The run queue: runs are rows; creating, claiming and finishing them is all here.
 
 Every path that starts a run (inbox, cron, flow/catch, run now) goes through `enqueue`, and every
-run ends through `finish`, which also starts the flow and catch runs listening for it.
+run ends through `finish`, which also starts the flow and catch runs listening for it. Claiming is in
+claim.py (docs/queue.md).
 """
 
 import json
 import logging
-from datetime import timedelta
 
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db import connections, router, transaction
 
 from kindling.jobs.models import Job, Trigger
-from kindling.projects.models import Project
+from kindling.runs.claim import claim, projects_ready, renew_leases
 from kindling.runs.models import Run
+
+__all__ = ["claim", "enqueue", "finish", "projects_ready", "renew_leases", "runs_for_message"]
 
 log = logging.getLogger(__name__)
 
@@ -42,76 +41,80 @@ def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=N
     )
 
 
+# Every message the inbox accepts needs its project's (message trigger, runnable job) pairs. The ORM
+# spends ~30 times longer compiling this query than the database spends answering it, so it is
+# written once, here (table and column names from the models).
+_PAIRS_SQL = """
+    SELECT j.{job_id}, j.{job_name}, j.{job_project}, t.{trigger_id}, t.{criteria}, t.{exclusion}
+    FROM {jobs} j JOIN {triggers} t ON t.{trigger_id} = j.{job_trigger}
+    WHERE t.{trigger_project} = %s AND t.{kind} = %s AND j.{enabled} = %s AND j.{archived} = %s
+    ORDER BY t.{trigger_id}, j.{job_id}
+"""
+
+
+def _pairs_sql() -> str:
+    job, trigger = Job._meta, Trigger._meta
+    return _PAIRS_SQL.format(
+        jobs=job.db_table, triggers=trigger.db_table,
+        job_id=job.pk.column, job_name=job.get_field("name").column,
+        job_project=job.get_field("project").column, job_trigger=job.get_field("trigger").column,
+        enabled=job.get_field("enabled").column, archived=job.get_field("archived").column,
+        trigger_id=trigger.pk.column, trigger_project=trigger.get_field("project").column,
+        kind=trigger.get_field("kind").column, criteria=trigger.get_field("criteria").column,
+        exclusion=trigger.get_field("exclusion").column,
+    )
+
+
+def _partial(model, db: str, **values):
+    """A model instance loaded with some fields only (the others load on access), as `only()` makes."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(db, names, [values[name] for name in names])
+
+
+def message_pairs(project_id: int) -> list[tuple[Job, Trigger]]:
+    """The project's message triggers with their switched-on, non-archived jobs, by trigger then job."""
+    connection = connections[router.db_for_read(Job)]
+    json_field = Trigger._meta.get_field("criteria")
+    with connection.cursor() as cursor:
+        cursor.execute(_pairs_sql(), [project_id, Trigger.Kind.MESSAGE, True, False])
+        rows = cursor.fetchall()
+    pairs, triggers = [], {}
+    for job_id, name, job_project, trigger_id, inclusion, exclusion in rows:
+        if trigger_id not in triggers:
+            triggers[trigger_id] = _partial(
+                Trigger, connection.alias, id=trigger_id, project_id=project_id, kind=Trigger.Kind.MESSAGE,
+                criteria=json_field.from_db_value(inclusion, None, connection),
+                exclusion=json_field.from_db_value(exclusion, None, connection),
+            )
+        job = _partial(Job, connection.alias, id=job_id, name=name, project_id=job_project,
+                       trigger_id=trigger_id)
+        job.trigger = triggers[trigger_id]
+        pairs.append((job, triggers[trigger_id]))
+    return pairs
+
+
 def runs_for_message(message, skip=None) -> list[Run]:
     """One run per (matching trigger, switched-on job of that trigger), with the triggers as they are now.
 
     `skip(job)` lets a reprocess leave out pairs it must not start again.
     """
-    runs = []
-    triggers = Trigger.objects.filter(project_id=message.project_id, kind=Trigger.Kind.MESSAGE).order_by("id")
-    for trigger in triggers:
-        if not trigger.matches(message.body):
+    runs, matches = [], {}
+    for job, trigger in message_pairs(message.project_id):
+        if trigger.pk not in matches:
+            matches[trigger.pk] = trigger.matches(message.body)
+        if not matches[trigger.pk] or (skip is not None and skip(job)):
             continue
-        for job in trigger.jobs.runnable().order_by("id"):
-            if skip is not None and skip(job):
-                continue
-            runs.append(enqueue(job, Run.Cause.MESSAGE, {"data": message.body}, message=message))
+        runs.append(enqueue(job, Run.Cause.MESSAGE, {"data": message.body}, message=message))
     return runs
 
 
 def cron_state(job: Job) -> dict:
-    """A cron run starts from the last saved successful final state, or {} the first time."""
-    return dict(job.saved_state or {})
+    """A cron run starts from the last saved successful final state, or {} the first time.
 
-
-def _running_count():
-    return (
-        Run.objects.filter(project=OuterRef("project"), status=Run.Status.RUNNING)
-        .order_by()
-        .values("project")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-
-
-def claim(worker: str, lease_seconds: float) -> Run | None:
-    """Claim the oldest pending run of a project that is under its concurrency limit, or None."""
-    for _attempt in range(5):
-        candidate = (
-            Run.objects.filter(status=Run.Status.PENDING)
-            .annotate(busy=Coalesce(Subquery(_running_count()), 0))
-            .filter(busy__lt=F("project__concurrency"))
-            .order_by("id")
-            .values_list("project_id", flat=True)
-            .first()
-        )
-        if candidate is None:
-            return None
-        with transaction.atomic():
-            # Claims of one project are serialised on its row (PostgreSQL); SQLite's IMMEDIATE
-            # transactions already serialise every writer. Under the lock the count is exact.
-            project = Project.objects.select_for_update().get(pk=candidate)
-            busy = Run.objects.filter(project=project, status=Run.Status.RUNNING).count()
-            if busy >= project.concurrency:
-                continue
-            run_id = (
-                Run.objects.filter(project=project, status=Run.Status.PENDING)
-                .order_by("id")
-                .values_list("id", flat=True)
-                .first()
-            )
-            if run_id is None:
-                continue
-            now = timezone.now()
-            claimed = Run.objects.filter(pk=run_id, status=Run.Status.PENDING).update(
-                status=Run.Status.RUNNING,
-                started_at=now,
-                worker=worker,
-                lease_until=now + timedelta(seconds=lease_seconds),
-            )
-            if claimed:
-                return Run.objects.select_related("job", "job__credential", "project").get(pk=run_id)
-    return None
+    Read from the database, not from `job`: a run that succeeded since `job` was loaded saved a newer one.
+    """
+    saved = Job.objects.filter(pk=job.pk).values_list("saved_state", flat=True).first()
+    return dict(saved or {})
 
 
 def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: str = "") -> list[Run]:
@@ -157,13 +160,38 @@ def warn_about_state_size(run: Run, size: int) -> None:
     )
 
 
+_LISTENERS_SQL = """
+    SELECT j.{job_id} FROM {jobs} j JOIN {triggers} t ON t.{trigger_id} = j.{job_trigger}
+    WHERE t.{kind} = %s AND t.{upstream} = %s AND j.{enabled} = %s AND j.{archived} = %s
+    ORDER BY j.{job_id}
+"""
+
+
+def listening_jobs(job_id: int, kind: str) -> list[Job]:
+    """Switched-on, non-archived jobs whose flow (or catch) trigger names `job_id`, oldest first."""
+    job, trigger = Job._meta, Trigger._meta
+    sql = _LISTENERS_SQL.format(
+        jobs=job.db_table, triggers=trigger.db_table, job_id=job.pk.column,
+        job_trigger=job.get_field("trigger").column, enabled=job.get_field("enabled").column,
+        archived=job.get_field("archived").column, trigger_id=trigger.pk.column,
+        kind=trigger.get_field("kind").column, upstream=trigger.get_field("upstream_job").column,
+    )
+    # Most runs have no listener: one cheap statement finds that out; the jobs load only if there are.
+    with connections[router.db_for_read(Job)].cursor() as cursor:
+        cursor.execute(sql, [kind, job_id, True, False])
+        ids = [row[0] for row in cursor.fetchall()]
+    return list(Job.objects.filter(pk__in=ids).order_by("id")) if ids else []
+
+
 def start_listeners(run: Run) -> list[Run]:
     kind = Trigger.Kind.FLOW if run.succeeded else Trigger.Kind.CATCH
+    jobs = listening_jobs(run.job_id, kind)
+    if not jobs:
+        return []
     if run.succeeded:
         state = dict(run.final_state or {})
         cause = Run.Cause.FLOW
     else:
         state = {**run.initial_state, "error": run.log_text()}
         cause = Run.Cause.CATCH
-    jobs = Job.objects.runnable().filter(trigger__kind=kind, trigger__upstream_job=run.job).order_by("id")
     return [enqueue(job, cause, state, parent=run) for job in jobs]

@@ -25,6 +25,16 @@ def started_recently(message, job) -> bool:
     return Run.objects.filter(message=message, job=job, created_at__gte=since).exists()
 
 
+def locked(message):
+    """The message as it is now, locked until the transaction ends.
+
+    The lock serialises run creation for one message: without it the two requests of a double click
+    both see no recent run on PostgreSQL and both create one (SQLite's IMMEDIATE transactions
+    serialise them anyway). Reading it afresh runs the body as it was last edited.
+    """
+    return type(message).objects.select_for_update().get(pk=message.pk)
+
+
 def run_now(job: Job, message=None) -> Run:
     """Run a job on demand: message jobs on a chosen message, cron jobs from their saved state."""
     if job.archived:
@@ -39,6 +49,7 @@ def run_now(job: Job, message=None) -> Run:
     if message.project_id != job.project_id:
         raise CannotRun("That message belongs to another project.")
     with transaction.atomic():
+        message = locked(message)
         if started_recently(message, job):
             raise CannotRun(f"Job {job.name} already started on this message less than 10 seconds ago.")
         return queue.enqueue(job, Run.Cause.MANUAL, {"data": message.body}, message=message)
@@ -52,9 +63,10 @@ def reprocess_run(run: Run) -> Run:
         raise CannotRun(f"Job {job.name} is archived: restore it before reprocessing its runs.")
     if run.message_id:
         with transaction.atomic():
-            if started_recently(run.message, job):
+            message = locked(run.message)
+            if started_recently(message, job):
                 raise CannotRun(f"Job {job.name} already started on this message less than 10 seconds ago.")
-            return queue.enqueue(job, run.cause, {"data": run.message.body}, message=run.message)
+            return queue.enqueue(job, run.cause, {"data": message.body}, message=message)
     if run.cause in (Run.Cause.CRON, Run.Cause.MANUAL):
         return queue.enqueue(job, run.cause, queue.cron_state(job))
     return queue.enqueue(job, run.cause, run.initial_state, parent=run.parent)
@@ -63,4 +75,5 @@ def reprocess_run(run: Run) -> Run:
 def reprocess_message(message) -> list[Run]:
     """Match the message again against the current triggers and switched-on jobs."""
     with transaction.atomic():
+        message = locked(message)
         return queue.runs_for_message(message, skip=lambda job: started_recently(message, job))

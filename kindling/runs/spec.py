@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from kindling import engine
+from kindling.credentials.sharing import CredentialUnavailable, configuration_for
 from kindling.runs.models import Run
 
 
@@ -12,8 +13,13 @@ class CannotStart(Exception):
 
 def spec_for(run: Run) -> engine.RunSpec:
     job = run.job
-    # v1: `configuration` is always the receiving job's own credential, injected only for this run.
-    configuration = job.credential.body if job.credential_id else None
+    # v1: `configuration` is always the receiving job's own credential, injected only for this run and
+    # decrypted here, in the worker. A deleted, revoked or unreadable credential fails the run (exit 3):
+    # running without it would send requests with no credentials, or partial ones.
+    try:
+        configuration = configuration_for(job)
+    except CredentialUnavailable as exc:
+        raise CannotStart(str(exc)) from None
     return engine.RunSpec(
         run_id=f"run-{run.pk}",
         expression=job.expression,

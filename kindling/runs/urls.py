@@ -6,4 +6,6 @@ from kindling.runs import views
 urlpatterns = [
     path("activity", views.activity, name="project-activity"),
     path("runs/<int:run_id>", views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/reprocess", views.run_reprocess, name="run-reprocess"),
+    path("runs/<int:run_id>/abort", views.run_abort, name="run-abort"),
 ]

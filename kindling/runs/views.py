@@ -1,14 +1,16 @@
 import json
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from kindling.engine import ExitCode
-from kindling.projects.access import project_for
-from kindling.runs.models import Run
-
-RUNS_PER_PAGE = 50
+from kindling.projects.access import can, project_for
+from kindling.runs.filters import RUNS_PER_PAGE, ActivityFilters, keyset_page
+from kindling.runs.models import IllegalTransition, Run
+from kindling.runs.reprocess import CannotRun, reprocess_run
 
 # Spec §6: the meaning shown next to every exit code.
 EXIT_CODES = {
@@ -35,12 +37,33 @@ def run_rows(runs):
     )
 
 
+def pager_links(filters, page) -> dict[str, str | None]:
+    """Links of a history page's pager: the filters stay in the URL, so every page can be bookmarked."""
+    params = filters.params()
+    cursored = bool(filters.before or filters.after)
+    return {
+        "newest": "?" + urlencode(params) if cursored else None,
+        "newer": "?" + urlencode({**params, "after": page.newer}) if page.newer else None,
+        "older": "?" + urlencode({**params, "before": page.older}) if page.older else None,
+    }
+
+
 @login_required
 def activity(request, slug):
     project = project_for(request.user, slug)
-    runs = run_rows(Run.objects.filter(project=project)).order_by("-created_at", "-id")
-    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "runs/activity.html", {"project": project, "page": page})
+    filters = ActivityFilters.from_params(request.GET)
+    runs = run_rows(filters.runs(project))
+    page = keyset_page(runs, "created_at", before=filters.before, after=filters.after, size=RUNS_PER_PAGE)
+    context = {
+        "project": project,
+        "page": page,
+        "runs": page.items,
+        "filters": filters,
+        "links": pager_links(filters, page),
+        "jobs": project.jobs.order_by("name").values_list("pk", "name", "archived"),
+        "statuses": Run.Status.choices,
+    }
+    return render(request, "runs/activity.html", context)
 
 
 @login_required
@@ -54,5 +77,38 @@ def run_detail(request, slug, run_id):
         "initial_state": pretty_json(run.initial_state),
         "final_state": None if run.final_state is None else pretty_json(run.final_state),
         "log_lines": run.log_lines.all(),
+        "children": run_rows(run.children.all()).order_by("created_at", "id"),
+        "can_abort": run.status in (Run.Status.PENDING, Run.Status.RUNNING)
+        and can(request.user, "abort_run", project),
     }
     return render(request, "runs/run_detail.html", context)
+
+
+@login_required
+@require_POST
+def run_reprocess(request, slug, run_id):
+    project = project_for(request.user, slug, "reprocess")
+    run = get_object_or_404(Run.objects.select_related("job", "message"), pk=run_id, project=project)
+    try:
+        new = reprocess_run(run)
+    except CannotRun as exc:
+        messages.error(request, str(exc))
+        return redirect("run-detail", project.slug, run.pk)
+    messages.success(request, f"Run {new.pk} queued: it reprocesses run {run.pk}.")
+    return redirect("run-detail", project.slug, new.pk)
+
+
+@login_required
+@require_POST
+def run_abort(request, slug, run_id):
+    project = project_for(request.user, slug, "abort_run")
+    run = get_object_or_404(Run, pk=run_id, project=project)
+    try:
+        aborted = run.abort()
+    except IllegalTransition:
+        aborted = False
+    if aborted:
+        messages.success(request, f"Run {run.pk} aborted (exit code 6).")
+    else:
+        messages.error(request, f"Run {run.pk} had already ended ({run.status}).")
+    return redirect("run-detail", project.slug, run.pk)

@@ -1,11 +1,20 @@
-"""The worker: claim a run, execute it on the engine, finish it. `process_one` is the whole loop body."""
+"""The worker: claim a run, execute it on the engine, finish it (`process_one`: one turn of a slot).
+
+A `kindling worker` process runs `slots` threads, each doing claim -> execute -> finish, so that a
+project with concurrency 5 really has 5 runs executing at once; and one lease keeper thread that
+renews the lease of every run the process holds, so that the janitor can tell a slow run from a dead
+worker.
+"""
 
 import logging
 import os
 import socket
+import threading
+import time
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import close_old_connections, connections, router
 
 from kindling import engine
 from kindling.runs import queue
@@ -13,6 +22,8 @@ from kindling.runs.models import Run
 from kindling.runs.spec import CannotStart, spec_for
 
 log = logging.getLogger(__name__)
+
+COMMIT_CHECK_SECONDS = 0.01
 
 
 def worker_name() -> str:
@@ -29,19 +40,213 @@ def execute(run: Run) -> list[Run]:
     except CannotStart as exc:
         return queue.finish(run, 3, None, [engine_note(str(exc))])
     try:
-        result = engine.execute(spec, repo_dir=settings.ADAPTOR_REPO_DIR)
+        # A warm Node process serves runs of one project only (job code can reach its host realm).
+        pool = engine.shared_pool(**settings.ENGINE_POOL)
+        result = pool.execute(spec, key=f"project-{run.project_id}", repo_dir=settings.ADAPTOR_REPO_DIR)
     except Exception as exc:  # the engine reports job failures itself; this is a bug of ours
         log.exception("engine failed on run %s", run.pk)
         return queue.finish(run, 10, None, [engine_note(f"Internal error of the execution engine: {exc}")])
     return queue.finish(run, result.exit_code, result.final_state, result.log, result.adaptor_version or "")
 
 
-def process_one(worker: str | None = None) -> Run | None:
-    """Claim and execute one run; returns it, or None when nothing could be claimed."""
-    lease = settings.RUN_TIMEOUT_SECONDS + 60
+class LeaseKeeper:
+    """Renews the leases of the runs this process executes, from one thread.
+
+    When a held run is no longer running (an administrator aborted it, or the janitor declared it
+    lost after a long database outage), its event in `stopped` is set: its result will be discarded.
+    """
+
+    def __init__(self, worker: str, lease_seconds: float | None = None):
+        self.worker = worker
+        self.lease_seconds = float(lease_seconds or settings.RUN_LEASE_SECONDS)
+        self.stopped: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, run_id: int) -> threading.Event:
+        with self._lock:
+            return self.stopped.setdefault(run_id, threading.Event())
+
+    def release(self, run_id: int) -> None:
+        with self._lock:
+            self.stopped.pop(run_id, None)
+
+    def renew(self) -> None:
+        with self._lock:
+            held = list(self.stopped)
+        if not held:
+            return
+        missing = set(held) - queue.renew_leases(self.worker, held, self.lease_seconds)
+        if not missing:
+            return
+        # A run that its own slot just finished is missing too: only aborted and lost ones count.
+        taken = Run.objects.filter(pk__in=missing, status__in=[Run.Status.ABORTED, Run.Status.LOST])
+        for run_id in taken.values_list("id", flat=True):
+            with self._lock:
+                event = self.stopped.get(run_id)
+            if event is not None and not event.is_set():
+                event.set()
+                # Killing its Node process needs a cancel hook in the engine (docs/queue.md); until
+                # there is one the run executes to its end and finish() drops its result.
+                log.warning(
+                    "run %s was aborted or declared lost while it ran here; its result will be discarded",
+                    run_id,
+                )
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        # Three renewals per lease: one failed renewal (a database hiccup) never loses a run.
+        interval = self.lease_seconds / 3
+        try:
+            while not self._done.wait(interval):
+                try:
+                    self.renew()
+                except Exception:
+                    log.exception("renewing leases failed; retrying in %.1f s", interval)
+                    close_old_connections()
+        finally:
+            connections.close_all()
+
+
+def claim_one(worker: str | None = None, leases: LeaseKeeper | None = None) -> Run | None:
+    # Without a lease keeper nobody renews the lease, so it must outlast the run's timeout.
+    lease = leases.lease_seconds if leases else settings.RUN_TIMEOUT_SECONDS + 60
     run = queue.claim(worker or worker_name(), lease_seconds=lease)
-    if run is None:
-        return None
-    execute(run)
-    run.refresh_from_db()
+    if run is not None and leases is not None:
+        leases.hold(run.pk)
     return run
+
+
+def execute_claimed(run: Run, leases: LeaseKeeper | None = None) -> Run:
+    """Execute a claimed run; returns it as it ended (finish() updates it)."""
+    try:
+        execute(run)
+    finally:
+        if leases is not None:
+            leases.release(run.pk)
+    return run
+
+
+def process_one(worker: str | None = None, leases: LeaseKeeper | None = None) -> Run | None:
+    """Claim and execute one run; returns it, or None when nothing could be claimed."""
+    run = claim_one(worker, leases)
+    return None if run is None else execute_claimed(run, leases)
+
+
+class Worker:
+    """`slots` threads executing runs until `stop()`; a stopping worker finishes its current runs and
+    claims no more."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        slots: int | None = None,
+        lease_seconds: float | None = None,
+        poll_seconds: float | None = None,
+        on_run=None,
+    ):
+        self.name = name or worker_name()
+        self.slots = slots or settings.WORKER_SLOTS
+        self.poll_seconds = settings.WORKER_POLL_SECONDS if poll_seconds is None else poll_seconds
+        self.leases = LeaseKeeper(self.name, lease_seconds)
+        self.on_run = on_run
+        self.stopping = threading.Event()
+        self._claiming = threading.Lock()
+        self.threads: list[threading.Thread] = []
+
+    def stop(self) -> None:
+        self.stopping.set()
+        # The slot looking for work holds this lock: once stop() has it, no claim is under way, and
+        # the flag keeps any other from starting.
+        with self._claiming:
+            pass
+
+    def start(self, once: bool = False) -> None:
+        self.leases.start()
+        self.threads = [
+            threading.Thread(target=self._slot, args=(once,), name=f"slot-{i}", daemon=True)
+            for i in range(self.slots)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for every slot to end; True when they all did."""
+        for thread in self.threads:
+            thread.join(timeout)
+        alive = any(thread.is_alive() for thread in self.threads)
+        if not alive:
+            self.leases.stop()
+        return not alive
+
+    def _slot(self, once: bool) -> None:
+        try:
+            while (run := self._next_run(once)) is not None:
+                try:
+                    execute_claimed(run, self.leases)
+                except Exception:
+                    # A bug or a database outage in finish(): the run keeps no lease, so the janitor
+                    # ends it as lost.
+                    log.exception("run %s failed in the worker", run.pk)
+                    close_old_connections()
+                    continue
+                if self.on_run is not None:
+                    self.on_run(run)
+        finally:
+            # Django opens one connection per thread; a slot that ends must not leave its own open.
+            connections.close_all()
+
+    def _next_run(self, once: bool) -> Run | None:
+        """Claim the next run, waiting while there is none; None once stopping (or, `once`, when the
+        queue has nothing for this worker).
+
+        One idle slot looks at a time, the others queue behind it on the lock: a process looks
+        every `poll_seconds / slots` seconds when idle (as often as `slots` slots each looking every
+        `poll_seconds`, but a new run waits a `slots`-th of the time), and as soon as a slot gets a
+        run the next idle one looks again at once, so a burst of runs fills every free slot.
+        """
+        with self._claiming:
+            while not self.stopping.is_set():
+                try:
+                    version = data_version()
+                    run = claim_one(self.name, self.leases)
+                except Exception:
+                    log.exception("claiming failed; retrying")  # a database outage
+                    close_old_connections()
+                    self.stopping.wait(max(self.poll_seconds, 1.0))
+                    continue
+                if run is not None or once:
+                    return run
+                self._idle(version, self.poll_seconds / self.slots)
+        return None
+
+    def _idle(self, version: int | None, seconds: float) -> None:
+        """Wait `seconds`, or on SQLite only until another connection commits (a message came in,
+        a run ended): a new run is then claimed within ~10 ms instead of a poll interval later."""
+        if version is None:
+            self.stopping.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while not self.stopping.wait(min(COMMIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline or data_version() != version:
+                return
+
+
+def data_version() -> int | None:
+    """SQLite's count of commits made by other connections (PRAGMA data_version), None elsewhere.
+    Reading it costs microseconds and no lock."""
+    connection = connections[router.db_for_read(Run)]
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA data_version")
+        return cursor.fetchone()[0]

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from kindling.jobs.models import Job
-from kindling.projects.models import Project
+from kindling.runs import claim as claim_module
 from kindling.runs import queue
 from kindling.runs.models import IllegalTransition, LogLine, Run
 from tests.conftest import make_credential, make_job, make_project, make_trigger, post_message
@@ -83,14 +83,15 @@ def test_with_concurrency_2_two_runs_of_a_project_run_at_once(project, job):
 def test_a_worker_that_loses_the_race_for_the_last_slot_claims_nothing(job, monkeypatch):
     first = queue.enqueue(job, Run.Cause.MANUAL, {})
     second = queue.enqueue(job, Run.Cause.MANUAL, {})
-    lock = Project.objects.select_for_update
+    look = claim_module.projects_ready
 
-    def another_worker_claims_first(*args, **kw):
-        # Between this worker's look at the queue and its lock, another worker took the only slot.
+    def another_worker_claims_first():
+        # This worker sees a free slot; before it takes the project's lock, another worker fills it.
+        ready = look()
         Run.objects.filter(pk=first.pk, status="pending").update(status="running")
-        return lock(*args, **kw)
+        return ready
 
-    monkeypatch.setattr(Project.objects, "select_for_update", another_worker_claims_first)
+    monkeypatch.setattr(claim_module, "projects_ready", another_worker_claims_first)
     assert claim_next() is None
     assert Run.objects.get(pk=second.pk).status == "pending"
 

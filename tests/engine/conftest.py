@@ -43,6 +43,44 @@ def run_job(adaptor_repo):
     return run
 
 
+@pytest.fixture
+def pool():
+    """A warm pool of its own for one test; its processes are killed at the end."""
+    warm = engine.Pool(size=2, max_runs=200, max_heap_mb=256, idle_seconds=300)
+    yield warm
+    warm.close()
+
+
+@pytest.fixture
+def run_warm(adaptor_repo):
+    """run_warm(pool, expression, key=..., data=..., configuration=..., **RunSpec fields) -> RunResult"""
+
+    def run(
+        pool,
+        expression,
+        *,
+        key="project-1",
+        data=None,
+        configuration=None,
+        adaptor=COMMON,
+        on_log=None,
+        **spec,
+    ):
+        state = {"data": data if data is not None else {}, "configuration": configuration}
+        run_spec = engine.RunSpec(
+            run_id=f"test-{uuid.uuid4()}", expression=expression, adaptor=adaptor, state=state, **spec
+        )
+        return pool.execute(run_spec, key=key, repo_dir=adaptor_repo, on_log=on_log)
+
+    return run
+
+
+def process_note(result) -> str:
+    """How the run got its Node process: the end of the engine's "Limits:" line."""
+    limits = next(line.message for line in result.log if line.message.startswith("Limits:"))
+    return limits.rsplit("; ", 1)[-1]
+
+
 def log_text(result) -> str:
     return "\n".join(f"{line.source} {line.level} {line.message}" for line in result.log)
 

@@ -1,11 +1,14 @@
 """The adaptor repository: names, versions, installs on first use, and no npm when not needed."""
 
 import subprocess
+import sys
 
 import pytest
 
+from kindling import engine
 from kindling.engine import adaptors
 from kindling.engine.adaptors import AdaptorUnavailable, ensure_adaptor, parse_adaptor
+from tests.engine.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -87,3 +90,78 @@ def test_it_lists_installed_adaptors(adaptor_repo):
 
     assert ("@openfn/language-common", "3.3.4") in installed
     assert ("@openfn/language-http", "7.2.10") in installed
+
+
+def test_concurrent_first_uses_of_one_adaptor_install_it_once(tmp_path):
+    # Three processes (three workers) want the same adaptor in a new repository at the same moment.
+    repo, go = tmp_path / "repo", tmp_path / "go"
+    script = (
+        "import sys, time, pathlib\n"
+        "from kindling.engine import ensure_adaptor\n"
+        "while not pathlib.Path(sys.argv[2]).exists(): time.sleep(0.01)\n"
+        "print(ensure_adaptor('@openfn/language-common@3.3.4', pathlib.Path(sys.argv[1]),\n"
+        "      note=lambda level, message: print(message, flush=True)))\n"
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(repo), str(go)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    go.touch()
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+
+    assert [worker.returncode for worker in workers] == [0, 0, 0], outputs
+    said = "".join(out for out, _ in outputs)
+    assert said.count("Installing @openfn/language-common@3.3.4") == 1
+    assert said.count("('@openfn/language-common', '3.3.4')") == 3
+    assert adaptors.list_installed(repo) == [("@openfn/language-common", "3.3.4")]
+
+
+def test_a_failed_install_says_npms_reason(tmp_path):
+    with pytest.raises(AdaptorUnavailable) as failure:
+        ensure_adaptor("@openfn/language-common@0.0.0-no-such-version", tmp_path)
+
+    assert str(failure.value) == "Could not install @openfn/language-common@0.0.0-no-such-version"
+    assert any("No matching version found" in reason for reason in failure.value.details)
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "expected"),
+    [
+        ("http", "@openfn/language-http"),
+        ("http@7.2.10", "@openfn/language-http@7.2.10"),
+        ("@openfn/language-http@7.2.10", "@openfn/language-http@7.2.10"),
+    ],
+)
+def test_it_expands_the_shorthand_of_openfns_cli(shorthand, expected):
+    assert adaptors.expand_shorthand(shorthand) == expected
+
+
+def test_latest_installs_on_first_use_and_runs(tmp_path):
+    repo = tmp_path / "repo"
+    newest = subprocess.run(
+        ["npm", "view", "@openfn/language-common@latest", "version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    result = engine.execute(
+        engine.RunSpec(
+            run_id="latest-on-first-use",
+            expression="fn(state => ({ data: { ok: true } }));",
+            adaptor="@openfn/language-common@latest",
+            state={"data": {}},
+        ),
+        repo_dir=repo,
+    )
+
+    assert result.exit_code == 0, "\n".join(line.message for line in result.log)
+    assert result.adaptor_version == newest
+    assert adaptors.list_installed(repo) == [("@openfn/language-common", newest)]
+    assert any(f"Installed @openfn/language-common@{newest}" in line.message for line in result.log)

@@ -181,6 +181,311 @@ TABLE = [
         "export default [_defer(get(state => state.url), p => p.then(s => s))];",
     ),
     case(
+        "then inside an operation's argument",
+        EXPORTS,
+        "each('$.items[*]', post('/x', {}).then(s => s));",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        'import { each, post } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [each('$.items[*]', _defer(post('/x', {}), p => p.then(s => s)))];",
+    ),
+    case(
+        "a chain in a declaration is deferred",
+        None,
+        "const x = get('/x').then(f);",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        "const x = _defer(get('/x'), p => p.then(f));\n"
+        "export default [];",
+    ),
+    case(
+        "a chain in the exported array",
+        None,
+        "export default [get('/x').then(f)];",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        "export default [_defer(get('/x'), p => p.then(f))];",
+    ),
+    case(
+        "two thens",
+        None,
+        "fn(s => s).then(f).then(g);",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        "export default [_defer(fn(s => s), p => p.then(f).then(g))];",
+    ),
+    case(
+        "catch with a block",
+        None,
+        "fn(s => s).catch(e => { throw e; });",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        "export default [_defer(fn(s => s), undefined, e => { throw e; })];",
+    ),
+    case(
+        "any call's chain at the top, as OpenFn",
+        None,
+        "Promise.resolve(1).then(f);",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        "export default [_defer(Promise.resolve(1), p => p.then(f))];",
+    ),
+    case(
+        "nested then in an operation's callback untouched",
+        EXPORTS,
+        "fn(s => get('/x').then(r => r));",
+        'import { fn, get } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [fn(s => get('/x').then(r => r))];",
+    ),
+    case(
+        "then inside an if block untouched",
+        None,
+        "if (x) {\n  get('/x').then(f);\n}",
+        "if (x) {\n  get('/x').then(f);\n}\nexport default [];",
+    ),
+    case(
+        "then on a plain promise inside a function untouched",
+        None,
+        "function later(p) {\n  return p.then(f);\n}\nfn(later);",
+        "function later(p) {\n  return p.then(f);\n}\nexport default [fn(later)];",
+    ),
+    case(
+        "an IIFE stays where it is",
+        None,
+        "(function () { setup(); })();\nfn(a);",
+        "(function () { setup(); })();\nexport default [fn(a)];",
+    ),
+    case(
+        "lazy state in an object argument",
+        None,
+        "post('/x', { body: $.data });",
+        "export default [post('/x', state => ({\n  body: state.data\n}))];",
+    ),
+    case(
+        "lazy state in a template literal",
+        None,
+        "get(`${$.data.base}/x`);",
+        "export default [get(state => `${state.data.base}/x`)];",
+    ),
+    case(
+        "lazy state in an array argument",
+        None,
+        "fn([$.a, $.b]);",
+        "export default [fn(state => [state.a, state.b])];",
+    ),
+    case(
+        "lazy state in a conditional",
+        None,
+        "get($.data.ok ? '/a' : '/b');",
+        "export default [get(state => state.data.ok ? '/a' : '/b')];",
+    ),
+    case(
+        "lazy state in nested operations",
+        None,
+        "each($.items, post('/x', $.data));",
+        "export default [each(state => state.items, post('/x', state => state.data))];",
+    ),
+    case(
+        "lazy state inside a state arrow wraps the nearest call",
+        None,
+        "fn(state => get($.url));",
+        "export default [fn(state => get(state => state.url))];",
+    ),
+    case(
+        "lazy state inside a state arrow's body",
+        None,
+        "fn(state => ({ ...state, id: $.data.id }));",
+        "export default [fn(state => ({ ...state, id: state.data.id }))];",
+    ),
+    case(
+        "lazy state in the first and third arguments",
+        None,
+        "get($.data.url, {}, $.data.callback);",
+        "export default [get(state => state.data.url, {}, state => state.data.callback)];",
+    ),
+    case(
+        "lazy state in a member operation",
+        EXPORTS,
+        "http.get($.data.url);",
+        'import { http } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [http.get(state => state.data.url)];",
+    ),
+    case(
+        "$ as a parameter left alone",
+        None,
+        "fn($ => $.data);",
+        "export default [fn($ => $.data)];",
+    ),
+    case(
+        "$ declared in a nested scope left alone",
+        None,
+        "fn(s => { const $ = s; return $.x; });",
+        "export default [fn(s => { const $ = s; return $.x; })];",
+    ),
+    case(
+        "a bare $ is not a chain",
+        None,
+        "fn($);",
+        "export default [fn($)];",
+    ),
+    case(
+        "deep chain with an index",
+        None,
+        "get($.data.items[0].url);",
+        "export default [get(state => state.data.items[0].url)];",
+    ),
+    case(
+        "string key",
+        None,
+        "get($.data['the url']);",
+        "export default [get(state => state.data['the url'])];",
+    ),
+    case(
+        "aliased import respected",
+        EXPORTS,
+        "import { fn as f } from '@openfn/language-common';\nf(s => s);\nfn(s => s);",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "import { fn as f } from '@openfn/language-common';\n"
+        "export default [f(s => s), fn(s => s)];",
+    ),
+    case(
+        "namespace import respected",
+        EXPORTS,
+        "import * as common from '@openfn/language-common';\ncommon.fn(s => s);",
+        'export * from "@openfn/language-common";\n'
+        "import * as common from '@openfn/language-common';\n"
+        "export default [common.fn(s => s)];",
+    ),
+    case(
+        "the job's export all is not repeated",
+        EXPORTS,
+        "export * from '@openfn/language-common';\nfn(s => s);",
+        'import { fn } from "@openfn/language-common";\n'
+        "export * from '@openfn/language-common';\n"
+        "export default [fn(s => s)];",
+    ),
+    case(
+        "an import from another package is kept",
+        EXPORTS,
+        "import { v4 } from '@openfn/language-http';\nfn(s => v4(s));",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "import { v4 } from '@openfn/language-http';\n"
+        "export default [fn(s => v4(s))];",
+    ),
+    case(
+        "names shadowed in a nested scope are not imported",
+        EXPORTS,
+        "fn(s => { const each = 1; return each; });",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [fn(s => { const each = 1; return each; })];",
+    ),
+    case(
+        "shorthand properties import, keys do not",
+        EXPORTS,
+        "fn(s => ({ each, get: 1 }));",
+        'import { fn, each } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [fn(s => ({ each, get: 1 }))];",
+    ),
+    case(
+        "class method names are not imported",
+        EXPORTS,
+        "class A { get() { return each; } }\nfn(s => s);",
+        'import { each, fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "class A { get() { return each; } }\n"
+        "export default [fn(s => s)];",
+    ),
+    case(
+        "typeof is a use",
+        EXPORTS,
+        "fn(s => typeof dataValue);",
+        'import { fn, dataValue } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [fn(s => typeof dataValue)];",
+    ),
+    case(
+        "function declarations stay",
+        EXPORTS,
+        "function helper(s) { return s; }\nfn(helper);",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "function helper(s) { return s; }\n"
+        "export default [fn(helper)];",
+    ),
+    case(
+        "async functions stay and their calls import",
+        EXPORTS,
+        "async function go() { await get('/x'); }\nfn(go);",
+        'import { get, fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "async function go() { await get('/x'); }\n"
+        "export default [fn(go)];",
+    ),
+    case(
+        "destructuring declares names",
+        EXPORTS,
+        "const { a, b: [c] } = { a: 1, b: [2] };\nfn(s => a + c);",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "const { a, b: [c] } = { a: 1, b: [2] };\n"
+        "export default [fn(s => a + c)];",
+    ),
+    case(
+        "labels are not names",
+        EXPORTS,
+        "label: for (const x of []) { break label; }\nfn(a);",
+        'import { fn } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "label: for (const x of []) { break label; }\n"
+        "export default [fn(a)];",
+    ),
+    case(
+        "a loop stays",
+        None,
+        "for (const y of [1]) fn(y);\nfn(a);",
+        "for (const y of [1]) fn(y);\nexport default [fn(a)];",
+    ),
+    case(
+        "expressions between operations stay",
+        None,
+        "fn(a); x.y; fn(b);",
+        "x.y;\nexport default [fn(a), fn(b)];",
+    ),
+    case(
+        "no semicolon at the end",
+        None,
+        "fn(state => state)",
+        "export default [fn(state => state)];",
+    ),
+    case(
+        "a multi-line operation keeps its formatting",
+        None,
+        "fn(state => {\n    // keep me\n    return   state;\n});",
+        "export default [fn(state => {\n    // keep me\n    return   state;\n})];",
+    ),
+    case(
+        "declarations keep their formatting",
+        None,
+        "const  x =  { a : 1 };\nfn( s =>  x );",
+        "const  x =  { a : 1 };\nexport default [fn( s =>  x )];",
+    ),
+    case(
+        "lazy state with then and catch",
+        EXPORTS,
+        "get($.data.url).then(s => s).catch(e => e);",
+        'import { defer as _defer } from "@openfn/runtime";\n'
+        'import { get } from "@openfn/language-common";\n'
+        'export * from "@openfn/language-common";\n'
+        "export default [_defer(get(state => state.data.url), p => p.then(s => s).catch(e => e))];",
+    ),
+    case(
+        "three operations",
+        None,
+        "fn(a);\nfn(b);\nfn(c);",
+        "export default [fn(a), fn(b), fn(c)];",
+    ),
+    case(
         "class fields",
         None,
         "class K { #p = 1; static q = 2; }\nfn(a);",
@@ -197,7 +502,17 @@ ERRORS = [
     pytest.param(
         "fn(state => {\n  return $.data;\n});", "must be inside an operation", 2, 10, id="$ in a body"
     ),
-    pytest.param("fn(s => $.data);", "not called state", 1, 9, id="$ in a function of s"),
+    pytest.param("fn(s => $.data);", "take state", 1, 9, id="$ in a function of s"),
+    pytest.param("fn(() => $.a);", "take state", 1, 10, id="$ in an arrow without parameters"),
+    pytest.param("fn((state, x) => $.a);", "take state", 1, 18, id="$ in an arrow of two parameters"),
+    pytest.param("export default [$.x];", "must be inside an operation", 1, 17, id="$ in the exported array"),
+    pytest.param("for (const i of $.items) {}", "must be inside an operation", 1, 17, id="$ in a loop"),
+    pytest.param("fn(a);\n\nconst { id } = $.data;", "must be inside an operation", 3, 16, id="$ on line 3"),
+    pytest.param(
+        "function f() {\n  return $.a;\n}", "must be inside an operation", 2, 10, id="$ in a function"
+    ),
+    pytest.param("while ($.more) {}", "must be inside an operation", 1, 8, id="$ in a while condition"),
+    pytest.param("fn(a);\nget('/x);", "Unterminated string", 2, 5, id="unterminated string"),
 ]
 
 

@@ -1,6 +1,8 @@
 import re
+from html import unescape
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from kindling.runs.models import Run
@@ -75,11 +77,12 @@ def test_it_pages_the_runs(client_for, project, alice, activity):
         make_run(job)
 
     first = client_for(alice).get(activity).content.decode()
-    second = client_for(alice).get(activity + "?page=2").content.decode()
+    older = unescape(re.search(r'href="(\?[^"]*before=[^"]+)" rel="next"', first).group(1))
+    second = client_for(alice).get(activity + older).content.decode()
 
     assert len(row_ids(first)) == RUNS_PER_PAGE and oldest.pk not in row_ids(first)
     assert row_ids(second) == [oldest.pk]
-    assert "Page 2 of 2" in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
 
 
 def test_the_number_of_queries_does_not_grow_with_the_runs(
@@ -89,7 +92,8 @@ def test_the_number_of_queries_does_not_grow_with_the_runs(
     for i in range(3):
         make_run(make_job(project, name=f"job-{i}"))
     client.get(activity)  # warm the session
-    with django_assert_max_num_queries(8) as few:
+    # PostgreSQL: one more, `SET LOCAL jit = off` before the page's query (see runs/filters.py).
+    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 8) as few:
         client.get(activity)
     for i in range(3, 30):
         make_run(make_job(project, name=f"job-{i}"))
@@ -130,12 +134,21 @@ def test_the_project_menu_has_the_v1_entries_in_order(client_for, project, alice
     ]
 
 
-def test_only_dashboard_activity_and_inbox_are_links(client_for, project, alice, activity):
+def test_jobs_triggers_activity_and_inbox_are_links_in_the_menu(client_for, project, alice, activity):
     html = client_for(alice).get(activity).content.decode()
 
     menu = html[html.index('aria-label="Project menu"') :]
     menu = menu[: menu.index("</nav>")]
     links = re.findall(r'<a [^>]*href="([^"]+)"', menu)
-    assert links == [reverse("project-list"), activity, reverse("project-inbox", args=[project.slug])]
-    assert menu.count('<span class="nav-link disabled" aria-disabled="true">') == 7
+    wanted = [
+        reverse("project-list"),
+        reverse("job-list", args=[project.slug]),
+        reverse("trigger-list", args=[project.slug]),
+        activity,
+        reverse("project-inbox", args=[project.slug]),
+    ]
+    assert [link for link in links if link in wanted] == wanted
+    # Pages that later issues fill are menu entries, not links yet.
+    for entry in ("Search Console", "Project Settings", "Access &amp; Security"):
+        assert re.search(r'<span class="nav-link disabled" aria-disabled="true">.*</i> ' + entry, menu)
     assert '<a class="nav-link active" aria-current="page" href="' + activity in menu

@@ -3,6 +3,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from kindling.inbox.pages import LIST_BODY_CHARS
@@ -18,6 +19,11 @@ def inbox(project):
 
 def message_ids(html) -> list[int]:
     return [int(n) for n in re.findall(r'<article class="[^"]*kindling-message" id="message-(\d+)"', html)]
+
+
+def job_states(card) -> list[tuple[str, str]]:
+    """(job name, status) of each job-state badge of a message card."""
+    return re.findall(r'#runs-title">(\S+)\s+<span class="badge[^"]*">(\w+)<', card)
 
 
 def card_of(html, message) -> str:
@@ -54,8 +60,7 @@ def test_it_shows_the_runs_a_message_started_with_job_and_status(client_for, pro
 
     card = card_of(client_for(alice).get(inbox).content.decode(), message)
 
-    states = re.findall(r'/runs/(\d+)">(\S+)\s+<span class="badge[^"]*">(\w+)<', card)
-    assert states == [(str(runs[0].pk), "job-1", "failed"), (str(runs[1].pk), "job-2", "pending")]
+    assert job_states(card) == [("job-1", "failed"), ("job-2", "pending")]
 
 
 def test_the_last_finished_run_gives_the_job_state(client_for, project, alice, inbox):
@@ -68,8 +73,7 @@ def test_the_last_finished_run_gives_the_job_state(client_for, project, alice, i
 
     card = card_of(client_for(alice).get(inbox).content.decode(), message)
 
-    assert card.count("/runs/") == 1
-    assert f"/runs/{later.pk}" in card and ">success</span>" in card
+    assert job_states(card) == [("job-1", "success")]
 
 
 def test_a_message_that_started_nothing_says_so(client_for, project, alice, inbox):
@@ -100,7 +104,8 @@ def test_the_number_of_queries_does_not_grow_with_the_messages(
     client = client_for(alice)
     post_message(project, {"n": 0})
     client.get(inbox)
-    with django_assert_max_num_queries(8) as few:
+    # PostgreSQL: one more, `SET LOCAL jit = off` before the page's query (see runs/filters.py).
+    with django_assert_max_num_queries(9 if connection.vendor == "postgresql" else 8) as few:
         client.get(inbox)
     for n in range(1, 20):
         post_message(project, {"n": n})
@@ -115,8 +120,11 @@ def test_it_pages_the_messages(client_for, project, alice, inbox):
     for n in range(1, 21):
         post_message(project, {"n": n})
 
-    html = client_for(alice).get(inbox + "?page=2").content.decode()
+    first = client_for(alice).get(inbox).content.decode()
+    older = unescape(re.search(r'href="(\?[^"]*before=[^"]+)" rel="next"', first).group(1))
+    html = client_for(alice).get(inbox + older).content.decode()
 
+    assert oldest.pk not in message_ids(first)
     assert message_ids(html) == [oldest.pk]
 
 

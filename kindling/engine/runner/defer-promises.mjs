@@ -3,7 +3,7 @@
 // `_defer(get('/x'), p => p.then(f).catch(g))`: the runtime's defer() runs the operation and hands
 // its result promise to the chain. A .catch right after the operation is passed separately, because
 // defer() also calls it with the state: `_defer(op, undefined, g)`.
-import { builders as b, namedTypes as n } from 'ast-types';
+import { builders as b, namedTypes as n, visit } from 'ast-types';
 
 export const DEFER_LOCAL_NAME = '_defer';
 
@@ -57,28 +57,33 @@ function deferChain(expression) {
   return { call: b.callExpression(b.identifier(DEFER_LOCAL_NAME), args), operation };
 }
 
-// Rewrites top-level statements and elements of a top-level `export default [...]`. Returns a map
-// from each new _defer(...) call to the operation call it wraps, so the operation list can name it.
+// Rewrites every promise chain that runs when the module loads: at the top level, inside the
+// arguments of a top-level call (`each(..., post(...).then(f))`) or in the exported array, as OpenFn
+// does. A chain inside a function or a block is the job's own code at run time and stays as written.
+// Returns a map from each new _defer(...) call to the operation call it wraps, so the operation list
+// can name it.
 export function deferPromiseChains(program) {
   const deferred = new Map();
-  const rewrite = (expression) => {
-    if (!isThenOrCatch(expression)) {
-      return expression;
-    }
-    const result = deferChain(expression);
-    if (!result) {
-      return expression;
-    }
-    deferred.set(result.call, result.operation);
-    return result.call;
-  };
-
-  for (const statement of program.body) {
-    if (n.ExpressionStatement.check(statement)) {
-      statement.expression = rewrite(statement.expression);
-    } else if (n.ExportDefaultDeclaration.check(statement) && n.ArrayExpression.check(statement.declaration)) {
-      statement.declaration.elements = statement.declaration.elements.map((element) => rewrite(element));
-    }
-  }
+  visit(program, {
+    visitFunction() {
+      return false;
+    },
+    visitBlockStatement() {
+      return false;
+    },
+    visitClassBody() {
+      return false;
+    },
+    visitCallExpression(path) {
+      const result = isThenOrCatch(path.node) ? deferChain(path.node) : null;
+      if (!result) {
+        this.traverse(path);
+        return undefined;
+      }
+      deferred.set(result.call, result.operation);
+      path.replace(result.call);
+      return false;
+    },
+  });
   return deferred;
 }

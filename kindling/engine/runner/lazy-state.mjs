@@ -51,7 +51,7 @@ function alreadyTakesState(argument, identifier) {
   if (params.length === 1 && n.Identifier.check(params[0]) && params[0].name === 'state') {
     return true;
   }
-  throw misplaced(identifier, 'it is inside a function whose only parameter is not called state; use state there instead of $');
+  throw misplaced(identifier, 'it is inside a function that does not take state as its only parameter; use state there instead of $');
 }
 
 export function convertLazyState(file) {

@@ -19,6 +19,16 @@ function calleeName(call) {
   return null;
 }
 
+// `fn(...)`, `http.get(...)`: a call of a name or a member. Other calls (an IIFE) are the job's own
+// set-up code and run when the module loads, as written.
+function isOperationCall(statement) {
+  if (!n.ExpressionStatement.check(statement) || !n.CallExpression.check(statement.expression)) {
+    return false;
+  }
+  const { callee } = statement.expression;
+  return n.Identifier.check(callee) || n.MemberExpression.check(callee);
+}
+
 // Only when the array is the last statement, as in OpenFn: a default export placed elsewhere
 // (or not an array) is left for the runtime to judge.
 function moveCallsIntoArray(program) {
@@ -28,7 +38,7 @@ function moveCallsIntoArray(program) {
   }
   const remaining = [];
   for (const statement of program.body) {
-    if (n.ExpressionStatement.check(statement) && n.CallExpression.check(statement.expression)) {
+    if (isOperationCall(statement)) {
       target.declaration.elements.push(statement.expression);
     } else {
       remaining.push(statement);

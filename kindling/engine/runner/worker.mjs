@@ -8,16 +8,22 @@
 //   {"type": "compile", "id", "expression", "adaptor"?, "repo"?, "exports"?}
 // Events:
 //   {"type": "ready", "versions"}                      once, when requests can be sent
-//   {"type": "log", "id", "time", "source", "level", "message"}
-//   {"type": "result", "id", "status", "exitCode", "adaptorVersion", "state"}
+//   {"type": "log", "id", "time", "source", "level", "message", "cut"?}
+//   {"type": "result", "id", "status", "exitCode", "adaptorVersion", "state", "heapUsedMb",
+//    "reusable", "notReusableBecause"}
 //   {"type": "compiled", "id", "code", "operations"} or {"type": "compiled", "id", "error"}
 //   {"type": "fatal", "exitCode", "message"}           then the process exits with that code
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { register } from 'node:module';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import vm from 'node:vm';
 import run, { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
 import { CompileError, compile } from './compile.mjs';
+import { Hygiene, describeExports } from './hygiene.mjs';
 import { createDisabledConsole, createLogger, formatMessage } from './log.mjs';
 
 // Exit codes shared with kindling/engine/exit_codes.py.
@@ -47,29 +53,54 @@ if (typeof vm.SourceTextModule !== 'function') {
 // The caller starts us with an empty environment; bubblewrap still sets PWD. Job code gets nothing.
 delete process.env.PWD;
 
+// Folders emptied after every run, as the command line says: `--scratch-cwd` when the working
+// directory is a throw-away folder of this process, `--private-tmp` inside the OS sandbox, where /tmp
+// is ours alone (never the machine's own /tmp).
+const hygiene = new Hygiene([
+  ...(process.argv.includes('--scratch-cwd') ? [process.cwd()] : []),
+  ...(process.argv.includes('--private-tmp') ? [tmpdir()] : []),
+]);
+
 const RUNTIME_VERSION = JSON.parse(
   readFileSync(new URL('node_modules/@openfn/runtime/package.json', import.meta.url), 'utf8'),
 ).version;
 
 let currentRun = null; // { id, abort(error) } while a run request is being handled
+let strayError = null; // an error thrown between runs: something of an earlier run was still alive
 
 function now() {
   return performance.timeOrigin + performance.now();
 }
 
+// A runaway line is cut here already, so that it cannot fill the pipe and the engine's memory; the
+// engine scrubs secrets and cuts again, much shorter, and says how much was cut in all.
+const MAX_MESSAGE_CHARS = 1024 * 1024;
+
 function emitter(source, id = () => currentRun?.id ?? null) {
-  return (level, message) => send({ type: 'log', id: id(), time: now(), source, level, message });
+  return (level, message) => {
+    const event = { type: 'log', id: id(), time: now(), source, level, message };
+    if (message.length > MAX_MESSAGE_CHARS) {
+      // Never between the two halves of a surrogate pair (an emoji, say).
+      const high = message.charCodeAt(MAX_MESSAGE_CHARS - 1);
+      const end = high >= 0xd800 && high <= 0xdbff ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;
+      event.message = message.slice(0, end);
+      event.cut = message.length - end;
+    }
+    send(event);
+  };
 }
 
 // Adaptor code runs in this realm and logs through the global console: source ADA. The runtime's
 // ESM hook (extension-less imports in adaptors) is registered once per process; runs then pass
-// disableEsmHook so it is not registered again for every run.
+// disableEsmHook so it is not registered again for every run. Ours, registered after it and so asked
+// first, remembers resolutions across runs (see resolve-cache.mjs).
 Object.defineProperty(globalThis, 'console', {
   value: createLogger(emitter('ADA')),
   writable: true,
   configurable: true,
 });
 registerEsmHook();
+register(new URL('./resolve-cache.mjs', import.meta.url));
 
 for (const [stream, level] of [[process.stdout, 'info'], [process.stderr, 'warn']]) {
   stream.write = (chunk, encoding, callback) => {
@@ -93,6 +124,7 @@ function failCurrentRun(kind) {
       currentRun.abort(Object.assign(new Error(message), { logged: true }));
     } else {
       emitter('RTE')('error', `${message} (outside of a run)`);
+      strayError ??= `an error was thrown between runs (${kind})`;
     }
   };
 }
@@ -117,18 +149,45 @@ function linkedExportNames(namespace) {
   return keys;
 }
 
-const adaptorExports = new Map(); // entry path -> export names; adaptor files never change in place
+// An installed adaptor version never changes in place, so what was read of it once is kept.
+const adaptors = new Map(); // "<name>@<version>\n<repo>" -> { name, version, exports, url, pristine }
 
 async function loadAdaptor(specifier, repo) {
-  const { name } = splitSpecifier(specifier);
-  const entry = await getModuleEntryPoint(specifier, undefined, repo);
-  if (!entry) {
-    throw new Error(`${specifier} is not installed in the adaptor repository ${repo}`);
+  const key = `${specifier}\n${repo}`;
+  if (!adaptors.has(key)) {
+    const { name } = splitSpecifier(specifier);
+    const entry = await getModuleEntryPoint(specifier, undefined, repo);
+    if (!entry) {
+      throw new Error(`${specifier} is not installed in the adaptor repository ${repo}`);
+    }
+    const url = pathToFileURL(entry.path).href;
+    const namespace = await import(url);
+    // Read before any job ran: what every later instance of this adaptor must still look like.
+    const pristine = describeExports(namespace);
+    adaptors.set(key, { name, version: entry.version, exports: linkedExportNames(namespace), url, pristine });
+    hygiene.rebase();
   }
-  if (!adaptorExports.has(entry.path)) {
-    adaptorExports.set(entry.path, linkedExportNames(await import(pathToFileURL(entry.path).href)));
+  return adaptors.get(key);
+}
+
+// A warm process runs the same few jobs again and again, and compiling costs more than running a
+// trivial job: keep the latest compilations.
+const COMPILED_KEPT = 64;
+const compiled = new Map();
+
+function compileCached(expression, adaptor) {
+  const key = `${adaptor.name}@${adaptor.version}\n${expression}`;
+  let result = compiled.get(key);
+  if (result) {
+    compiled.delete(key); // re-inserted below: the Map's order is the order of use
+  } else {
+    result = compile(expression, { adaptor });
   }
-  return { name, version: entry.version, exports: adaptorExports.get(entry.path) };
+  compiled.set(key, result);
+  if (compiled.size > COMPILED_KEPT) {
+    compiled.delete(compiled.keys().next().value);
+  }
+  return result;
 }
 
 function versionsBanner(adaptor) {
@@ -156,9 +215,34 @@ async function runJob(request) {
     engine: createLogger(emitter('RTE', () => id)),
     versions: createLogger(emitter('VER', () => id)),
   };
-  const finish = (status, exitCode, adaptorVersion, finalState) => {
+  // From here on, anything the adaptor or a stray write prints belongs to this run.
+  let aborted;
+  const abortion = new Promise((_, reject) => {
+    aborted = reject;
+  });
+  abortion.catch(() => {}); // an abort before the run starts must not count as unhandled
+  currentRun = { id, abort: aborted };
+  hygiene.settle();
+  // A run whose runtime promise never settled (it was aborted) may still have work in flight.
+  let settled = true;
+  let checkAdaptor; // set once the job is about to run: nothing to check before
+  const finish = async (status, exitCode, adaptorVersion, finalState) => {
     log.runtime.info(`Run complete with status: ${status}`);
-    send({ type: 'result', id, status, exitCode, adaptorVersion, state: finalState ?? null });
+    currentRun = null;
+    const dirty = settled
+      ? ((await hygiene.afterRun(checkAdaptor)) ?? strayError)
+      : 'the run was aborted with work still in flight';
+    send({
+      type: 'result',
+      id,
+      status,
+      exitCode,
+      adaptorVersion,
+      state: finalState ?? null,
+      heapUsedMb: getHeapStatistics().used_heap_size / (1024 * 1024),
+      reusable: dirty === null,
+      notReusableBecause: dirty,
+    });
   };
 
   let adaptor;
@@ -166,31 +250,38 @@ async function runJob(request) {
     adaptor = await loadAdaptor(specifier, repo);
   } catch (e) {
     log.engine.error(`Could not load the adaptor ${specifier}: ${e.message}`);
-    return finish('crashed', EXIT.failedToStart, null);
+    return await finish('crashed', EXIT.failedToStart, null);
   }
   log.versions.info(versionsBanner(adaptor));
 
   let compiled;
   try {
-    compiled = compile(expression, { adaptor });
+    compiled = compileCached(expression, adaptor);
   } catch (e) {
     if (!(e instanceof CompileError)) {
       throw e;
     }
     log.engine.error(describeCompileError(e, expression));
-    return finish('crashed', EXIT.failedToStart, adaptor.version);
+    return await finish('crashed', EXIT.failedToStart, adaptor.version);
   }
 
   let failed = false;
   let errorState = null;
-  let aborted;
-  const abortion = new Promise((_, reject) => {
-    aborted = reject;
-  });
-  currentRun = { id, abort: aborted };
   // A job whose promise never settles leaves nothing in the event loop, and Node would quit with
   // "unsettled top-level await" (exit 13). Stay alive: the caller's timeout decides when to stop.
   const keepAlive = setInterval(() => {}, 60_000);
+  // The cacheKey makes the linker load the adaptor afresh for this run, so no module state of an
+  // earlier run is shared. Random, so that no later run can name an earlier run's copy.
+  const cacheKey = `${encodeURIComponent(id)}-${randomUUID()}`;
+  // The runtime imports `<entry>?cache=<key>`: the same URL gives this run's instance of the adaptor.
+  checkAdaptor = async () => {
+    try {
+      const instance = await import(`${adaptor.url}?cache=${cacheKey}`);
+      return describeExports(instance) === adaptor.pristine ? null : "the run added to the adaptor's exports";
+    } catch (e) {
+      return `the adaptor could not be checked: ${e.message}`;
+    }
+  };
   const plan = {
     id,
     workflow: {
@@ -201,7 +292,7 @@ async function runJob(request) {
   const options = {
     logger: log.runtime,
     jobLogger: consoleDisabled ? createDisabledConsole(emitter('JOB', () => id)) : createLogger(emitter('JOB', () => id)),
-    linker: { repo, whitelist: [/^@openfn\//], cacheKey: encodeURIComponent(id) },
+    linker: { repo, whitelist: [/^@openfn\//], cacheKey },
     statePropsToRemove: ['configuration', 'response'],
     stateLimitMb,
     disableEsmHook: true,
@@ -217,22 +308,22 @@ async function runJob(request) {
   };
   try {
     const finalState = await Promise.race([run(plan, state, options), abortion]);
+    clearInterval(keepAlive);
     // The runtime copies the final state through fast-safe-stringify, which does not throw on what
     // JSON cannot hold (a BigInt, say) but returns this text instead of the state.
     if (typeof finalState === 'string' && finalState.startsWith('[unable to serialize')) {
       log.runtime.error('The final state cannot be saved as JSON (does it hold a BigInt?): the run fails');
-      return finish('fail', EXIT.failed, adaptor.version, null);
+      return await finish('fail', EXIT.failed, adaptor.version, null);
     }
-    finish(failed ? 'fail' : 'success', failed ? EXIT.failed : EXIT.success, adaptor.version, finalState);
+    await finish(failed ? 'fail' : 'success', failed ? EXIT.failed : EXIT.success, adaptor.version, finalState);
   } catch (e) {
+    clearInterval(keepAlive);
     // Crashes the runtime reported itself are already in the log (through job-error).
     if (!failed && !e.logged) {
       log.runtime.error(`The run crashed: ${formatMessage([e])}`);
     }
-    finish('crashed', EXIT.failed, adaptor.version, errorState);
-  } finally {
-    clearInterval(keepAlive);
-    currentRun = null;
+    settled = !e.logged;
+    await finish('crashed', EXIT.failed, adaptor.version, errorState);
   }
 }
 
@@ -272,8 +363,18 @@ async function handle(line) {
     emitter('RTE', () => request.id ?? null)('error', `Unknown request type: ${request.type}`);
   } catch (e) {
     // A bug of ours, not of the job: say so, and let the caller decide whether to recycle us.
+    currentRun = null;
     emitter('RTE', () => request.id ?? null)('error', `Internal error of the runner: ${e.stack ?? e}`);
-    send({ type: 'result', id: request.id ?? null, status: 'crashed', exitCode: EXIT.engineError, adaptorVersion: null, state: null });
+    send({
+      type: 'result',
+      id: request.id ?? null,
+      status: 'crashed',
+      exitCode: EXIT.engineError,
+      adaptorVersion: null,
+      state: null,
+      reusable: false,
+      notReusableBecause: 'internal error of the runner',
+    });
   }
 }
 
@@ -283,5 +384,6 @@ for await (const line of readline.createInterface({ input: process.stdin, crlfDe
     await handle(line);
   }
 }
-// Timers or sockets a job left behind must not keep the process alive.
-process.exit(0);
+// Timers or sockets a job left behind must not keep the process alive; but a big result may still
+// be on its way into the pipe (writes to a full pipe complete later): exit once it is written.
+writeProtocol('', () => process.exit(0));

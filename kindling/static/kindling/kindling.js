@@ -16,3 +16,25 @@ document.addEventListener("click", (event) => {
     field.select();
   }
 });
+
+// Trigger form: show the fields of the chosen kind (without JavaScript every kind's fields show).
+function showKindFields(select) {
+  document.querySelectorAll(".kindling-kind-fields[data-kinds]").forEach((fieldset) => {
+    const shown = fieldset.dataset.kinds.split(" ").includes(select.value);
+    fieldset.hidden = !shown;
+    fieldset.disabled = !shown;
+  });
+}
+
+// History filters: the From and To days only count for a custom range.
+function showCustomRange(select) {
+  document.querySelectorAll(".kindling-custom-range").forEach((field) => {
+    field.hidden = select.value !== "custom";
+  });
+}
+
+document.querySelectorAll("[data-kind-select]").forEach(showKindFields);
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-kind-select]")) showKindFields(event.target);
+  if (event.target.matches("[data-period-select]")) showCustomRange(event.target);
+});

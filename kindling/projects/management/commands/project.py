@@ -4,11 +4,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kindling.accounts.models import User
-from kindling.projects.portability import ProjectFileError, import_project
+from kindling.projects.models import Project
+from kindling.projects.portability import ProjectFileError, export_project, import_project
 
 
 class Command(BaseCommand):
-    help = "Projects: `kindling project import FILE --name NAME --owner EMAIL`"
+    help = (
+        "Projects: `kindling project import FILE --name NAME --owner EMAIL`, `kindling project export SLUG`"
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -16,8 +19,26 @@ class Command(BaseCommand):
         imp.add_argument("file")
         imp.add_argument("--name", required=True)
         imp.add_argument("--owner", required=True, help="email of the owner")
+        exp = sub.add_parser("export", help="print the project as a project.yaml, credential values masked")
+        exp.add_argument("slug")
+        exp.add_argument("--output", "-o", help="write to this file instead of standard output")
+
+    def export(self, slug: str, output: str | None) -> None:
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project with slug {slug}")
+        text = export_project(project)
+        if not output:
+            self.stdout.write(text, ending="")
+            return
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            raise CommandError(f"cannot write {output}: {exc.strerror}") from None
 
     def handle(self, *args, action, **opts):
+        if action == "export":
+            return self.export(opts["slug"], opts["output"])
         owner = User.objects.filter(email__iexact=opts["owner"]).first()
         if owner is None:
             raise CommandError(f"no user with email {opts['owner']}")

@@ -1,0 +1,217 @@
+"""Kindling engine benchmark: what one run costs the worker that executes it, measured from Python
+around `engine.execute` (the worker's own call), with the real Node runner and real adaptors.
+
+    .venv/bin/python bench/engine.py              # 500 warm runs per job
+    .venv/bin/python bench/engine.py --runs 100   # quicker
+
+For each trivial job (`fn(state => state)` on language-common and on language-http, and a GET to a
+local HTTP server with language-http) it prints, in one run:
+
+1. cold: a fresh Node process per run (start Node, import the runtime and the adaptor, compile, run),
+   the median of 5 runs;
+2. warm: the median and p95 of `--runs` runs on one warm process of the pool (the default settings:
+   recycled after 200 runs), after 5 runs to warm it up;
+3. runs per second with 2 warm processes: 2 threads executing `--runs` runs between them;
+4. the resident memory of a warm process (its whole process tree, bubblewrap included) after those
+   runs with the default recycling, and after as many runs on a process that is never recycled;
+5. the CPU time of one warm run: the Node process's (all its threads, over the first runs of one
+   process) and the engine's own in Python. Unlike the times above, it changes little on a busy
+   machine.
+
+Every run's exit code is checked. Nothing is asserted about time: a busy machine gives slower figures,
+so the load average is printed first and last. The local HTTP server runs in a process of its own.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kindling import engine  # noqa: E402
+from kindling.engine import sandbox  # noqa: E402
+from kindling.engine.node import node_binary  # noqa: E402
+
+COMMON = "@openfn/language-common@3.3.4"
+HTTP = "@openfn/language-http@7.2.10"
+COLD_RUNS = 5
+WARM_UP = 5
+DEFAULT_POOL = {"size": 2, "max_runs": 200, "max_heap_mb": 256, "idle_seconds": 300}
+
+
+# A local HTTP system for the language-http job: answers every GET with a small JSON body.
+PING_SERVER = """
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Ping(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for an ACK
+
+    def do_GET(self):
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a recycled Node process resets its keep-alive connection: nothing to report
+
+server = Server(("127.0.0.1", 0), Ping)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, all its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def spec(expression: str, adaptor: str, configuration=None) -> engine.RunSpec:
+    return engine.RunSpec(
+        run_id=f"bench-{uuid.uuid4()}",
+        expression=expression,
+        adaptor=adaptor,
+        state={"data": {}, "configuration": configuration},
+    )
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    result = call()
+    elapsed = time.perf_counter() - started
+    if result.exit_code != 0:
+        log = "\n".join(f"{line.source} {line.message}" for line in result.log)
+        raise SystemExit(f"a benchmark run failed with exit {result.exit_code}:\n{log}")
+    return elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def measure(name: str, expression: str, adaptor: str, configuration, repo: Path, runs: int) -> dict:
+    make = lambda: spec(expression, adaptor, configuration)  # noqa: E731
+    cold = [timed(lambda: engine.execute(make(), repo_dir=repo)) for _ in range(COLD_RUNS)]
+
+    pool = engine.Pool(**DEFAULT_POOL)
+    try:
+        for _ in range(WARM_UP):
+            timed(lambda: pool.execute(make(), key="bench", repo_dir=repo))
+        # CPU over runs that the first process serves before it is recycled.
+        counted = min(runs, DEFAULT_POOL["max_runs"] - WARM_UP - 1)
+        [node] = pool.node_pids("bench")
+        node_cpu, engine_cpu = cpu_seconds(node), time.process_time()
+        warm = []
+        for n in range(runs):
+            warm.append(timed(lambda: pool.execute(make(), key="bench", repo_dir=repo)))
+            if n + 1 == counted:
+                node_cpu = (cpu_seconds(node) - node_cpu) / counted
+                engine_cpu = (time.process_time() - engine_cpu) / counted
+        rss_recycled = max(pool.rss_mb("bench"))
+    finally:
+        pool.close()
+
+    pool = engine.Pool(**DEFAULT_POOL)
+    try:
+
+        def share():
+            for _ in range(runs // 2):
+                timed(lambda: pool.execute(make(), key="parallel", repo_dir=repo))
+
+        threads = [threading.Thread(target=share) for _ in range(2)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        per_second = (runs // 2 * 2) / (time.perf_counter() - started)
+    finally:
+        pool.close()
+
+    never = engine.Pool(**{**DEFAULT_POOL, "max_runs": 10**9, "max_heap_mb": 10**6})
+    try:
+        for _ in range(WARM_UP + runs):
+            timed(lambda: never.execute(make(), key="bench", repo_dir=repo))
+        rss_never = max(never.rss_mb("bench"))
+    finally:
+        never.close()
+
+    return {
+        "job": name,
+        "cold": statistics.median(cold),
+        "median": statistics.median(warm),
+        "p95": percentile(warm, 0.95),
+        "per_second": per_second,
+        "rss_recycled": rss_recycled,
+        "rss_never": rss_never,
+        "node_cpu": node_cpu,
+        "engine_cpu": engine_cpu,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=500, help="warm runs per job (default 500)")
+    default_repo = os.environ.get("KINDLING_ADAPTOR_DIR", ROOT / "data" / "adaptors")
+    parser.add_argument("--adaptor-dir", default=default_repo)
+    args = parser.parse_args()
+    repo = Path(args.adaptor_dir)
+    for adaptor in (COMMON, HTTP):
+        engine.ensure_adaptor(adaptor, repo)
+
+    server = subprocess.Popen([sys.executable, "-c", PING_SERVER], stdout=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+
+    load = os.getloadavg()
+    node = os.popen(f"{node_binary()} --version").read().strip()
+    print(f"Kindling engine benchmark: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f}")
+    print(
+        f"Node.js {node}; {'bubblewrap sandbox' if sandbox.available() else 'no OS sandbox'}; "
+        f"pool: recycled after {DEFAULT_POOL['max_runs']} runs; {args.runs} warm runs per job"
+    )
+    jobs = [
+        ("language-common fn(state => state)", "fn(state => state);", COMMON, None),
+        ("language-http fn(state => state)", "fn(state => state);", HTTP, None),
+        ("language-http get() to a local server", "get('/ping');", HTTP, {"baseUrl": base}),
+    ]
+    try:
+        rows = [measure(*job, repo=repo, runs=args.runs) for job in jobs]
+    finally:
+        server.kill()
+
+    print()
+    print(
+        "| job | cold run | warm median | warm p95 | runs/s, 2 processes "
+        f"| RSS after {args.runs} runs (recycled / never) | CPU per warm run (Node + engine) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(
+            f"| {row['job']} | {row['cold'] * 1000:.0f} ms | {row['median'] * 1000:.1f} ms "
+            f"| {row['p95'] * 1000:.1f} ms | {row['per_second']:.0f} "
+            f"| {row['rss_recycled']:.0f} MB / {row['rss_never']:.0f} MB "
+            f"| {row['node_cpu'] * 1000:.1f} + {row['engine_cpu'] * 1000:.1f} ms |"
+        )
+    load = os.getloadavg()
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

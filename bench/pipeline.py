@@ -1,0 +1,443 @@
+"""Kindling pipeline benchmark: the inbox and the run queue of a real `kindling serve`, measured with
+its own HTTP/1.1 keep-alive load client (asyncio, no dependencies), bounded in requests and in time.
+
+    .venv/bin/python bench/pipeline.py                      # SQLite, in a temporary data dir
+    .venv/bin/python bench/pipeline.py --database-url postgres://user@host:5432/kindling_bench
+
+It starts `kindling serve --workers 2 --slots 2` on 127.0.0.1 (a free port, a temporary data dir; with
+--database-url, a PostgreSQL database of its own: it is migrated and filled with bench projects) and
+prints, in one run:
+
+1. inbox requests accepted per second, 1 KB and 50 KB JSON bodies, 16 connections;
+2. inbox latency p50/p95/p99 at a fixed 50 requests per second with 50 KB bodies (open loop: the
+   latency counts from when a request was due, so a slow answer also delays the ones behind it);
+3. message-to-run-finished latency p50/p95 of a trivial job, one message at a time, warm;
+4. trivial runs finished per second, inbox to finished, project concurrency 10, 2 workers;
+5. the resident memory of the whole `kindling serve` process tree (portal, workers, scheduler, Node
+   processes) under that load.
+
+Phases 1 and 2 post to a project whose trigger matches the bench bodies but whose job is switched
+off: the message is stored and matched, no run is created (the queue is measured by phases 3 and 4).
+The load client runs on the same machine and takes CPU from the server.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONNECTIONS = 16
+TRIVIAL_JOB = "fn(state => state);"
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: an observed value, never an interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def json_body(size: int, **fields) -> bytes:
+    """A JSON object of exactly `size` bytes holding `fields` and padding."""
+    base = json.dumps({**fields, "pad": ""}, separators=(",", ":")).encode()
+    return json.dumps({**fields, "pad": "x" * (size - len(base))}, separators=(",", ":")).encode()
+
+
+# The load client
+
+
+class Connection:
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return self
+
+    async def post(self, path: str, body: bytes) -> int:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed an idle keep-alive connection: reconnect, send again
+            self.close()
+            await self.open()
+            self.writer.write(head + body)
+            await self.writer.drain()
+            status_line = await self.reader.readline()
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and "close" in value.lower():
+                close = True
+        await self.reader.readexactly(length)
+        if close:
+            self.close()
+            await self.open()
+        return int(status_line.split()[1])
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def closed_loop(port, path, make_body, max_requests: int, max_seconds: float) -> dict:
+    """CONNECTIONS clients posting back to back until `max_requests` were sent or time is up."""
+    connections = [await Connection(port).open() for _ in range(CONNECTIONS)]
+    sent, statuses, latencies = 0, {}, []
+    start = time.perf_counter()
+    deadline = start + max_seconds
+
+    async def client(connection):
+        nonlocal sent
+        while sent < max_requests and time.perf_counter() < deadline:
+            n = sent
+            sent += 1
+            began = time.perf_counter()
+            status = await connection.post(path, make_body(n))
+            latencies.append(time.perf_counter() - began)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    await asyncio.gather(*(client(c) for c in connections))
+    elapsed = time.perf_counter() - start
+    for connection in connections:
+        connection.close()
+    return {"elapsed": elapsed, "statuses": statuses, "latencies": latencies}
+
+
+async def open_loop(port, path, make_body, rate: float, seconds: float) -> dict:
+    """Requests due at a fixed rate, each on a free connection; latency from when it was due."""
+    free: asyncio.Queue = asyncio.Queue()
+    for _ in range(CONNECTIONS):
+        free.put_nowait(await Connection(port).open())
+    statuses, latencies = {}, []
+    start = time.perf_counter()
+
+    async def one(n: int, due: float):
+        connection = await free.get()
+        try:
+            status = await connection.post(path, make_body(n))
+        finally:
+            free.put_nowait(connection)
+        latencies.append(time.perf_counter() - due)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    tasks = []
+    for n in range(int(rate * seconds)):
+        due = start + n / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(n, due)))
+    await asyncio.gather(*tasks)
+    while not free.empty():
+        free.get_nowait().close()
+    return {"statuses": statuses, "latencies": latencies}
+
+
+# The server under test
+
+
+def setup_database(env: dict) -> dict:
+    """Migrate, and create the bench projects; returns their inbox paths and ids."""
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kindling.settings")
+    # This process only reads results between its own asyncio phases; no event loop serves requests.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from kindling.accounts.models import User
+    from kindling.jobs.models import Job, Trigger
+    from kindling.projects.models import Project
+
+    call_command("migrate", verbosity=0)
+    owner = User.objects.filter(email="bench@example.com").first() or User.objects.create_user(
+        "bench@example.com", "bench-password-1"
+    )
+
+    def project(name: str, concurrency: int, enabled: bool) -> Project:
+        created = Project.create(name, owner)
+        created.concurrency = concurrency
+        created.save()
+        trigger = Trigger.objects.create(
+            project=created, name="bench", kind=Trigger.Kind.MESSAGE, criteria={"bench": True}
+        )
+        Job.objects.create(
+            project=created,
+            name="trivial",
+            trigger=trigger,
+            expression=TRIVIAL_JOB,
+            adaptor="@openfn/language-common",
+            adaptor_version="3.3.4",
+            enabled=enabled,
+        )
+        return created
+
+    inbox, pipeline = project("Bench inbox", 1, enabled=False), project("Bench pipeline", 10, enabled=True)
+    return {
+        "inbox": f"/inbox/{inbox.inbox_uuid}",
+        "pipeline": f"/inbox/{pipeline.inbox_uuid}",
+        "pipeline_id": pipeline.pk,
+    }
+
+
+def wait_for_port(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit("kindling serve exited early")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    sys.exit("kindling serve never started listening")
+
+
+def process_tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def resident_mb(pid: int) -> tuple[str, float]:
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            name = comm.read().strip()
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return name, int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return "", 0.0
+
+
+class MemorySampler(threading.Thread):
+    """The largest resident memory of a process tree seen while it runs, and what it was made of."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0.0
+        self.parts: dict[str, tuple[int, float]] = {}
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.2):
+            parts: dict[str, list] = {}
+            for pid in process_tree(self.pid):
+                name, mb = resident_mb(pid)
+                kind = next((k for k in ("node", "python") if name.startswith(k)), "other")
+                count, total = parts.get(kind, (0, 0.0))
+                parts[kind] = (count + 1, total + mb)
+            total = sum(mb for _count, mb in parts.values())
+            if total > self.peak:
+                self.peak, self.parts = total, parts
+
+
+def finished_runs(project_id: int) -> list[tuple]:
+    from kindling.runs.models import Run
+
+    return list(
+        Run.objects.filter(project_id=project_id, status__in=Run.FINISHED).values_list(
+            "message__body", "status", "finished_at"
+        )
+    )
+
+
+def wait_for_runs(project_id: int, count: int, max_seconds: float, poll: float = 0.005) -> int:
+    from kindling.runs.models import Run
+
+    deadline = time.monotonic() + max_seconds
+    done = 0
+    while time.monotonic() < deadline:
+        done = Run.objects.filter(project_id=project_id, status__in=Run.FINISHED).count()
+        if done >= count:
+            break
+        time.sleep(poll)
+    return done
+
+
+# The phases
+
+
+class Report(list):
+    def append(self, line: str) -> None:
+        print(line, flush=True)
+        super().append(line)
+
+
+async def bench(port: int, paths: dict, args) -> list[str]:
+    out = Report()
+    ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
+
+    # The portal process loads lazily (URL resolver, static files list): its first requests are slow.
+    await closed_loop(port, paths["inbox"], lambda n: json_body(1024, bench=True, seq=n), 200, 30)
+    for size, label in ((1024, "1 KB"), (50 * 1024, "50 KB")):
+        body = json_body(size, bench=True, seq=0)
+        result = await closed_loop(
+            port, paths["inbox"], lambda n, body=body: body, args.requests, args.seconds
+        )
+        accepted = result["statuses"].get(202, 0)
+        out.append(
+            f"inbox, {label} JSON, {CONNECTIONS} connections: {accepted / result['elapsed']:,.0f} accepted/s "
+            f"({accepted:,} in {result['elapsed']:.1f} s; statuses {result['statuses']}; "
+            f"p50 {ms(percentile(result['latencies'], 50))}, p95 {ms(percentile(result['latencies'], 95))})"
+        )
+
+    body = json_body(50 * 1024, bench=True, seq=0)
+    result = await open_loop(port, paths["inbox"], lambda n: body, 50, args.latency_seconds)
+    lat = result["latencies"]
+    out.append(
+        f"inbox latency at 50 req/s, 50 KB JSON ({len(lat)} requests, statuses {result['statuses']}): "
+        f"p50 {ms(percentile(lat, 50))}, p95 {ms(percentile(lat, 95))}, p99 {ms(percentile(lat, 99))}"
+    )
+
+    # Message to run finished: warm the workers' Node processes first, then one message at a time.
+    pipeline, project_id = paths["pipeline"], paths["pipeline_id"]
+    connection = await Connection(port).open()
+    expected = 0
+    for n in range(args.warmup):
+        await connection.post(pipeline, json_body(1024, bench=True, seq=-1 - n))
+    expected += args.warmup
+    if wait_for_runs(project_id, expected, 120) < expected:
+        out.append("warm-up runs did not finish within 120 s")
+        return out
+    sent_at = {}
+    for n in range(args.single):
+        sent_at[n] = time.time()
+        await connection.post(pipeline, json_body(1024, bench=True, seq=n))
+        expected += 1
+        wait_for_runs(project_id, expected, 30)
+    connection.close()
+    single = [
+        (finished.timestamp() - sent_at[body["seq"]])
+        for body, status, finished in finished_runs(project_id)
+        if body and body.get("seq") in sent_at and status == "success"
+    ]
+    out.append(
+        f"message to run finished, trivial job, warm, one at a time ({len(single)} runs): "
+        f"p50 {ms(percentile(single, 50))}, p95 {ms(percentile(single, 95))}"
+    )
+
+    # Runs finished per second, inbox to finished, while the tree's memory is sampled.
+    sampler = MemorySampler(args.server_pid)
+    sampler.start()
+    first_sent = time.time()
+    offset = 1_000_000
+    result = await closed_loop(
+        port, pipeline, lambda n: json_body(1024, bench=True, seq=offset + n), args.runs, args.seconds
+    )
+    accepted = result["statuses"].get(202, 0)
+    done = wait_for_runs(project_id, expected + accepted, args.drain_seconds, poll=0.1) - expected
+    sampler.done.set()
+    sampler.join()
+    burst = [
+        (status, finished)
+        for body, status, finished in finished_runs(project_id)
+        if body and body.get("seq", -1) >= offset
+    ]
+    last = max(finished for _status, finished in burst).timestamp()
+    ok = sum(status == "success" for status, _ in burst)
+    out.append(
+        f"trivial runs, inbox to finished, concurrency 10, 2 workers x {args.slots} slots: "
+        f"{done / (last - first_sent):,.0f} runs finished/s ({done:,} of {accepted:,} messages, "
+        f"{ok:,} success, in {last - first_sent:.1f} s)"
+    )
+    parts = ", ".join(f"{count} {kind} {mb:,.0f} MB" for kind, (count, mb) in sorted(sampler.parts.items()))
+    out.append(
+        f"resident memory of the whole process tree under that load: {sampler.peak:,.0f} MB at its "
+        f"peak ({parts})"
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="a PostgreSQL database of its own (default: SQLite)")
+    parser.add_argument("--requests", type=int, default=20_000, help="cap per throughput phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="time cap per throughput phase")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="length of the 50 req/s phase")
+    parser.add_argument("--warmup", type=int, default=30, help="runs before the latency measurement")
+    parser.add_argument("--single", type=int, default=50, help="messages timed one at a time")
+    parser.add_argument("--runs", type=int, default=3_000, help="messages of the runs-per-second phase")
+    parser.add_argument("--drain-seconds", type=float, default=120.0, help="time cap for those runs")
+    # Two slots per worker: as many as the engine's warm pool keeps per project (KINDLING_POOL_SIZE),
+    # so that no run pays for a cold Node start; 4 runs at once are plenty for 2 cores.
+    parser.add_argument("--slots", type=int, default=2, help="slots per worker process")
+    args = parser.parse_args()
+
+    data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))
+    port = free_port()
+    env = {
+        "KINDLING_DATA_DIR": str(data),
+        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
+        "PORT": str(port),
+        "KINDLING_LOG_LEVEL": "WARNING",
+    }
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    paths = setup_database(env)
+    from django.db import connection
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kindling.cli", "serve", "--workers", "2", "--slots", str(args.slots)],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, server)
+        time.sleep(1.0)  # the workers and the scheduler start after the portal
+        args.server_pid = server.pid
+        load = os.getloadavg()[0]
+        print(
+            f"Kindling pipeline bench: {connection.vendor}, {os.cpu_count()} cores, "
+            f"load average {load:.2f} at start, client and server on this machine",
+            flush=True,
+        )
+        asyncio.run(bench(port, paths, args))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Credentials in the REST API. Secrets are masked on read (`******`), and a masked value sent back
+means "unchanged". Only the owner reads the body; members of a project it is shared with see which
+fields are set; anyone else gets 404.
+"""
+
+from typing import Any
+
+from ninja import Router, Schema
+
+try:
+    from ninja import Status
+except ImportError:  # django-ninja before 1.6 takes a (status, body) tuple, which later ones deprecate
+
+    def Status(status_code, value):  # noqa: N802
+        return status_code, value
+
+
+from kindling.credentials import schemas
+from kindling.credentials.access import credential_for
+from kindling.credentials.editing import create_credential, delete_credential, update_credential
+from kindling.credentials.models import Credential
+from kindling.credentials.sharing import CredentialError, projects_by_slug, set_projects
+from kindling.credentials.transfer import transfer
+from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.projects.access import project_for, projects_of
+
+router = Router(tags=["credentials"])
+ERRORS = {400: dict, 422: dict}
+
+
+class CredentialIn(Schema):
+    name: str
+    type: str = "raw"
+    body: dict[str, Any] = {}
+    projects: list[str] = []
+
+
+class CredentialPatch(Schema):
+    name: str | None = None
+    body: dict[str, Any] | None = None
+
+
+class ProjectsIn(Schema):
+    projects: list[str]
+
+
+class TransferIn(Schema):
+    email: str
+    user_number: int
+
+
+def credential_out(credential: Credential, user) -> dict:
+    credential_type = schemas.type_of(credential)
+    body = credential.readable_body()
+    out = {
+        "id": credential.pk,
+        "name": credential.name,
+        "type": credential.schema,
+        "owner": {"email": credential.owner.email, "name": credential.owner.name},
+        "fields_set": schemas.fields_set(body or {}),
+        # False when no configured key decrypts the body: its owner can save a new one.
+        "readable": body is not None,
+        "created_at": credential.created_at,
+        "updated_at": credential.updated_at,
+    }
+    if credential.is_owned_by(user):
+        out["body"] = schemas.masked(credential_type, body) if body is not None else None
+        out["projects"] = list(credential.projects.order_by("slug").values_list("slug", flat=True))
+    else:
+        # Only the projects this user is in: the owner's other projects are none of their business.
+        mine = projects_of(user)
+        out["projects"] = list(
+            credential.projects.filter(pk__in=mine).order_by("slug").values_list("slug", flat=True)
+        )
+    return out
+
+
+def refused(exc: Exception):
+    if isinstance(exc, schemas.InvalidBody):
+        return Status(422, {"error": f"Invalid credential: {exc}", "fields": exc.fields})
+    return Status(400, {"error": str(exc)})
+
+
+def listing(request, credentials, q: str, limit: int, offset: int) -> dict:
+    if q:
+        credentials = credentials.filter(name__icontains=q)
+    credentials = credentials.select_related("owner").order_by("name", "id")
+    return page(credentials, limit, offset, lambda c: credential_out(c, request.user))
+
+
+@router.get("/credential-types", summary="Credential types: Raw JSON and each installed adaptor's schema")
+def list_types(request):
+    return [
+        {"type": t.key, "label": t.label, "adaptor_version": t.version or None, "schema": t.schema}
+        for t in schemas.available_types()
+    ]
+
+
+@router.get("/credentials", summary="The credentials you own (search by name with q)")
+def list_my_credentials(request, q: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0):
+    return listing(request, Credential.objects.live().filter(owner=request.user), q, limit, offset)
+
+
+@router.get("/projects/{slug}/credentials", summary="The credentials shared with a project")
+def list_project_credentials(request, slug: str, q: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0):
+    project = project_for(request.user, slug)
+    return listing(request, Credential.objects.shared_with(project), q, limit, offset)
+
+
+@router.post("/credentials", response={201: dict, **ERRORS}, summary="Create a credential you own")
+def create(request, payload: CredentialIn):
+    mine = {p.slug: p for p in projects_of(request.user).filter(slug__in=payload.projects)}
+    unknown = [slug for slug in payload.projects if slug not in mine]
+    if unknown:
+        return Status(400, {"error": f"No project {unknown[0]!r} among your projects."})
+    projects = [mine[slug] for slug in dict.fromkeys(payload.projects)]
+    try:
+        credential = create_credential(request.user, payload.name, payload.type, payload.body, projects)
+    except (CredentialError, schemas.InvalidBody) as exc:
+        return refused(exc)
+    return Status(201, credential_out(credential, request.user))
+
+
+@router.get("/credentials/{credential_id}", summary="One credential (the owner gets the masked body)")
+def get_credential(request, credential_id: int):
+    return credential_out(credential_for(request.user, credential_id), request.user)
+
+
+@router.patch(
+    "/credentials/{credential_id}",
+    response={200: dict, **ERRORS},
+    summary="Rename or change the body (owner); a field sent as ****** keeps its value",
+)
+def patch_credential(request, credential_id: int, payload: CredentialPatch):
+    credential = credential_for(request.user, credential_id, "edit")
+    try:
+        update_credential(credential, request.user, name=payload.name, body=payload.body)
+    except (CredentialError, schemas.InvalidBody) as exc:
+        return refused(exc)
+    return Status(200, credential_out(credential, request.user))
+
+
+@router.put(
+    "/credentials/{credential_id}/projects",
+    response={200: dict, **ERRORS},
+    summary="Share with exactly these projects (owner): grants and revokes",
+)
+def put_projects(request, credential_id: int, payload: ProjectsIn):
+    credential = credential_for(request.user, credential_id, "share")
+    try:
+        set_projects(credential, request.user, projects_by_slug(credential, payload.projects))
+    except CredentialError as exc:
+        return refused(exc)
+    return Status(200, credential_out(credential, request.user))
+
+
+@router.post(
+    "/credentials/{credential_id}/transfer",
+    response={200: dict, **ERRORS},
+    summary="Give the credential to the user with this email and user number (owner)",
+)
+def post_transfer(request, credential_id: int, payload: TransferIn):
+    credential = credential_for(request.user, credential_id, "transfer")
+    try:
+        recipient = transfer(credential, request.user, payload.email, payload.user_number)
+    except CredentialError as exc:
+        return refused(exc)
+    return Status(200, {"id": credential.pk, "name": credential.name, "owner": {"email": recipient.email}})
+
+
+@router.delete(
+    "/credentials/{credential_id}",
+    response={204: None},
+    summary="Delete now and for good (owner); jobs using it fail to start until changed",
+)
+def delete(request, credential_id: int):
+    delete_credential(credential_for(request.user, credential_id, "delete"), request.user)
+    return Status(204, None)

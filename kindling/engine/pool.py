@@ -1,0 +1,244 @@
+"""The warm pool: Node runner processes kept between runs, so that a run skips Node's start, the
+runtime's import and the ESM hook, and finds the adaptor's dependencies already loaded.
+
+A process serves runs of one key only (the worker uses one key per project), one run at a time.
+Per key there are at most `size` processes, idle or busy. A run takes the most recently used idle
+process, or starts a new one while the key has fewer than `size`; beyond that it gets a one-shot
+process of its own (never a wait behind another project's or another run's job: a cold start costs
+half a second, a wait could cost a whole run). After a run the process goes back to the idle list
+unless the run ended abnormally (timeout, out of memory, crash, a runner that found something the
+run left behind), it has served `max_runs` runs, or its heap is over `max_heap_mb`: each run leaves
+~0.2 MB behind in the module cache, so processes are recycled, never trimmed. Idle processes are
+killed after `idle_seconds`, and at most `max_processes` are kept in all (the least recently used
+idle one makes room for a new one).
+"""
+
+import atexit
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .node import RunnerProcess, tree_rss_mb
+
+
+@dataclass(eq=False)
+class Lease:
+    """A runner process lent to one run: a warm one of the pool, or a one-shot one."""
+
+    runner: RunnerProcess
+    key: str | None = None
+    memory_mb: int = 0
+    repo: Path | None = None
+    warm: bool = False
+    runs: int = 0  # runs this process served before the current one
+    idle_since: float = field(default=0.0)
+
+    @classmethod
+    def fresh(cls, memory_mb: int, repo: Path) -> "Lease":
+        return cls(_start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
+
+    def describe(self) -> str:
+        if not self.warm:
+            return "a new Node.js process for this run"
+        if self.runs == 0:
+            return "a new warm Node.js process"
+        return f"a warm Node.js process (its run {self.runs + 1})"
+
+
+def _start(memory_mb: int, repo: Path) -> RunnerProcess:
+    return RunnerProcess(memory_mb, readable=(Path(repo).resolve(),)).start()
+
+
+class Pool:
+    def __init__(
+        self,
+        *,
+        size: int = 2,
+        max_runs: int = 200,
+        max_heap_mb: int = 256,
+        idle_seconds: float = 300,
+        max_processes: int = 8,
+    ):
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[Lease]] = {}  # per key, least recently used first
+        self._busy: dict[str, set[Lease]] = {}
+        self._closed = False
+        self._wake = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self.configure(
+            size=size,
+            max_runs=max_runs,
+            max_heap_mb=max_heap_mb,
+            idle_seconds=idle_seconds,
+            max_processes=max_processes,
+        )
+
+    def configure(self, *, size, max_runs, max_heap_mb, idle_seconds, max_processes) -> None:
+        with self._lock:
+            self.size = size
+            self.max_runs = max_runs
+            self.max_heap_mb = max_heap_mb
+            self.idle_seconds = idle_seconds
+            self.max_processes = max_processes
+        self._wake.set()
+
+    def execute(self, spec, *, key: str, repo_dir: Path, on_log=None):
+        from .execute import execute
+
+        return execute(spec, repo_dir=repo_dir, on_log=on_log, pool=self, warm_key=key)
+
+    def acquire(self, key: str, memory_mb: int, repo: Path) -> Lease:
+        repo = Path(repo).resolve()
+        unfit: list[Lease] = []
+        lease = None
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            busy = self._busy.setdefault(key, set())
+            while idle and lease is None:
+                candidate = idle.pop()  # the most recently used: its caches are the warmest
+                # A process is started with one heap limit and one adaptor repository.
+                if candidate.runner.alive and (candidate.memory_mb, candidate.repo) == (memory_mb, repo):
+                    lease = candidate
+                else:
+                    unfit.append(candidate)
+            if lease is None and not self._closed and len(idle) + len(busy) < self.size:
+                if self._count() >= self.max_processes:
+                    victim = self._least_recently_used_idle()
+                    if victim is not None:
+                        self._idle[victim.key].remove(victim)
+                        unfit.append(victim)
+                if self._count() < self.max_processes:
+                    lease = Lease(None, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
+            if lease is not None:
+                busy.add(lease)
+        for old in unfit:
+            old.runner.close()
+        if lease is None:
+            return Lease.fresh(memory_mb, repo)
+        if lease.runner is None:
+            try:
+                lease.runner = _start(memory_mb, repo)
+            except BaseException:
+                with self._lock:
+                    busy.discard(lease)
+                raise
+        return lease
+
+    def release(self, lease: Lease, *, reusable: bool, heap_mb: float | None = None) -> None:
+        if not lease.warm:
+            lease.runner.close()
+            return
+        lease.runs += 1
+        keep = (
+            reusable
+            and lease.runner.alive
+            and lease.runs < self.max_runs
+            and heap_mb is not None
+            and heap_mb < self.max_heap_mb
+        )
+        with self._lock:
+            self._busy[lease.key].discard(lease)
+            room = len(self._idle[lease.key]) + len(self._busy[lease.key]) < self.size
+            keep = keep and room and not self._closed
+            if keep:
+                lease.idle_since = time.monotonic()
+                self._idle[lease.key].append(lease)
+                self._start_reaper()
+        if not keep:
+            lease.runner.close()
+
+    def close(self) -> None:
+        """Kill every idle process; busy ones are killed when their run ends."""
+        with self._lock:
+            self._closed = True
+            idle = [lease for leases in self._idle.values() for lease in leases]
+            self._idle.clear()
+        self._wake.set()
+        for lease in idle:
+            lease.runner.close()
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            keys = set(self._idle) | set(self._busy)
+            return {
+                key: {"idle": len(self._idle.get(key, ())), "busy": len(self._busy.get(key, ()))}
+                for key in sorted(keys)
+            }
+
+    def node_pids(self, key: str) -> list[int]:
+        """The Node.js process ids of a key's runners, busy ones first (for tests and the benchmark)."""
+        with self._lock:
+            leases = [*self._busy.get(key, ()), *self._idle.get(key, ())]
+        return [pid for lease in leases if lease.runner is not None for pid in lease.runner.node_pids()]
+
+    def rss_mb(self, key: str) -> list[float]:
+        """Resident memory of each of a key's processes, bubblewrap included (for the benchmark)."""
+        with self._lock:
+            leases = [*self._busy.get(key, ()), *self._idle.get(key, ())]
+        return [tree_rss_mb(lease.runner.process.pid) for lease in leases if lease.runner is not None]
+
+    def _count(self) -> int:
+        return sum(len(leases) for leases in self._idle.values()) + sum(
+            len(leases) for leases in self._busy.values()
+        )
+
+    def _least_recently_used_idle(self) -> Lease | None:
+        idle = [lease for leases in self._idle.values() for lease in leases]
+        return min(idle, key=lambda lease: lease.idle_since, default=None)
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap, name="kindling-pool-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                interval = max(0.1, min(self.idle_seconds / 2, 10.0))
+                now = time.monotonic()
+                expired = [
+                    lease
+                    for leases in self._idle.values()
+                    for lease in leases
+                    if now - lease.idle_since >= self.idle_seconds or not lease.runner.alive
+                ]
+                for lease in expired:
+                    self._idle[lease.key].remove(lease)
+                done = not any(self._idle.values()) and not any(self._busy.values())
+                if done:
+                    self._reaper = None
+            for lease in expired:
+                lease.runner.close()
+            if done:
+                return
+            self._wake.wait(interval)
+            self._wake.clear()
+
+
+_shared: Pool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool(**config) -> Pool:
+    """The pool of this process (a worker has one), created on first use; `config` as for Pool."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared._closed:
+            _shared = Pool(**config)
+            atexit.register(_shared.close)
+        elif config and {**_current_config(_shared), **config} != _current_config(_shared):
+            _shared.configure(**{**_current_config(_shared), **config})
+        return _shared
+
+
+def _current_config(pool: Pool) -> dict:
+    return {
+        "size": pool.size,
+        "max_runs": pool.max_runs,
+        "max_heap_mb": pool.max_heap_mb,
+        "idle_seconds": pool.idle_seconds,
+        "max_processes": pool.max_processes,
+    }

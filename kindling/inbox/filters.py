@@ -1,0 +1,146 @@
+"""Inbox filters (body text, date, matching trigger, run state), for the portal and the REST API.
+
+Keyset pages on (received_at, id), as for Activity (see runs/filters.py).
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, OuterRef, Q, Subquery, TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+
+from kindling.inbox.models import Message
+from kindling.jobs.models import Trigger
+from kindling.lib.history import Window
+from kindling.lib.jsonsql import matches_sql
+from kindling.runs.filters import HistoryFilters, Like, in_window
+from kindling.runs.models import Run
+
+MESSAGES_PER_PAGE = 20
+
+# Run-state filter: a message qualifies when one of its jobs is in the state (spec section 8: the
+# state of a (message, job) pair is the status of its last finished run, else of its newest run).
+RUN_STATES = {
+    "failed": ("A job's last run failed", (Run.Status.FAILED, Run.Status.LOST)),
+    "success": ("A job's last run succeeded", (Run.Status.SUCCESS,)),
+    "aborted": ("A job's last run was aborted", (Run.Status.ABORTED,)),
+    "pending": ("A run is waiting or running", (Run.Status.PENDING, Run.Status.RUNNING)),
+    "none": ("It started no runs", ()),
+}
+
+
+def _escaped_non_ascii(text: str) -> str:
+    return "".join(ch if ord(ch) < 128 else json.dumps(ch)[1:-1] for ch in text)
+
+
+def body_contains(text: str) -> Q:
+    condition = Q(Like(Cast("body", TextField()), text))
+    # SQLite keeps Django's JSON text, where non-ASCII characters are written as \u escapes;
+    # PostgreSQL's jsonb prints them as they are.
+    if connection.vendor != "postgresql" and _escaped_non_ascii(text) != text:
+        condition |= Q(Like(Cast("body", TextField()), _escaped_non_ascii(text)))
+    return condition
+
+
+def matching(trigger: Trigger) -> Q:
+    """Messages that the trigger's filter matches, by the rules of lib/jsonmatch.matches."""
+    if trigger.kind != Trigger.Kind.MESSAGE or trigger.criteria is None:
+        return Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        # `body @> criteria`, which the GIN index on body (jsonb_path_ops) answers.
+        condition = Q(body__contains=trigger.criteria)
+        if trigger.exclusion is not None:
+            condition &= ~Q(body__contains=trigger.exclusion)
+        return condition
+    column = f"{connection.ops.quote_name(Message._meta.db_table)}.{connection.ops.quote_name('body')}"
+    sql, params = matches_sql(column, trigger.criteria, trigger.exclusion)
+    # A cheap test first: every string the criteria want must be in the stored text, written the way
+    # Django's JSONField writes it (json.dumps, ASCII-escaped). Most bodies fail it without being parsed.
+    needles = [json.dumps(text) for text in sorted(strings_in(trigger.criteria))]
+    sql = " AND ".join([*(f"instr({column}, %s) > 0" for _ in needles), sql])
+    return Q(RawSQL(sql, [*needles, *params], output_field=BooleanField()))
+
+
+def strings_in(value) -> set[str]:
+    """The string values (not keys) anywhere in a JSON value: each must be in a body that contains it."""
+    if isinstance(value, str):
+        return {value}
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return set().union(*(strings_in(child) for child in children))
+
+
+def in_run_state(state: str) -> Q:
+    runs = Run.objects.filter(message_id=OuterRef("pk"))
+    if state == "none":
+        return ~Q(Exists(runs))
+    # The run that decides the (message, job) state: the last finished one, else the newest.
+    deciding = (
+        Run.objects.filter(message_id=OuterRef("message_id"), job_id=OuterRef("job_id"))
+        .order_by(F("finished_at").desc(nulls_last=True), F("started_at").desc(nulls_last=True), "-id")
+        .values("pk")[:1]
+    )
+    statuses = RUN_STATES[state][1]
+    return Q(Exists(runs.filter(status__in=statuses, pk=Subquery(deciding))))
+
+
+def filter_messages(
+    messages, *, text: str = "", span: Window | None = None, trigger: Trigger | None = None, state: str = ""
+):
+    messages = in_window(messages, "received_at", span)
+    # SQLite tests the conditions in this order: the cheap text test before the JSON and run tests.
+    if text:
+        messages = messages.filter(body_contains(text))
+    if trigger is not None:
+        messages = messages.filter(matching(trigger))
+    if state:
+        messages = messages.filter(in_run_state(state))
+    return messages
+
+
+@dataclass
+class InboxFilters(HistoryFilters):
+    trigger: int | None = None
+    state: str = ""
+
+    @classmethod
+    def from_params(cls, params) -> "InboxFilters":
+        filters = cls()
+        filters.read_common(params)
+        trigger = params.get("trigger", "")
+        if trigger:
+            try:
+                filters.trigger = int(trigger)
+            except ValueError:
+                filters.errors["trigger"] = f"{trigger!r} is not a trigger."
+        state = params.get("state", "")
+        if state and state not in RUN_STATES:
+            filters.errors["state"] = f"{state!r} is not a run state."
+        elif state:
+            filters.state = state
+        return filters
+
+    def params(self) -> dict[str, str]:
+        params = self.common_params()
+        if self.trigger is not None:
+            params["trigger"] = str(self.trigger)
+        if self.state:
+            params["state"] = self.state
+        return params
+
+    def messages(self, project, now: datetime | None = None):
+        trigger = None
+        if self.trigger is not None:
+            trigger = Trigger.objects.filter(project=project, pk=self.trigger).first()
+            if trigger is None:
+                self.errors["trigger"] = "No such trigger in this project."
+                return Message.objects.none()
+        return filter_messages(
+            Message.objects.filter(project=project),
+            text=self.text,
+            span=self.span(project, now),
+            trigger=trigger,
+            state=self.state,
+        )

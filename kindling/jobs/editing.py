@@ -1,0 +1,239 @@
+"""Creating and changing jobs and triggers: the one implementation the portal and the REST API call.
+
+Every change is checked here (names, the trigger's project, the credential's sharing, adaptor names,
+trigger criteria and cron expressions, flow/catch cycles) and refused with an `EditError` that says
+what to do. Jobs are never deleted: v1 only archives them.
+"""
+
+from django.db import transaction
+
+from kindling.engine.adaptors import AdaptorUnavailable, parse_adaptor
+from kindling.jobs.graph import CycleError, check_assignment, check_upstream
+from kindling.jobs.models import Job, Trigger
+from kindling.lib import cron
+from kindling.lib.jsontext import JSONTextError, parse_object
+from kindling.projects.models import Project
+
+DEFAULT_ADAPTOR = "@openfn/language-common"
+NAME_MAX = 200
+JOB_FIELDS = (
+    "name",
+    "trigger",
+    "adaptor",
+    "adaptor_version",
+    "credential",
+    "expression",
+    "enabled",
+    "private",
+    "archived",
+    "console_disabled",
+)
+TRIGGER_FIELDS = ("name", "kind", "criteria", "exclusion", "cron", "upstream_job")
+
+
+class EditError(ValueError):
+    """A change that is refused; `field` names the form field or API key at fault, if one is."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _lock_graph(project: Project) -> None:
+    # Two concurrent edits could each pass the cycle check and together close a loop (A after B,
+    # B after A): edits of a project's jobs and triggers take turns on the project row.
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
+
+
+def _clean_name(name, taken) -> str:
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise EditError("Give it a name.", "name")
+    if len(name) > NAME_MAX:
+        raise EditError(f"The name is longer than {NAME_MAX} characters.", "name")
+    if taken.filter(name=name).exists():
+        raise EditError(f"{name!r} is already taken in this project: choose another name.", "name")
+    return name
+
+
+def _check_job(job: Job, changed: set[str]) -> None:
+    if "name" in changed:
+        others = Job.objects.filter(project_id=job.project_id).exclude(pk=job.pk)
+        job.name = _clean_name(job.name, others)
+    if "adaptor" in changed or "adaptor_version" in changed:
+        job.adaptor = (job.adaptor or "").strip()
+        job.adaptor_version = (job.adaptor_version or "").strip() or "latest"
+        try:
+            parse_adaptor(f"{job.adaptor}@{job.adaptor_version}")
+        except AdaptorUnavailable as exc:
+            raise EditError(str(exc), "adaptor") from None
+    if "trigger" in changed and job.trigger is not None:
+        if job.trigger.project_id != job.project_id:
+            raise EditError("That trigger belongs to another project.", "trigger")
+        try:
+            check_assignment(job, job.trigger)
+        except CycleError as exc:
+            raise EditError(str(exc), "trigger") from None
+    if "credential" in changed and job.credential is not None:
+        credential = job.credential
+        # A deleted credential is shared with no project any more, so this refuses it too.
+        if not credential.projects.filter(pk=job.project_id).exists():
+            raise EditError(
+                f"Credential {credential.name} is not shared with this project: its owner can share it "
+                "from the credential's page.",
+                "credential",
+            )
+    if "enabled" in changed and job.enabled and job.archived:
+        raise EditError(f"Job {job.name} is archived: restore it before switching it on.", "enabled")
+
+
+def create_job(project: Project, **fields) -> Job:
+    """A new job; like in v1 it is off until someone switches it on."""
+    unknown = set(fields) - set(JOB_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown job fields: {', '.join(sorted(unknown))}")
+    fields.setdefault("adaptor", DEFAULT_ADAPTOR)
+    fields.setdefault("adaptor_version", "latest")
+    fields.setdefault("enabled", False)
+    job = Job(project=project, **fields)
+    with transaction.atomic():
+        _lock_graph(project)
+        _check_job(job, set(JOB_FIELDS))
+        job.save()
+    return job
+
+
+def update_job(job: Job, **changes) -> Job:
+    """Change some fields of a job; the others stay as they are."""
+    unknown = set(changes) - set(JOB_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown job fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        _lock_graph(job.project)
+        fresh = Job.objects.select_related("trigger", "credential").get(pk=job.pk)
+        # Only what changes is checked: a job keeps a credential that was unshared since, until someone
+        # gives it another, and saving its expression must not fail because of that.
+        changed = {key for key, value in changes.items() if getattr(fresh, key) != value}
+        for key, value in changes.items():
+            setattr(fresh, key, value)
+        _check_job(fresh, changed)
+        fresh.save()
+    job.refresh_from_db()
+    return job
+
+
+def set_enabled(job: Job, on: bool) -> Job:
+    return update_job(job, enabled=on)
+
+
+def set_private(job: Job, private: bool) -> Job:
+    return update_job(job, private=private)
+
+
+def set_console_disabled(job: Job, disabled: bool) -> Job:
+    return update_job(job, console_disabled=disabled)
+
+
+def archive_job(job: Job) -> Job:
+    """Hide the job: it leaves the list and never matches messages or fires until restored."""
+    return update_job(job, archived=True)
+
+
+def restore_job(job: Job) -> Job:
+    return update_job(job, archived=False)
+
+
+def _criteria(value, what: str, field: str, required: bool):
+    if isinstance(value, str):
+        if not value.strip():
+            value = None
+        else:
+            try:
+                value = parse_object(value, what)
+            except JSONTextError as exc:
+                raise EditError(str(exc), field) from None
+    if value is None:
+        if required:
+            raise EditError(
+                f'{what} are required: a JSON object, like {{"formID": "patient_registration_v7"}}.', field
+            )
+        return None
+    if not isinstance(value, dict):
+        raise EditError(f'{what} must be a JSON object, like {{"formID": "patient_registration_v7"}}.', field)
+    return value
+
+
+def _check_trigger(trigger: Trigger, changed: set[str]) -> None:
+    """Validate a trigger and clear the fields its kind does not use."""
+    kinds = Trigger.Kind.values
+    if trigger.kind not in kinds:
+        raise EditError(f"The kind must be one of: {', '.join(kinds)}.", "kind")
+    others = Trigger.objects.filter(project_id=trigger.project_id).exclude(pk=trigger.pk)
+    trigger.name = _clean_name(trigger.name, others)
+    if trigger.kind == Trigger.Kind.MESSAGE:
+        trigger.criteria = _criteria(trigger.criteria, "Inclusion criteria", "criteria", required=True)
+        trigger.exclusion = _criteria(trigger.exclusion, "Exclusion criteria", "exclusion", required=False)
+    else:
+        trigger.criteria = trigger.exclusion = None
+    if trigger.kind == Trigger.Kind.CRON:
+        try:
+            trigger.cron = cron.validate(trigger.cron or "")
+        except cron.CronError as exc:
+            raise EditError(str(exc), "cron") from None
+    else:
+        trigger.cron = ""
+    if trigger.kind not in (Trigger.Kind.FLOW, Trigger.Kind.CATCH):
+        trigger.upstream_job = None
+    elif changed & {"kind", "upstream_job"}:
+        upstream = trigger.upstream_job
+        if upstream is None:
+            raise EditError("Choose the job whose end fires this trigger.", "upstream_job")
+        if upstream.project_id != trigger.project_id:
+            raise EditError("That job belongs to another project.", "upstream_job")
+        if upstream.archived:
+            raise EditError(
+                f"Job {upstream.name} is archived: it never runs, so it would never fire this.",
+                "upstream_job",
+            )
+        if trigger.pk is not None:
+            try:
+                check_upstream(trigger, upstream)
+            except CycleError as exc:
+                raise EditError(str(exc), "upstream_job") from None
+
+
+def create_trigger(project: Project, **fields) -> Trigger:
+    unknown = set(fields) - set(TRIGGER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown trigger fields: {', '.join(sorted(unknown))}")
+    trigger = Trigger(project=project, **fields)
+    with transaction.atomic():
+        _lock_graph(project)
+        _check_trigger(trigger, set(TRIGGER_FIELDS))
+        trigger.save()
+    return trigger
+
+
+def update_trigger(trigger: Trigger, **changes) -> Trigger:
+    unknown = set(changes) - set(TRIGGER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown trigger fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        _lock_graph(trigger.project)
+        fresh = Trigger.objects.select_related("upstream_job").get(pk=trigger.pk)
+        changed = {key for key, value in changes.items() if getattr(fresh, key) != value}
+        for key, value in changes.items():
+            setattr(fresh, key, value)
+        _check_trigger(fresh, changed)
+        fresh.save()
+    trigger.refresh_from_db()
+    return trigger
+
+
+def delete_trigger(trigger: Trigger) -> list[Job]:
+    """Delete a trigger; its jobs are left without one (they do not run until they get another)."""
+    with transaction.atomic():
+        _lock_graph(trigger.project)
+        orphans = list(trigger.jobs.order_by("name"))
+        trigger.delete()
+    return orphans

@@ -1,0 +1,120 @@
+"""Forms of the Jobs and Triggers pages. They only read what was typed; `jobs/editing.py` decides."""
+
+import json
+
+from django import forms
+
+from kindling.credentials.models import Credential
+from kindling.jobs.models import Job, Trigger
+
+
+class BootstrapForm(forms.Form):
+    """Bootstrap's classes on the widgets, and `is-invalid` on a field once it has an error."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = css
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        if field in self.fields:
+            self.fields[field].widget.attrs["class"] += " is-invalid"
+
+
+def shared_credentials(project):
+    # A deleted credential is shared with no project, so it is never among these.
+    return Credential.objects.filter(projects=project).order_by("name", "id")
+
+
+class JobForm(BootstrapForm):
+    """Name, trigger, adaptor with version, credential and expression.
+
+    The expression is one plain field with its own template (`jobs/_expression_editor.html`), so that
+    Job Studio can replace the editor without touching the rest of the page.
+    """
+
+    name = forms.CharField(max_length=200)
+    trigger = forms.ModelChoiceField(
+        queryset=Trigger.objects.none(),
+        required=False,
+        empty_label="No trigger (the job does not run by itself)",
+    )
+    adaptor = forms.CharField(max_length=200, initial="@openfn/language-common")
+    adaptor_version = forms.CharField(max_length=50, required=False, initial="latest")
+    credential = forms.ModelChoiceField(
+        queryset=Credential.objects.none(), required=False, empty_label="No credential"
+    )
+    expression = forms.CharField(required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, project, job: Job | None = None, **kw):
+        if job is not None and "initial" not in kw:
+            kw["initial"] = {
+                "name": job.name,
+                "trigger": job.trigger_id,
+                "adaptor": job.adaptor,
+                "adaptor_version": job.adaptor_version,
+                "credential": job.credential_id,
+                "expression": job.expression,
+            }
+        super().__init__(*args, **kw)
+        self.fields["trigger"].queryset = project.triggers.order_by("name")
+        credentials = shared_credentials(project)
+        if job is not None and job.credential_id:
+            # A job keeps showing its credential even if it was unshared since: the owner decides.
+            credentials = credentials | Credential.objects.filter(pk=job.credential_id)
+        self.fields["credential"].queryset = credentials.distinct()
+
+    def changes(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+def pretty(value) -> str:
+    return "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class TriggerForm(BootstrapForm):
+    """One form for the four kinds; the page shows the fields of the chosen kind."""
+
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=Trigger.Kind.choices, initial=Trigger.Kind.MESSAGE)
+    criteria = forms.CharField(required=False, widget=forms.Textarea, label="Inclusion criteria")
+    exclusion = forms.CharField(required=False, widget=forms.Textarea, label="Exclusion criteria")
+    cron = forms.CharField(required=False, max_length=100)
+    upstream_job = forms.ModelChoiceField(
+        queryset=Job.objects.none(), required=False, label="Job", empty_label="Choose a job"
+    )
+
+    def __init__(self, *args, project, trigger: Trigger | None = None, **kw):
+        if trigger is not None and "initial" not in kw:
+            kw["initial"] = {
+                "name": trigger.name,
+                "kind": trigger.kind,
+                "criteria": pretty(trigger.criteria),
+                "exclusion": pretty(trigger.exclusion),
+                "cron": trigger.cron,
+                "upstream_job": trigger.upstream_job_id,
+            }
+        super().__init__(*args, **kw)
+        for name in ("criteria", "exclusion", "cron"):
+            self.fields[name].widget.attrs["class"] += " font-monospace"
+            self.fields[name].widget.attrs["spellcheck"] = "false"
+        self.fields["criteria"].widget.attrs["rows"] = self.fields["exclusion"].widget.attrs["rows"] = 6
+        self.fields["kind"].widget.attrs["data-kind-select"] = ""
+        jobs = project.jobs.filter(archived=False)
+        if trigger is not None and trigger.upstream_job_id:
+            jobs = jobs | project.jobs.filter(pk=trigger.upstream_job_id)
+        self.fields["upstream_job"].queryset = jobs.order_by("name")
+
+    def changes(self) -> dict:
+        data = dict(self.cleaned_data)
+        # Only the fields of the chosen kind count; the domain clears the others.
+        kind = data["kind"]
+        if kind != Trigger.Kind.MESSAGE:
+            data["criteria"] = data["exclusion"] = None
+        if kind != Trigger.Kind.CRON:
+            data["cron"] = ""
+        if kind not in (Trigger.Kind.FLOW, Trigger.Kind.CATCH):
+            data["upstream_job"] = None
+        return data
