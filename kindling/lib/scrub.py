@@ -17,6 +17,8 @@ MIN_SECRET_LENGTH = 4
 
 # JavaScript's encodeURIComponent leaves these unescaped, where Python's quote(safe="") escapes them.
 _ENCODE_URI_COMPONENT_SAFE = "-_.!~*'()"
+# ...and encodeURI also leaves the URI's reserved characters alone.
+_ENCODE_URI_SAFE = _ENCODE_URI_COMPONENT_SAFE + ";,/?:@&=+$#"
 
 
 def collect_secrets(configuration) -> list[str]:
@@ -53,6 +55,7 @@ def _forms_of(secret: str) -> set[str]:
         quote(secret),
         quote(secret, safe=""),
         quote(secret, safe=_ENCODE_URI_COMPONENT_SAFE),
+        quote(secret, safe=_ENCODE_URI_SAFE),
         quote_plus(secret),
     }
     forms |= _base64_forms(secret)

@@ -155,11 +155,6 @@ def test_a_job_that_prints_the_secret_in_every_form_stores_none_of_them(project,
     assert all("[REDACTED]" in line for line in printed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kindling/lib/scrub.py has no form for encodeURI(), which leaves "
-    "reserved characters (@ / + & :) unescaped; reported to the engine's owner",
-)
 def test_encode_uri_of_the_secret_is_scrubbed_too(project, secret):
     run = run_job(
         project,
