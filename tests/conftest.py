@@ -4,6 +4,7 @@ alice owns the project, bob collaborates on it, charlie has no access to it.
 """
 
 import pytest
+from django.test import Client
 
 from kindling.accounts.models import ApiToken, User
 from kindling.credentials.models import Credential
@@ -81,6 +82,18 @@ def project(alice, bob):
     project = make_project(alice)
     Membership.objects.create(project=project, user=bob, role=Membership.Role.COLLABORATOR)
     return project
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user) -> a test client logged in as that user."""
+
+    def login(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
 
 
 @pytest.fixture

@@ -88,16 +88,6 @@ def credential(adaptors, alice, project, other_project):
 
 
 @pytest.fixture
-def client_for(db):
-    def login(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return login
-
-
-@pytest.fixture
 def api_for(token_for):
     def client(user) -> Client:
         return Client(headers={"Authorization": f"Bearer {token_for(user)}"})

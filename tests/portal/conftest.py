@@ -2,8 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
-from django.test import Client
 from django.utils import timezone
 
 from kindling.runs.models import LogLine, Run
@@ -44,11 +42,3 @@ def make_run(
     return run
 
 
-@pytest.fixture
-def client_for(db):
-    def login(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return login
