@@ -7,12 +7,14 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from kindling import engine
 from kindling.engine import ExitCode
-from tests.engine.conftest import HTTP, log_text, process_note
+from kindling.engine.node import RUNNER_DIR
+from tests.engine.conftest import HTTP, ROOT, log_text, process_note
 
 HOST = "fn.constructor('return process')()"
 STASH = "fn(state => { fn.constructor('return globalThis')().stash = state.configuration.password; return state; });"  # noqa: E501
@@ -33,16 +35,28 @@ PROBE = f"""fn(state => {{
     found: forms.filter(form => heap.includes(form)).length,
     files: [
       ...fs.readdirSync(host.cwd()),
-      ...fs.readdirSync('/tmp').filter(name => !host.cwd().startsWith('/tmp/' + name)),
+      ...fs.readdirSync('/tmp').filter(name => !host.cwd().startsWith('/tmp/' + name)
+                                            && !state.data.mountPoints.includes(name)),
     ],
   }} }};
 }});"""
 
 
+def mount_points() -> list[str]:
+    """Names in /tmp that bubblewrap creates to mount the runner and the adaptor repo read-only, when
+    Kindling itself lives under /tmp (a CI checkout may): they hold nothing a run wrote."""
+    repo = Path(os.environ.get("KINDLING_TEST_ADAPTORS", ROOT / "data" / "adaptors"))
+    names = set()
+    for path in (RUNNER_DIR, repo):
+        parts = Path(path).resolve().parts
+        if len(parts) > 2 and parts[1] == "tmp":
+            names.add(parts[2])
+    return sorted(names)
+
+
 def probe_for(pool, run_warm, secret, **kw):
-    return run_warm(
-        pool, PROBE, data={"reversed": secret[::-1]}, configuration={"password": "other-4242"}, **kw
-    )
+    data = {"reversed": secret[::-1], "mountPoints": mount_points()}
+    return run_warm(pool, PROBE, data=data, configuration={"password": "other-4242"}, **kw)
 
 
 def test_the_next_run_of_a_project_is_served_by_its_warm_process(pool, run_warm):
