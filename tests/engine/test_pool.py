@@ -36,7 +36,7 @@ PROBE = f"""fn(state => {{
     files: [
       ...fs.readdirSync(host.cwd()),
       ...fs.readdirSync('/tmp').filter(name => !host.cwd().startsWith('/tmp/' + name)
-                                            && !state.data.mountPoints.includes(name)),
+                                            && !(state.data.mountPoints || []).includes(name)),
     ],
   }} }};
 }});"""
