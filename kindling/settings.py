@@ -150,6 +150,8 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # Job Studio's editor: Monaco's prebuilt AMD bundle, loaded with its own loader (no bundler).
+    ("vendor/monaco", BASE_DIR / "node_modules" / "monaco-editor" / "min"),
 ]
 # Static files are served by WhiteNoise straight from the finders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
@@ -181,6 +183,7 @@ ENGINE_POOL = {
     "max_heap_mb": env_int("KINDLING_POOL_MAX_HEAP_MB", 256, minimum=16),
     "idle_seconds": env_int("KINDLING_POOL_IDLE_SECONDS", 300, minimum=1),
     "max_processes": env_int("KINDLING_POOL_MAX_PROCESSES", 8, minimum=1),
+    "standby": env_int("KINDLING_POOL_STANDBY", 1, minimum=0),
 }
 
 LOGGING = {

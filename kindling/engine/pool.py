@@ -11,15 +11,24 @@ run left behind), it has served `max_runs` runs, or its heap is over `max_heap_m
 ~0.2 MB behind in the module cache, so processes are recycled, never trimmed. Idle processes are
 killed after `idle_seconds`, and at most `max_processes` are kept in all (the least recently used
 idle one makes room for a new one).
+
+Standby: `standby` processes are kept started and bound to no key, with the runtime and the compiler
+loaded and no job ever run in them. A key that needs a new process takes one (and a thread starts its
+replacement), so the first run of a project, or the first after a recycle, pays only for importing its
+adaptor: about 200 ms less than a cold start. They start with the heap limit and adaptor repository
+of the latest request, count towards `max_processes`, and never make an idle process leave.
 """
 
 import atexit
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .node import RunnerProcess, tree_rss_mb
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -35,8 +44,8 @@ class Lease:
     idle_since: float = field(default=0.0)
 
     @classmethod
-    def fresh(cls, memory_mb: int, repo: Path) -> "Lease":
-        return cls(_start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
+    def fresh(cls, memory_mb: int, repo: Path, runner: RunnerProcess | None = None) -> "Lease":
+        return cls(runner or _start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
 
     def describe(self) -> str:
         if not self.warm:
@@ -59,10 +68,16 @@ class Pool:
         max_heap_mb: int = 256,
         idle_seconds: float = 300,
         max_processes: int = 8,
+        standby: int = 0,
     ):
         self._lock = threading.Lock()
         self._idle: dict[str, list[Lease]] = {}  # per key, least recently used first
         self._busy: dict[str, set[Lease]] = {}
+        self._standby: list[Lease] = []  # started, bound to no key, never ran a job
+        self._starting = 0  # standby processes being started
+        self._profile: tuple[int, Path] | None = None  # heap limit and repository of the latest request
+        self._starter: threading.Thread | None = None
+        self._standby_wake = threading.Event()
         self._closed = False
         self._wake = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -72,15 +87,21 @@ class Pool:
             max_heap_mb=max_heap_mb,
             idle_seconds=idle_seconds,
             max_processes=max_processes,
+            standby=standby,
         )
 
-    def configure(self, *, size, max_runs, max_heap_mb, idle_seconds, max_processes) -> None:
+    def configure(self, *, size, max_runs, max_heap_mb, idle_seconds, max_processes, standby=0) -> None:
         with self._lock:
             self.size = size
             self.max_runs = max_runs
             self.max_heap_mb = max_heap_mb
             self.idle_seconds = idle_seconds
             self.max_processes = max_processes
+            self.standby = standby
+            extra = self._standby[standby:]
+            del self._standby[standby:]
+        for lease in extra:
+            lease.runner.close()
         self._wake.set()
 
     def execute(self, spec, *, key: str, repo_dir: Path, on_log=None):
@@ -93,6 +114,7 @@ class Pool:
         unfit: list[Lease] = []
         lease = None
         with self._lock:
+            self._profile = (memory_mb, repo)
             idle = self._idle.setdefault(key, [])
             busy = self._busy.setdefault(key, set())
             while idle and lease is None:
@@ -102,20 +124,26 @@ class Pool:
                     lease = candidate
                 else:
                     unfit.append(candidate)
+            spare = None
+            if lease is None and not self._closed:
+                # A new process for this run: a standby one if there is one (the count stays the same).
+                spare = self._take_standby(unfit)
             if lease is None and not self._closed and len(idle) + len(busy) < self.size:
-                if self._count() >= self.max_processes:
+                if spare is None and self._count() >= self.max_processes:
                     victim = self._least_recently_used_idle()
                     if victim is not None:
                         self._idle[victim.key].remove(victim)
                         unfit.append(victim)
-                if self._count() < self.max_processes:
-                    lease = Lease(None, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
+                if spare is not None or self._count() < self.max_processes:
+                    lease = Lease(spare, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
+                    spare = None
             if lease is not None:
                 busy.add(lease)
         for old in unfit:
             old.runner.close()
+        self._refill()
         if lease is None:
-            return Lease.fresh(memory_mb, repo)
+            return Lease.fresh(memory_mb, repo, spare)
         if lease.runner is None:
             try:
                 lease.runner = _start(memory_mb, repo)
@@ -124,6 +152,64 @@ class Pool:
                     busy.discard(lease)
                 raise
         return lease
+
+    def _take_standby(self, unfit: list[Lease]) -> RunnerProcess | None:
+        """A standby process fit for the latest request (lock held); unfit ones go to `unfit`."""
+        while self._standby:
+            spare = self._standby.pop(0)  # the oldest: it has surely finished starting
+            if spare.runner.alive and (spare.memory_mb, spare.repo) == self._profile:
+                return spare.runner
+            unfit.append(spare)
+        return None
+
+    def _refill(self) -> None:
+        """Wake the starter thread when fewer than `standby` processes are ready or starting."""
+        with self._lock:
+            wanted = not self._closed and self._standby_wanted()
+            if wanted and (self._starter is None or not self._starter.is_alive()):
+                # One thread for the pool's whole life: bubblewrap's --die-with-parent kills a process
+                # when the *thread* that started it ends, so a short-lived thread would take its
+                # standby process with it.
+                self._starter = threading.Thread(
+                    target=self._keep_standby, name="kindling-pool-standby", daemon=True
+                )
+                self._starter.start()
+        if wanted:
+            self._standby_wake.set()
+
+    def _standby_wanted(self) -> bool:
+        return (
+            self._profile is not None
+            and len(self._standby) + self._starting < self.standby
+            and self._count() + self._starting < self.max_processes
+        )
+
+    def _keep_standby(self) -> None:
+        while True:
+            self._standby_wake.wait()
+            self._standby_wake.clear()
+            while True:
+                with self._lock:
+                    if self._closed:
+                        return
+                    if not self._standby_wanted():
+                        break
+                    self._starting += 1
+                    memory_mb, repo = self._profile  # type: ignore[misc]
+                runner = None
+                try:
+                    runner = _start(memory_mb, repo)
+                except Exception:
+                    log.exception("a standby Node.js process did not start")
+                with self._lock:
+                    self._starting -= 1
+                    keep = runner is not None and not self._closed and len(self._standby) < self.standby
+                    if keep:
+                        self._standby.append(Lease(runner, memory_mb=memory_mb, repo=repo))
+                if runner is None:
+                    break  # try again at the next request, not in a loop
+                if not keep:
+                    runner.close()
 
     def release(self, lease: Lease, *, reusable: bool, heap_mb: float | None = None) -> None:
         if not lease.warm:
@@ -147,14 +233,17 @@ class Pool:
                 self._start_reaper()
         if not keep:
             lease.runner.close()
+            self._refill()
 
     def close(self) -> None:
         """Kill every idle process; busy ones are killed when their run ends."""
         with self._lock:
             self._closed = True
-            idle = [lease for leases in self._idle.values() for lease in leases]
+            idle = [lease for leases in self._idle.values() for lease in leases] + self._standby
             self._idle.clear()
+            self._standby = []
         self._wake.set()
+        self._standby_wake.set()
         for lease in idle:
             lease.runner.close()
 
@@ -178,9 +267,16 @@ class Pool:
             leases = [*self._busy.get(key, ()), *self._idle.get(key, ())]
         return [tree_rss_mb(lease.runner.process.pid) for lease in leases if lease.runner is not None]
 
+    def standby_pids(self) -> list[int]:
+        """The Node.js process ids of the standby processes (for tests and the benchmark)."""
+        with self._lock:
+            return [pid for lease in self._standby for pid in lease.runner.node_pids()]
+
     def _count(self) -> int:
-        return sum(len(leases) for leases in self._idle.values()) + sum(
-            len(leases) for leases in self._busy.values()
+        return (
+            sum(len(leases) for leases in self._idle.values())
+            + sum(len(leases) for leases in self._busy.values())
+            + len(self._standby)
         )
 
     def _least_recently_used_idle(self) -> Lease | None:
@@ -241,4 +337,5 @@ def _current_config(pool: Pool) -> dict:
         "max_heap_mb": pool.max_heap_mb,
         "idle_seconds": pool.idle_seconds,
         "max_processes": pool.max_processes,
+        "standby": pool.standby,
     }

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -85,8 +86,9 @@ async def inbox_app(scope, receive, send) -> None:
     except Disconnected:
         return
     inbox_uuid = scope["path"][len(PREFIX) :]
+    content_type = headers.get("content-type", "")
     status, payload, extra = await asyncio.get_running_loop().run_in_executor(
-        _storer, respond, inbox_uuid, scope["method"], declared, headers.get("content-type", ""), body, headers
+        _storer, respond, inbox_uuid, scope["method"], declared, content_type, body, headers
     )
     content = json.dumps(payload).encode()
     await send(
