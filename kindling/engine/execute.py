@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ABORTED_NOTE = "Aborted: the run was cancelled while it ran; its Node.js process was killed"
+ABORTED_EARLY_NOTE = "Aborted: the run was cancelled before its Node.js process started"
 # Larger final states fail the run: they would be stored, shown and passed to the next run.
 MAX_FINAL_STATE_BYTES = 10 * 1024 * 1024
 RUNNER_EXIT_CODES = {ExitCode.SUCCESS, ExitCode.FAILED, ExitCode.FAILED_TO_START, ExitCode.ENGINE_ERROR}
@@ -36,13 +39,18 @@ def execute(
     on_log: Callable[[LogLine], None] | None = None,
     pool: "Pool | None" = None,
     warm_key: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Without a pool, the run gets a fresh Node process of its own. With `pool` and `warm_key`
-    (one key per project: a warm process must never serve two projects), it gets a warm one."""
+    (one key per project: a warm process must never serve two projects), it gets a warm one.
+
+    `cancel`: once set (from any thread), the run's Node process is killed, never to serve again,
+    and the run ends with exit 6 and the log so far; set before the run starts, no process starts.
+    """
     configuration = spec.state.get("configuration") if isinstance(spec.state, dict) else None
     run_log = RunLog(configuration, on_log)
     try:
-        return _execute(spec, Path(repo_dir), run_log, pool if warm_key else None, warm_key)
+        return _execute(spec, Path(repo_dir), run_log, pool if warm_key else None, warm_key, cancel)
     except Exception as exc:
         # A bug of ours: keep the log so far, say what broke, and let the operator find the trace.
         log.exception("engine failed on %s", spec.run_id)
@@ -52,7 +60,12 @@ def execute(
 
 
 def _execute(
-    spec: RunSpec, repo_dir: Path, run_log: RunLog, pool: "Pool | None", key: str | None
+    spec: RunSpec,
+    repo_dir: Path,
+    run_log: RunLog,
+    pool: "Pool | None",
+    key: str | None,
+    cancel: threading.Event | None,
 ) -> RunResult:
     try:
         name, version = ensure_adaptor(spec.adaptor, repo_dir, note=run_log.engine)
@@ -70,6 +83,10 @@ def _execute(
         run_log.finish("crashed")
         return RunResult(int(ExitCode.FAILED_TO_START), None, run_log.lines, version)
 
+    # An install can take seconds: an abort meanwhile needs no process at all.
+    if cancel is not None and cancel.is_set():
+        return _fail(run_log, ExitCode.ABORTED, ABORTED_EARLY_NOTE, "", status="cancelled", version=version)
+
     deadline = time.monotonic() + spec.timeout
     try:
         lease = pool.acquire(key, spec.memory_mb, repo_dir) if pool else Lease.fresh(spec.memory_mb, repo_dir)
@@ -82,7 +99,7 @@ def _execute(
         isolation = "bubblewrap sandbox" if lease.runner.sandboxed else "no OS sandbox (bubblewrap missing)"
         limits = f"{spec.timeout:g} s, {spec.memory_mb} MB of memory"
         run_log.engine("info", f"Limits: {limits}; {isolation}; {lease.describe()}")
-        outcome, event = _run_in_node(spec, request, run_log, version, lease, deadline)
+        outcome, event = _run_in_node(spec, request, run_log, version, lease, deadline, cancel)
         if event is not None:
             reusable = _may_serve_again(event)
             heap_mb = event.get("heapUsedMb")
@@ -129,16 +146,23 @@ def _event_time(event: dict) -> datetime | None:
 
 
 def _run_in_node(
-    spec: RunSpec, request: dict, run_log: RunLog, version: str, lease: "Lease", deadline: float
+    spec: RunSpec,
+    request: dict,
+    run_log: RunLog,
+    version: str,
+    lease: "Lease",
+    deadline: float,
+    cancel: threading.Event | None,
 ) -> tuple[RunResult, dict | None]:
-    """The run's result, and the runner's result event when there was one."""
+    """The run's result, and the runner's result event when there was one (never after a cancel:
+    without it the pool does not take the process back)."""
     result = fatal = protocol_error = None
     runner = lease.runner
     runner.begin_run()
     # A one-shot process exits once stdin is closed and the request is served.
     runner.send(request, last=not lease.warm)
     try:
-        for event in runner.events(deadline):
+        for event in runner.events(deadline, cancel):
             kind = event["type"]
             # Strictly this run's: a line of an earlier run of a warm process is not this run's.
             mine = event.get("id") == spec.run_id
@@ -173,6 +197,8 @@ def _explain_end(spec, run_log, version, runner, fatal, protocol_error, stderr) 
     if protocol_error is not None:
         message = f"The runner broke the protocol: {protocol_error}"
         return _fail(run_log, ExitCode.ENGINE_ERROR, message, stderr, version=version)
+    if runner.ended_by == "cancelled":
+        return _fail(run_log, ExitCode.ABORTED, ABORTED_NOTE, "", status="cancelled", version=version)
     if runner.ended_by == "timeout":
         return _fail(
             run_log,

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,7 +102,7 @@ class RunnerProcess:
     """Use as a context manager; `events()` yields the runner's events as dicts.
 
     When `events()` stops without the caller breaking out, `ended_by` says why: "exited" (the
-    process ended on its own), "timeout" or "memory" (we killed it).
+    process ended on its own), "timeout", "memory" or "cancelled" (we killed it).
     """
 
     def __init__(self, memory_mb: int, *, readable: tuple[Path, ...] = (), vm_modules: bool = True):
@@ -284,8 +285,10 @@ class RunnerProcess:
         self.peak_rss_mb = max(self.peak_rss_mb, rss)
         return rss > self.rss_limit_mb
 
-    def events(self, deadline: float) -> Iterator[dict]:
-        """Events until the process ends or a limit is reached (`deadline` is a time.monotonic())."""
+    def events(self, deadline: float, cancel: threading.Event | None = None) -> Iterator[dict]:
+        """Events until the process ends or a limit is reached (`deadline` is a time.monotonic()),
+        or until `cancel` is set: the process group is then killed at once (looked at every
+        POLL_SECONDS at most, however quiet the job)."""
         stdout_open = True
         exited_at = None
         while True:
@@ -293,6 +296,10 @@ class RunnerProcess:
             if exited_at is None:
                 if self.process.poll() is not None:
                     exited_at = now
+                elif cancel is not None and cancel.is_set():
+                    self.ended_by = "cancelled"
+                    self.kill()
+                    return
                 elif now >= deadline:
                     self.ended_by = "timeout"
                     self.kill()

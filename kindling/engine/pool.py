@@ -104,10 +104,12 @@ class Pool:
             lease.runner.close()
         self._wake.set()
 
-    def execute(self, spec, *, key: str, repo_dir: Path, on_log=None):
+    def execute(self, spec, *, key: str, repo_dir: Path, on_log=None, cancel: threading.Event | None = None):
+        """Run `spec` on a process of `key`. A run cancelled through `cancel` has its process killed:
+        it is never taken back (execute.py releases it as not reusable)."""
         from .execute import execute
 
-        return execute(spec, repo_dir=repo_dir, on_log=on_log, pool=self, warm_key=key)
+        return execute(spec, repo_dir=repo_dir, on_log=on_log, pool=self, warm_key=key, cancel=cancel)
 
     def acquire(self, key: str, memory_mb: int, repo: Path) -> Lease:
         repo = Path(repo).resolve()

@@ -13,7 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from kindling.inbox.views import answer
 
@@ -27,6 +27,11 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy"
 # One thread stores every message of this process, on its own database connection: the writes are
 # serialised by the database anyway, and a plain executor hop costs a fraction of asgiref's.
 _storer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kindling-inbox")
+
+
+async def close_connections() -> None:
+    """Close the storing thread's database connections (a test database must be droppable)."""
+    await asyncio.get_running_loop().run_in_executor(_storer, connections.close_all)
 
 
 class Disconnected(Exception):

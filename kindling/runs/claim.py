@@ -119,3 +119,13 @@ def renew_leases(worker: str, run_ids, lease_seconds: float) -> set[int]:
     held = Run.objects.filter(pk__in=run_ids, status=RUNNING, worker=worker)
     held.update(lease_until=timezone.now() + timedelta(seconds=lease_seconds))
     return set(held.values_list("id", flat=True))
+
+
+def aborted_or_lost(run_ids) -> list[int]:
+    """The runs of `run_ids` that were aborted or declared lost: a worker holding them must stop them.
+    One indexed lookup, so that a worker can ask every second while it executes runs."""
+    run_ids = list(run_ids)
+    if not run_ids:
+        return []
+    ended = Run.objects.filter(pk__in=run_ids, status__in=[Run.Status.ABORTED, Run.Status.LOST])
+    return list(ended.values_list("id", flat=True))

@@ -1,7 +1,12 @@
-from django.db import models, transaction
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 LOST_NOTE = "lost: the worker stopped renewing its lease"
+# The last line of every log the engine writes (kindling/engine/runlog.py: RunLog.finish).
+RUN_COMPLETE = "Run complete with status: "
 
 
 class IllegalTransition(Exception):
@@ -83,6 +88,23 @@ class Run(models.Model):
         if to not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(f"run {self.pk}: {self.status} -> {to} is not allowed")
 
+    def log_may_grow(self) -> bool:
+        """Whether more log lines may still come. Yes while the run is pending or running; and after
+        an abort or a lost verdict of a run that had started, until its worker has written its last
+        line: the worker notices within a second or two, kills the Node process and writes the rest
+        of the log, ending with "Run complete with status: ...". A worker that has not done so a lease
+        after the end is gone (that is how runs get lost), so readers stop waiting then."""
+        if self.status in (self.Status.PENDING, self.Status.RUNNING):
+            return True
+        if self.status not in (self.Status.ABORTED, self.Status.LOST) or self.started_at is None:
+            return False
+        if self.finished_at is None or timezone.now() - self.finished_at > timedelta(
+            seconds=settings.RUN_LEASE_SECONDS
+        ):
+            return False
+        last = self.log_lines.order_by("-seq").values_list("message", flat=True).first()
+        return not (last or "").startswith(RUN_COMPLETE)
+
     def log_text(self) -> str:
         """The log as one string (what a catch job receives as `error`)."""
         return "\n".join(f"[{line.source}] {line.message}" for line in self.log_lines.order_by("seq"))
@@ -105,13 +127,8 @@ class Run(models.Model):
         # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
         with transaction.atomic(savepoint=False):
             ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(**ending)
-            # After a lost or abort note the worker's lines follow it instead of sharing its seq.
-            first = 0 if ended else LogLine.objects.filter(run=self).count()
-            LogLine.objects.bulk_create(
-                LogLine(run=self, seq=first + i, time=line.time, source=line.source, level=line.level,
-                        message=line.message)
-                for i, line in enumerate(log_lines)
-            )
+            # After the lines written live, and after a lost note: whoever wrote last.
+            self.append_log(log_lines)
         if ended:
             for field, value in ending.items():
                 setattr(self, field, value)
@@ -132,14 +149,40 @@ class Run(models.Model):
                 status=self.Status.LOST, exit_code=4, finished_at=now, lease_until=None
             )
             if ended:
-                LogLine.objects.create(run=self, seq=0, time=now, source="RTE", level="error",
-                                       message=LOST_NOTE)
+                # After the lines its worker wrote while it ran (live logs).
+                self.append_log([LogLine(time=now, source="RTE", level="error", message=LOST_NOTE)])
         self.refresh_from_db()
         return bool(ended)
 
+    def append_log(self, lines) -> int:
+        """Add log lines (anything with time, source, level and message) after the run's last one;
+        returns how many. Every writer goes through here: the worker while the run executes (live
+        logs) and when it ends, the janitor. The run's row is locked first (PostgreSQL; on SQLite
+        every write transaction is IMMEDIATE, which serialises writers already), so seq numbers stay
+        contiguous, unique and in commit order: a reader polling for seq > the last it saw misses
+        nothing."""
+        lines = list(lines)
+        if not lines:
+            return 0
+        connection = connections[router.db_for_write(LogLine)]
+        run_table, line_table = Run._meta.db_table, LogLine._meta.db_table
+        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+            if connection.features.has_select_for_update:
+                cursor.execute(f"SELECT id FROM {run_table} WHERE id = %s FOR UPDATE", [self.pk])
+            cursor.execute(f"SELECT max(seq) FROM {line_table} WHERE run_id = %s", [self.pk])
+            last = cursor.fetchone()[0]
+            first = 0 if last is None else last + 1
+            LogLine.objects.using(connection.alias).bulk_create(
+                LogLine(run_id=self.pk, seq=first + i, time=line.time, source=line.source,
+                        level=line.level, message=line.message)
+                for i, line in enumerate(lines)
+            )
+        return len(lines)
+
     def abort(self) -> bool:
-        """Cancel a pending or running run (exit 6). The worker of a running one sees it at its next
-        lease renewal; whatever the run still produces is dropped by finish()."""
+        """Cancel a pending or running run (exit 6). The worker of a running one notices within about a
+        second (its lease keeper) and kills the run's Node process; finish() then keeps this record
+        as it is and only adds the rest of the run's log."""
         self.check_transition(self.Status.ABORTED)
         ended = Run.objects.filter(pk=self.pk, status__in=[self.Status.PENDING, self.Status.RUNNING]).update(
             status=self.Status.ABORTED, exit_code=6, finished_at=timezone.now(), lease_until=None
@@ -158,7 +201,10 @@ class LogLine(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        indexes = [models.Index(fields=["run", "seq"], name="logline_run_seq")]
+        # Unique: the worker (live and at the end) and the janitor append to one run's log; a race
+        # between them must fail loudly rather than store two lines under one seq. Also the index
+        # that reads a run's log in order, and its new lines (seq > n) while it runs.
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="logline_run_seq_unique")]
 
 
 class CronTick(models.Model):

@@ -12,10 +12,12 @@ from django.core.mail import send_mail
 from django.db import connections, router, transaction
 
 from kindling.jobs.models import Job, Trigger
-from kindling.runs.claim import claim, projects_ready, renew_leases
+from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
 from kindling.runs.models import Run
 
-__all__ = ["claim", "enqueue", "finish", "projects_ready", "renew_leases", "runs_for_message"]
+__all__ = [
+    "aborted_or_lost", "claim", "enqueue", "finish", "projects_ready", "renew_leases", "runs_for_message",
+]
 
 log = logging.getLogger(__name__)
 

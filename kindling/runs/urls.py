@@ -1,11 +1,13 @@
 from django.urls import path
 
-from kindling.runs import views
+from kindling.runs import stream, views
 
 # Included under projects/<slug:slug>/
 urlpatterns = [
     path("activity", views.activity, name="project-activity"),
     path("runs/<int:run_id>", views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/log", views.run_log, name="run-log"),
     path("runs/<int:run_id>/reprocess", views.run_reprocess, name="run-reprocess"),
     path("runs/<int:run_id>/abort", views.run_abort, name="run-abort"),
+    path("runs/<int:run_id>/events", stream.run_events, name="run-events"),
 ]

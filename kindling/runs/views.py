@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -76,12 +77,43 @@ def run_detail(request, slug, run_id):
         "exit_meaning": EXIT_CODES.get(run.exit_code, ""),
         "initial_state": pretty_json(run.initial_state),
         "final_state": None if run.final_state is None else pretty_json(run.final_state),
-        "log_lines": run.log_lines.all(),
         "children": run_rows(run.children.all()).order_by("created_at", "id"),
         "can_abort": run.status in (Run.Status.PENDING, Run.Status.RUNNING)
         and can(request.user, "abort_run", project),
+        **log_context(run, run.log_lines.all()),
     }
     return render(request, "runs/run_detail.html", context)
+
+
+def log_context(run: Run, lines) -> dict:
+    # Whether more may come first, the lines after: a line written in between is then read now, or
+    # by the next request, never missed.
+    live = run.log_may_grow()
+    lines = list(lines)
+    return {"log_lines": lines, "last_seq": lines[-1].seq if lines else -1, "live": live}
+
+
+@login_required
+def run_log(request, slug, run_id):
+    """The log lines after seq `after`, and the row that asks again a second later while more may
+    come (runs/_log_follow.html). When the run's status is no longer `status`, the one the page
+    shows, the page reloads instead: its status, exit code and final state changed too."""
+    project = project_for(request.user, slug)
+    fields = ("id", "status", "project_id", "started_at", "finished_at")
+    run = get_object_or_404(Run.objects.only(*fields), pk=run_id, project=project)
+    if request.GET.get("status") != run.status:
+        response = HttpResponse()
+        response["HX-Refresh"] = "true"
+        return response
+    try:
+        after = int(request.GET.get("after", -1))
+    except ValueError:
+        after = -1
+    lines = run.log_lines.filter(seq__gt=after).order_by("seq")
+    context = {"project": project, "run": run, **log_context(run, lines)}
+    if not context["log_lines"]:
+        context["last_seq"] = after
+    return render(request, "runs/_log_rows.html", context)
 
 
 @login_required

@@ -1,9 +1,10 @@
 """The worker: claim a run, execute it on the engine, finish it (`process_one`: one turn of a slot).
 
 A `kindling worker` process runs `slots` threads, each doing claim -> execute -> finish, so that a
-project with concurrency 5 really has 5 runs executing at once; and one lease keeper thread that
-renews the lease of every run the process holds, so that the janitor can tell a slow run from a dead
-worker.
+project with concurrency 5 really has 5 runs executing at once; one lease keeper thread that renews
+the lease of every run the process holds, so that the janitor can tell a slow run from a dead
+worker, and kills the Node process of a run that was aborted meanwhile; and one log writer thread
+that stores the runs' log lines while they execute (livelog.py).
 """
 
 import logging
@@ -18,12 +19,16 @@ from django.db import close_old_connections, connections, router
 
 from kindling import engine
 from kindling.runs import queue
+from kindling.runs.livelog import LiveLog, LogWriter
 from kindling.runs.models import Run
 from kindling.runs.spec import CannotStart, spec_for
 
 log = logging.getLogger(__name__)
 
 COMMIT_CHECK_SECONDS = 0.01
+# How soon a worker notices that a run it executes was aborted (or declared lost), and kills its Node
+# process: one cheap query for all the runs it holds, this often, between lease renewals.
+ABORT_CHECK_SECONDS = 1.0
 
 
 def worker_name() -> str:
@@ -34,31 +39,54 @@ def engine_note(message: str, level: str = "error") -> engine.LogLine:
     return engine.LogLine(time=datetime.now(UTC), source="RTE", level=level, message=message)
 
 
-def execute(run: Run) -> list[Run]:
+def execute(run: Run, *, cancel: threading.Event | None = None, live: LiveLog | None = None) -> list[Run]:
+    """Execute a claimed run and finish it. `cancel`: set when the run was aborted meanwhile; its Node
+    process is then killed. `live`: where its lines go as they come; finish() writes the rest."""
     try:
         spec = spec_for(run)
     except CannotStart as exc:
-        return queue.finish(run, 3, None, [engine_note(str(exc))])
+        return queue.finish(run, 3, None, [*unwritten(live), engine_note(str(exc))])
     try:
         # A warm Node process serves runs of one project only (job code can reach its host realm).
         pool = engine.shared_pool(**settings.ENGINE_POOL)
-        result = pool.execute(spec, key=f"project-{run.project_id}", repo_dir=settings.ADAPTOR_REPO_DIR)
+        result = pool.execute(
+            spec,
+            key=f"project-{run.project_id}",
+            repo_dir=settings.ADAPTOR_REPO_DIR,
+            on_log=live.add if live is not None else None,
+            cancel=cancel,
+        )
     except Exception as exc:  # the engine reports job failures itself; this is a bug of ours
         log.exception("engine failed on run %s", run.pk)
-        return queue.finish(run, 10, None, [engine_note(f"Internal error of the execution engine: {exc}")])
-    return queue.finish(run, result.exit_code, result.final_state, result.log, result.adaptor_version or "")
+        note = engine_note(f"Internal error of the execution engine: {exc}")
+        return queue.finish(run, 10, None, [*unwritten(live), note])
+    # Every line of result.log went through `live`: only those it did not write yet are left. An
+    # aborted run ends with exit 6 here; finish() keeps its record as the abort left it and only adds
+    # these lines (the last of them: "Aborted: ...").
+    lines = result.log if live is None else live.close()
+    return queue.finish(run, result.exit_code, result.final_state, lines, result.adaptor_version or "")
+
+
+def unwritten(live: LiveLog | None) -> list:
+    return [] if live is None else live.close()
 
 
 class LeaseKeeper:
     """Renews the leases of the runs this process executes, from one thread.
 
     When a held run is no longer running (an administrator aborted it, or the janitor declared it
-    lost after a long database outage), its event in `stopped` is set: its result will be discarded.
+    lost after a long database outage), its event in `stopped` is set: the engine kills the run's
+    Node process (the event is its `cancel`), and finish() keeps the run as it was ended. Renewals
+    come every third of a lease; between them the keeper looks for such runs every
+    `check_seconds`, so an abort takes effect within about a second, not a lease.
     """
 
-    def __init__(self, worker: str, lease_seconds: float | None = None):
+    def __init__(
+        self, worker: str, lease_seconds: float | None = None, check_seconds: float = ABORT_CHECK_SECONDS
+    ):
         self.worker = worker
         self.lease_seconds = float(lease_seconds or settings.RUN_LEASE_SECONDS)
+        self.check_seconds = check_seconds
         self.stopped: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -78,21 +106,24 @@ class LeaseKeeper:
         if not held:
             return
         missing = set(held) - queue.renew_leases(self.worker, held, self.lease_seconds)
-        if not missing:
+        if missing:
+            self.check(missing)
+
+    def check(self, run_ids=None) -> None:
+        """Stop the held runs (or those of `run_ids`) that were aborted or declared lost: one query."""
+        with self._lock:
+            held = [run_id for run_id, event in self.stopped.items() if not event.is_set()]
+        if run_ids is not None:
+            held = [run_id for run_id in held if run_id in run_ids]
+        if not held:
             return
-        # A run that its own slot just finished is missing too: only aborted and lost ones count.
-        taken = Run.objects.filter(pk__in=missing, status__in=[Run.Status.ABORTED, Run.Status.LOST])
-        for run_id in taken.values_list("id", flat=True):
+        # A run that its own slot just finished is no longer running either: only these count.
+        for run_id in queue.aborted_or_lost(held):
             with self._lock:
                 event = self.stopped.get(run_id)
             if event is not None and not event.is_set():
                 event.set()
-                # Killing its Node process needs a cancel hook in the engine (docs/queue.md); until
-                # there is one the run executes to its end and finish() drops its result.
-                log.warning(
-                    "run %s was aborted or declared lost while it ran here; its result will be discarded",
-                    run_id,
-                )
+                log.warning("run %s was aborted or declared lost while it ran here: killing it", run_id)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
@@ -106,12 +137,17 @@ class LeaseKeeper:
     def _loop(self) -> None:
         # Three renewals per lease: one failed renewal (a database hiccup) never loses a run.
         interval = self.lease_seconds / 3
+        renew_at = time.monotonic() + interval
         try:
-            while not self._done.wait(interval):
+            while not self._done.wait(max(0.0, min(self.check_seconds, renew_at - time.monotonic()))):
                 try:
-                    self.renew()
+                    if time.monotonic() >= renew_at:
+                        renew_at = time.monotonic() + interval
+                        self.renew()
+                    else:
+                        self.check()
                 except Exception:
-                    log.exception("renewing leases failed; retrying in %.1f s", interval)
+                    log.exception("renewing leases failed; retrying")
                     close_old_connections()
         finally:
             connections.close_all()
@@ -126,20 +162,31 @@ def claim_one(worker: str | None = None, leases: LeaseKeeper | None = None) -> R
     return run
 
 
-def execute_claimed(run: Run, leases: LeaseKeeper | None = None) -> Run:
-    """Execute a claimed run; returns it as it ended (finish() updates it)."""
+def execute_claimed(run: Run, leases: LeaseKeeper | None = None, logs: LogWriter | None = None) -> Run:
+    """Execute a claimed run; returns it as it ended (finish() updates it).
+
+    With `leases`, an abort kills the run's Node process; with `logs`, its lines are stored while it
+    executes. Without them (tests, `process_one()` alone) it runs to its end and its lines are
+    stored when it ends.
+    """
+    cancel = leases.hold(run.pk) if leases is not None else None
+    live = logs.follow(run) if logs is not None else None
     try:
-        execute(run)
+        execute(run, cancel=cancel, live=live)
     finally:
+        if logs is not None:
+            logs.forget(run.pk)
         if leases is not None:
             leases.release(run.pk)
     return run
 
 
-def process_one(worker: str | None = None, leases: LeaseKeeper | None = None) -> Run | None:
+def process_one(
+    worker: str | None = None, leases: LeaseKeeper | None = None, logs: LogWriter | None = None
+) -> Run | None:
     """Claim and execute one run; returns it, or None when nothing could be claimed."""
     run = claim_one(worker, leases)
-    return None if run is None else execute_claimed(run, leases)
+    return None if run is None else execute_claimed(run, leases, logs)
 
 
 class Worker:
@@ -158,6 +205,7 @@ class Worker:
         self.slots = slots or settings.WORKER_SLOTS
         self.poll_seconds = settings.WORKER_POLL_SECONDS if poll_seconds is None else poll_seconds
         self.leases = LeaseKeeper(self.name, lease_seconds)
+        self.logs = LogWriter()
         self.on_run = on_run
         self.stopping = threading.Event()
         self._claiming = threading.Lock()
@@ -172,6 +220,7 @@ class Worker:
 
     def start(self, once: bool = False) -> None:
         self.leases.start()
+        self.logs.start()
         self.threads = [
             threading.Thread(target=self._slot, args=(once,), name=f"slot-{i}", daemon=True)
             for i in range(self.slots)
@@ -186,13 +235,14 @@ class Worker:
         alive = any(thread.is_alive() for thread in self.threads)
         if not alive:
             self.leases.stop()
+            self.logs.stop()
         return not alive
 
     def _slot(self, once: bool) -> None:
         try:
             while (run := self._next_run(once)) is not None:
                 try:
-                    execute_claimed(run, self.leases)
+                    execute_claimed(run, self.leases, self.logs)
                 except Exception:
                     # A bug or a database outage in finish(): the run keeps no lease, so the janitor
                     # ends it as lost.

@@ -31,14 +31,15 @@ def adaptor_repo() -> Path:
 
 @pytest.fixture(scope="session")
 def run_job(adaptor_repo):
-    """run_job(expression, data=..., configuration=..., adaptor=..., **RunSpec fields) -> RunResult"""
+    """run_job(expression, data=..., configuration=..., adaptor=..., on_log=..., cancel=...,
+    **RunSpec fields) -> RunResult"""
 
-    def run(expression, *, data=None, configuration=None, adaptor=COMMON, on_log=None, **spec):
+    def run(expression, *, data=None, configuration=None, adaptor=COMMON, on_log=None, cancel=None, **spec):
         state = {"data": data if data is not None else {}, "configuration": configuration}
         run_spec = engine.RunSpec(
             run_id=f"test-{uuid.uuid4()}", expression=expression, adaptor=adaptor, state=state, **spec
         )
-        return engine.execute(run_spec, repo_dir=adaptor_repo, on_log=on_log)
+        return engine.execute(run_spec, repo_dir=adaptor_repo, on_log=on_log, cancel=cancel)
 
     return run
 
@@ -53,7 +54,8 @@ def pool():
 
 @pytest.fixture
 def run_warm(adaptor_repo):
-    """run_warm(pool, expression, key=..., data=..., configuration=..., **RunSpec fields) -> RunResult"""
+    """run_warm(pool, expression, key=..., data=..., configuration=..., on_log=..., cancel=...,
+    **RunSpec fields) -> RunResult"""
 
     def run(
         pool,
@@ -64,13 +66,14 @@ def run_warm(adaptor_repo):
         configuration=None,
         adaptor=COMMON,
         on_log=None,
+        cancel=None,
         **spec,
     ):
         state = {"data": data if data is not None else {}, "configuration": configuration}
         run_spec = engine.RunSpec(
             run_id=f"test-{uuid.uuid4()}", expression=expression, adaptor=adaptor, state=state, **spec
         )
-        return pool.execute(run_spec, key=key, repo_dir=adaptor_repo, on_log=on_log)
+        return pool.execute(run_spec, key=key, repo_dir=adaptor_repo, on_log=on_log, cancel=cancel)
 
     return run
 
@@ -114,6 +117,8 @@ class _Patients(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/patients/1":
             body, status = json.dumps({"id": 1, "name": "Ada Lovelace"}).encode(), 200
+        elif self.path == "/patients/broken":
+            body, status = b'{"error": "database down"}', 500
         else:
             body, status = b'{"error": "no such patient"}', 404
         self.send_response(status)
@@ -128,7 +133,8 @@ class _Patients(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def patients_server():
-    """A local HTTP system: GET /patients/1 answers JSON, anything else 404. Yields its base URL."""
+    """A local HTTP system: GET /patients/1 answers JSON, /patients/broken 500, anything else 404.
+    Yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Patients)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

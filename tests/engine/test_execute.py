@@ -253,8 +253,42 @@ def test_an_http_error_names_the_operation_and_its_line(run_job, patients_server
     )
 
     assert result.exit_code == ExitCode.FAILED
-    assert 'Error reported by "get()" operation line 3' in log_text(result)
-    assert "404" in log_text(result)
+    # The base URL is part of the credential, so it is scrubbed from the URL.
+    reported = "Error reported by get() on line 3: HTTP 404 Not Found from GET [REDACTED]/patients/2"
+    assert f"R/T error {reported}" in log_text(result)
+    assert '"get()" operation line' not in log_text(result)
+
+
+def test_a_server_error_names_the_operation_its_line_the_status_and_the_url(run_job, patients_server):
+    result = run_job(
+        "fn(state => state);\nget(state => state.data.url, {\n  headers: { accept: 'json' },\n});\n",
+        adaptor=HTTP,
+        data={"url": f"{patients_server}/patients/broken"},
+    )
+
+    assert result.exit_code == ExitCode.FAILED
+    errors = [line.message for line in result.log if line.level == "error" and line.source == "R/T"]
+    url = f"{patients_server}/patients/broken"
+    # The report's first line says it all; the runtime's own lines follow as they were.
+    assert errors[0].startswith("job aborted with error")
+    assert errors[1] == f"Error reported by get() on line 2: HTTP 500 Internal Server Error from GET {url}"
+    assert errors[2].startswith(f"Error: GET to {url} returned 500: Internal Server Error")
+    assert errors[3] == "Additional error details:"
+    assert json.loads(errors[4])["statusCode"] == 500
+    assert errors[5:] == ["Check state.errors.job for details"]
+    assert result.final_state["errors"]["job"]["line"] == 2
+
+
+def test_an_adaptor_error_without_a_status_names_only_the_operation_and_its_line(run_job, patients_server):
+    result = run_job(
+        "\n\npost('http://127.0.0.1:9/elsewhere', { body: {} });",
+        adaptor=HTTP,
+        configuration={"baseUrl": patients_server},
+    )
+
+    assert result.exit_code == ExitCode.FAILED
+    assert "R/T error Error reported by post() on line 3\n" in log_text(result)
+    assert "Target origin does not match baseUrl origin" in log_text(result)
 
 
 def test_the_runner_refuses_to_start_without_vm_modules():

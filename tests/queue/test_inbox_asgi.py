@@ -9,6 +9,7 @@ from django.db import connections
 from django.test import Client
 
 from kindling.asgi import application
+from kindling.inbox.asgi import close_connections
 from kindling.inbox.models import Message
 from kindling.runs.models import Run
 from tests.conftest import make_job, make_trigger
@@ -51,6 +52,7 @@ def call(path, body=b"", method="POST", headers=(), chunks=None):
         await application(scope, receive, send)
         # The database connection of the thread that answered (the test database must be droppable).
         await sync_to_async(connections.close_all, thread_sensitive=True)()
+        await close_connections()
 
     asyncio.run(request_then_close())
     start = next(m for m in sent if m["type"] == "http.response.start")

@@ -81,7 +81,7 @@ def test_a_worker_with_a_keeper_claims_with_the_short_lease_and_holds_the_run_wh
     keeper = LeaseKeeper("w1", lease_seconds=9)
     seen = {}
 
-    def execute(run):
+    def execute(run, **hooks):
         seen["held"] = set(keeper.stopped)
         seen["lease"] = (run.lease_until - run.started_at).total_seconds()
         return queue.finish(run, 0, {}, [])
@@ -98,7 +98,7 @@ def test_without_a_keeper_the_lease_outlasts_the_run_timeout(job, monkeypatch, s
     queued(job, 1)
     leases = []
 
-    def execute(run):
+    def execute(run, **hooks):
         leases.append((run.lease_until - run.started_at).total_seconds())
         return queue.finish(run, 0, {}, [])
 

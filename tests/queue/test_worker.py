@@ -18,7 +18,7 @@ from tests.queue.conftest import kindling, queued
 SLEEPY = "fn(state => new Promise(resolve => setTimeout(() => resolve(state), {ms})));"
 
 
-def finish_ok(run):
+def finish_ok(run, **hooks):
     return queue.finish(run, 0, {"done": run.pk}, [])
 
 
@@ -37,7 +37,7 @@ def test_a_worker_with_3_slots_runs_3_runs_of_a_project_with_concurrency_3_at_on
     queued(project_with(concurrency=3).jobs.get(), 3)
     all_three = threading.Barrier(3, timeout=20)
 
-    def execute(run):
+    def execute(run, **hooks):
         all_three.wait()  # breaks (and the run is not finished) unless three run at the same time
         return finish_ok(run)
 
@@ -53,7 +53,7 @@ def test_slots_never_run_more_of_a_project_than_its_concurrency(shared_db, proje
     queued(one, 4)
     lock, running, most = threading.Lock(), Counter(), Counter()
 
-    def execute(run):
+    def execute(run, **hooks):
         with lock:
             running[run.project_id] += 1
             most[run.project_id] = max(most[run.project_id], running[run.project_id])
@@ -73,7 +73,7 @@ def test_a_stopping_worker_finishes_its_current_runs_and_claims_no_more(shared_d
     queued(project_with(concurrency=2).jobs.get(), 5)
     started, release = threading.Semaphore(0), threading.Event()
 
-    def execute(run):
+    def execute(run, **hooks):
         started.release()
         release.wait(20)
         return finish_ok(run)

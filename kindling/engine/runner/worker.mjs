@@ -23,6 +23,7 @@ import { getHeapStatistics } from 'node:v8';
 import vm from 'node:vm';
 import run, { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
 import { CompileError, compile } from './compile.mjs';
+import { withErrorReports } from './error-report.mjs';
 import { Hygiene, describeExports } from './hygiene.mjs';
 import { createDisabledConsole, createLogger, formatMessage } from './log.mjs';
 
@@ -211,7 +212,8 @@ function describeCompileError(error, source) {
 async function runJob(request) {
   const { id, expression, adaptor: specifier, state, repo, consoleDisabled = false, stateLimitMb = 10 } = request;
   const log = {
-    runtime: createLogger(emitter('R/T', () => id), { minLevel: 'info' }),
+    // "Error reported by get() on line 3: HTTP 404 Not Found from GET <url>" (error-report.mjs).
+    runtime: withErrorReports(createLogger(emitter('R/T', () => id), { minLevel: 'info' })),
     engine: createLogger(emitter('RTE', () => id)),
     versions: createLogger(emitter('VER', () => id)),
   };
