@@ -1,11 +1,12 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from kindling.accounts.views import LoginView, account_settings
+from kindling.accounts.views import LoginView, account_preferences, account_settings
 
 urlpatterns = [
     path("login", LoginView.as_view(), name="login"),
     # Django's LogoutView accepts POST only: a link or a prefetch cannot log anyone out.
     path("logout", LogoutView.as_view(), name="logout"),
     path("account", account_settings, name="account-settings"),
+    path("account/preferences", account_preferences, name="account-preferences"),
 ]

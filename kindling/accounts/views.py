@@ -1,10 +1,15 @@
+import json
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from kindling.accounts import preferences
 from kindling.accounts.models import User
 
 
@@ -36,10 +41,38 @@ class LoginView(auth_views.LoginView):
 
 
 class AccountSettingsForm(forms.ModelForm):
+    studio_mode = forms.ChoiceField(
+        label="Job Studio mode",
+        choices=list(preferences.STUDIO_MODES.items()),
+        required=False,
+        help_text="How Job Studio opens an existing job. New jobs always open in Wizard mode.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    editor_theme = forms.ChoiceField(
+        label="Editor theme",
+        choices=list(preferences.EDITOR_THEMES.items()),
+        required=False,
+        help_text="The colours of Job Studio's expression editor.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
     class Meta:
         model = User
         fields = ["name"]
         widgets = {"name": forms.TextInput(attrs={"class": "form-control", "autocomplete": "name"})}
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        for key in preferences.CHOICES:
+            self.fields[key].initial = preferences.get(self.instance, key)
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        # A form without these fields (an older page, a script) leaves them as they are.
+        changes = {key: self.cleaned_data[key] for key in preferences.CHOICES if self.cleaned_data.get(key)}
+        if changes:
+            preferences.set_preferences(user, **changes)
+        return user
 
 
 @login_required
@@ -50,3 +83,23 @@ def account_settings(request):
         messages.success(request, "Saved your account settings.")
         return redirect("account-settings")
     return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def account_preferences(request):
+    """Job Studio saves its mode and theme here as they are switched: JSON in, all preferences out."""
+    try:
+        changes = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": "Send the preferences as a JSON object."}, status=400)
+    if not isinstance(changes, dict) or not changes:
+        return JsonResponse(
+            {"error": 'Send a JSON object with the preferences to change, like {"editor_theme": "vs-dark"}.'},
+            status=400,
+        )
+    try:
+        saved = preferences.set_preferences(request.user, **changes)
+    except preferences.PreferenceError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(saved)

@@ -29,10 +29,10 @@ def shared_credentials(project):
 
 
 class JobForm(BootstrapForm):
-    """Name, trigger, adaptor with version, credential and expression.
+    """Name, trigger, adaptor with version, credential and expression: Job Studio's form.
 
-    The expression is one plain field with its own template (`jobs/_expression_editor.html`), so that
-    Job Studio can replace the editor without touching the rest of the page.
+    The expression is one plain field: Job Studio's script puts the Monaco editor over it and keeps
+    it up to date, so the form also saves without JavaScript.
     """
 
     name = forms.CharField(max_length=200)

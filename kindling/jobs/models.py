@@ -73,3 +73,32 @@ class Job(models.Model):
     @property
     def adaptor_spec(self) -> str:
         return f"{self.adaptor}@{self.adaptor_version or 'latest'}"
+
+
+class AdaptorInstall(models.Model):
+    """An adaptor version someone asked Job Studio to install from npm, and how that went.
+
+    Installs run in a thread of the web process that took the request; keeping their progress here
+    lets any web process answer the page that follows it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    adaptor = models.CharField(max_length=200)
+    version = models.CharField(max_length=50)  # as asked: an exact version or "latest"
+    installed_version = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    notes = models.JSONField(default=list, blank=True)  # [{"time", "level", "message"}], in order
+    error = models.TextField(blank=True)
+    details = models.JSONField(default=list, blank=True)  # npm's reasons, when it failed
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.adaptor}@{self.version}"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kindling.inbox.filters import filter_messages
 from kindling.inbox.models import Message
 from kindling.jobs import editing
-from kindling.jobs.forms import JobForm, TriggerForm
+from kindling.jobs.forms import TriggerForm
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron, jsonmatch
 from kindling.lib.history import Window
@@ -80,43 +80,17 @@ def job_list(request, slug):
     return render_cards(request, "jobs/job_list.html", "jobs/_job_cards.html", context)
 
 
-@login_required
-def job_create(request, slug):
-    project = project_for(request.user, slug, "edit_job")
-    form = JobForm(request.POST or None, project=project)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = editing.create_job(project, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Job {job.name} created. It is off until you switch it on.")
-            return redirect("job-detail", project.slug, job.pk)
-    return render(request, "jobs/job_form.html", {"project": project, "form": form, "job": None})
-
-
-@login_required
-def job_edit(request, slug, job_id):
-    project, job = project_job(request, slug, job_id, "edit_job")
-    form = JobForm(request.POST or None, project=project, job=job)
-    if request.method == "POST" and form.is_valid():
-        try:
-            editing.update_job(job, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Job {job.name} saved.")
-            return redirect("job-detail", project.slug, job.pk)
-    return render(request, "jobs/job_form.html", {"project": project, "form": form, "job": job})
+def matching_messages(project, trigger):
+    """The newest messages of the last 30 days that a message trigger matches, to pick one to run on."""
+    if trigger is None or trigger.kind != Trigger.Kind.MESSAGE:
+        return []
+    span = Window(timezone.now() - timedelta(days=30), None)
+    found = filter_messages(Message.objects.filter(project=project), span=span, trigger=trigger)
+    return list(found.defer("headers").order_by("-received_at", "-id")[:RUN_NOW_MESSAGES])
 
 
 def run_now_messages(project, job):
-    """The newest messages of the last 30 days that the job's trigger matches, to pick one to run on."""
-    if not job.trigger_id or job.trigger.kind != Trigger.Kind.MESSAGE:
-        return []
-    span = Window(timezone.now() - timedelta(days=30), None)
-    found = filter_messages(Message.objects.filter(project=project), span=span, trigger=job.trigger)
-    return list(found.defer("headers").order_by("-received_at", "-id")[:RUN_NOW_MESSAGES])
+    return matching_messages(project, job.trigger if job.trigger_id else None)
 
 
 @login_required

@@ -18,6 +18,7 @@ from kindling.runs.models import Run
 from kindling.runs.worker import process_one
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
+from tests.browser.test_studio import set_expression, wait_for_editor
 from tests.conftest import make_project, make_user
 
 HTTP = "@openfn/language-http@7.2.10"
@@ -105,13 +106,18 @@ def test_an_http_credential_made_in_its_form_shared_and_used_by_a_job(
         expect(card).to_contain_text("Username, Password, Base URL")
 
         page.goto(f"{live_server.url}/projects/{project.slug}/jobs/new")
+        wait_for_editor(page)
         page.get_by_label("Name", exact=True).fill("fetch-patient")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="Next").click()
         page.get_by_label("Adaptor", exact=True).fill("@openfn/language-http")
         page.get_by_label("Version", exact=True).fill("7.2.10")
+        page.get_by_role("button", name="Next").click()
         page.get_by_label("Credential", exact=True).select_option(label="patients-api")
-        page.get_by_label("Expression", exact=True).fill("get('/patients/1');")
-        page.get_by_role("button", name="Create job").click()
-        expect(page.get_by_role("heading", name="fetch-patient")).to_be_visible()
+        page.get_by_role("button", name="Next").click()
+        set_expression(page, "get('/patients/1');")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_role("heading", name="fetch-patient", exact=True)).to_be_visible()
 
         job = Job.objects.get(name="fetch-patient")
         assert job.credential == Credential.objects.get(name="patients-api")

@@ -20,6 +20,7 @@ from kindling.jobs.models import Job, Trigger
 from kindling.runs.models import Run
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
+from tests.browser.test_studio import set_expression, wait_for_editor
 from tests.conftest import make_credential, make_job, make_project, make_trigger, make_user, post_message
 from tests.portal.conftest import make_run
 
@@ -174,22 +175,26 @@ def test_the_jobs_section(health, live_server, tmp_path):
         expect(page.get_by_role("button", name="Archive job")).to_be_visible()
         assert Job.objects.get(name="send-to-dhis2").archived is False
 
-        # The pencil opens the job for editing.
+        # The pencil opens the job for editing in Job Studio.
         page.get_by_role("link", name="Edit job").click()
-        page.get_by_label("Expression").fill("fn(state => { state.sent = true; return state; })")
-        page.get_by_role("button", name="Save").click()
+        wait_for_editor(page)
+        set_expression(page, "fn(state => { state.sent = true; return state; })")
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator("#job-expression")).to_contain_text("state.sent = true")
         assert "state.sent = true" in Job.objects.get(name="send-to-dhis2").expression
 
-        # The blue floating "+" creates a job, switched off.
+        # The blue floating "+" creates a job, switched off, through Job Studio's wizard.
         menu(page, "Jobs").click()
         page.get_by_role("link", name="New job").click()
-        page.get_by_label("Name").fill("send-to-commcare")
-        page.get_by_label("Trigger").select_option(label="patient-registration")
-        page.get_by_label("Adaptor").fill("@openfn/language-commcare")
-        page.get_by_label("Version").fill("2.1.0")
-        page.get_by_label("Credential").select_option(label="dhis2-prod")
-        page.get_by_role("button", name="Create job").click()
+        page.get_by_label("Name", exact=True).fill("send-to-commcare")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_label("Trigger", exact=True).select_option(label="patient-registration")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_label("Adaptor", exact=True).fill("@openfn/language-commcare")
+        page.get_by_label("Version", exact=True).fill("2.1.0")
+        page.get_by_role("button", name="Next").click()
+        page.get_by_label("Credential", exact=True).select_option(label="dhis2-prod")
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("heading", name="send-to-commcare", exact=True)).to_be_visible()
         created = Job.objects.get(name="send-to-commcare")
         assert (created.enabled, created.adaptor_spec, created.credential.name) == (

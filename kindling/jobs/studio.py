@@ -1,0 +1,292 @@
+"""Job Studio: the page that creates a job (the floating "+") and edits one (the pencil), and the JSON
+endpoints its script calls: the compiler's syntax check, the messages a trigger matches with their
+initial state, and Save and Run. The adaptor endpoints are in studio_adaptors.py.
+
+Saving goes through the same form and `jobs/editing.py` functions as before, so the page still
+works as a plain form; the script adds the editor, the wizard and the live parts.
+"""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kindling.accounts import preferences
+from kindling.engine.compile import CompileError, CompilerUnavailable, compile_expression
+from kindling.inbox.models import Message
+from kindling.jobs import adaptor_docs, editing
+from kindling.jobs.forms import JobForm
+from kindling.jobs.models import Job, Trigger
+from kindling.jobs.views import apply_errors, matching_messages, project_job
+from kindling.projects.access import project_for
+from kindling.runs.reprocess import CannotRun, run_now
+
+# The wizard's four steps, in v1's order, and the form fields each one holds.
+STEPS = (
+    ("name", "Name", ("name",)),
+    ("trigger", "Trigger", ("trigger",)),
+    ("adaptor", "Adaptor", ("adaptor", "adaptor_version")),
+    ("credential", "Credential", ("credential",)),
+)
+
+
+def json_error(message: str, status: int, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def studio_project(request, slug, action="view"):
+    """project_for() for the JSON endpoints: the same 404 and 403, as JSON bodies."""
+    try:
+        return project_for(request.user, slug, action), None
+    except Http404:
+        return None, json_error("No such project.", 404)
+    except PermissionDenied as exc:
+        return None, json_error(str(exc), 403)
+
+
+def message_label(message: Message) -> str:
+    received = timezone.localtime(message.received_at).strftime("%Y-%m-%d %H:%M:%S")
+    return f"Message {message.pk} · {received}"
+
+
+def message_choices(project, trigger) -> list[dict]:
+    return [{"id": m.pk, "label": message_label(m)} for m in matching_messages(project, trigger)]
+
+
+def first_error_step(form) -> int | None:
+    for number, (_key, _title, fields) in enumerate(STEPS, start=1):
+        if any(form.errors.get(field) for field in fields):
+            return number
+    return None
+
+
+def studio_context(request, project, form, job: Job | None) -> dict:
+    # v1: a new job always opens in Wizard mode; an existing one in the mode the user chose last.
+    mode = "wizard" if job is None else preferences.get(request.user, preferences.STUDIO_MODE)
+    triggers = list(project.triggers.order_by("name"))
+    chosen = form["trigger"].value()
+    trigger = next((t for t in triggers if str(t.pk) == str(chosen)), None)
+    slug = project.slug
+    config = {
+        "mode": mode,
+        "isNew": job is None,
+        "theme": preferences.get(request.user, preferences.EDITOR_THEME),
+        "themes": preferences.EDITOR_THEMES,
+        "step": first_error_step(form) or 1,
+        "triggerKinds": {str(t.pk): t.kind for t in triggers},
+        "messages": message_choices(project, trigger),
+        "catalogue": adaptor_docs.catalogue(settings.ADAPTOR_REPO_DIR),
+        "monaco": static("vendor/monaco/vs"),
+        "urls": {
+            "preferences": reverse("account-preferences"),
+            "check": reverse("studio-check", args=[slug]),
+            "catalogue": reverse("studio-adaptors", args=[slug]),
+            "docs": reverse("studio-adaptor-docs", args=[slug]),
+            "types": reverse("studio-adaptor-types", args=[slug]),
+            "install": reverse("studio-adaptor-install", args=[slug]),
+            "triggerMessages": reverse("studio-trigger-messages", args=[slug, 0]),
+            "messageState": reverse("studio-message-state", args=[slug, 0]),
+            "saveAndRun": (
+                reverse("studio-save-and-run", args=[slug, job.pk])
+                if job
+                else reverse("studio-save-and-run-new", args=[slug])
+            ),
+        },
+    }
+    return {
+        "project": project,
+        "form": form,
+        "job": job,
+        "mode": mode,
+        "steps": [(number, key, title) for number, (key, title, _f) in enumerate(STEPS, start=1)],
+        "step": config["step"],
+        "messages_for_trigger": config["messages"],
+        "message_trigger": trigger is not None and trigger.kind == Trigger.Kind.MESSAGE,
+        "theme_choices": preferences.EDITOR_THEMES.items(),
+        "studio_config": config,
+    }
+
+
+def render_studio(request, project, form, job):
+    # The wizard opens on the first step whose field was refused (studio_context's "step").
+    return render(request, "jobs/studio.html", studio_context(request, project, form, job))
+
+
+@login_required
+def job_create(request, slug):
+    project = project_for(request.user, slug, "edit_job")
+    form = JobForm(request.POST or None, project=project)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = editing.create_job(project, **form.changes())
+        except editing.EditError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Job {job.name} created. It is off until you switch it on.")
+            return redirect("job-detail", project.slug, job.pk)
+    return render_studio(request, project, form, None)
+
+
+@login_required
+def job_edit(request, slug, job_id):
+    project, job = project_job(request, slug, job_id, "edit_job")
+    form = JobForm(request.POST or None, project=project, job=job)
+    if request.method == "POST" and form.is_valid():
+        try:
+            editing.update_job(job, **form.changes())
+        except editing.EditError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Job {job.name} saved.")
+            return redirect("job-detail", project.slug, job.pk)
+    return render_studio(request, project, form, job)
+
+
+# JSON endpoints ----------------------------------------------------------------------------------
+
+
+def read_json(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise ValueError("The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise ValueError("The request body must be a JSON object.")
+    return body
+
+
+@login_required
+@require_POST
+def check_expression(request, slug):
+    """The compiler's verdict on an expression, before it is saved: 200, or 422 with line and column."""
+    project, denied = studio_project(request, slug, "edit_job")
+    if denied:
+        return denied
+    try:
+        expression = read_json(request).get("expression")
+    except ValueError as exc:
+        return json_error(f'{exc} Send {{"expression": "..."}}.', 400)
+    if not isinstance(expression, str):
+        return json_error('Send the expression to check as {"expression": "..."}.', 400)
+    try:
+        compiled = compile_expression(expression)
+    except CompileError as exc:
+        return json_error(str(exc), 422, line=exc.line, column=exc.column)
+    except CompilerUnavailable as exc:
+        return json_error(f"The syntax check is not available right now: {exc}", 503)
+    return JsonResponse({"ok": True, "operations": compiled.operations})
+
+
+@login_required
+@require_GET
+def trigger_messages(request, slug, trigger_id):
+    """The messages a trigger matches (newest first, last 30 days), for the inspector and Save and Run."""
+    project, denied = studio_project(request, slug)
+    if denied:
+        return denied
+    trigger = Trigger.objects.filter(project=project, pk=trigger_id).first()
+    if trigger is None:
+        return json_error(f"There is no trigger {trigger_id} in this project.", 404)
+    if trigger.kind != Trigger.Kind.MESSAGE:
+        return JsonResponse(
+            {
+                "messages": [],
+                "note": f"Trigger {trigger.name} is not a message filter: the state inspector and Save and "
+                "Run work for message-triggered jobs.",
+            }
+        )
+    return JsonResponse({"messages": message_choices(project, trigger)})
+
+
+@login_required
+@require_GET
+def message_state(request, slug, message_id):
+    """The initial state a run of a message-triggered job gets from this message (without the
+    credential, which is added when the run starts)."""
+    project, denied = studio_project(request, slug)
+    if denied:
+        return denied
+    message = Message.objects.filter(project=project, pk=message_id).first()
+    if message is None:
+        return json_error(f"There is no message {message_id} in this project's inbox.", 404)
+    return JsonResponse(
+        {"message": message.pk, "label": message_label(message), "state": {"data": message.body}}
+    )
+
+
+def form_errors(form) -> dict:
+    errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+    field, first = next(iter(errors.items()))
+    label = ""
+    if field in form.fields:
+        label = form.fields[field].label or field.replace("_", " ").capitalize()
+    return {"error": f"{label}: {first[0]}" if label else first[0], "field": field, "errors": errors}
+
+
+@login_required
+@require_POST
+def save_and_run(request, slug, job_id=None):
+    """Save the studio's form, then run the job on the chosen message; the page follows the run's log
+    through runs/stream.py. 201 with the run; 400 for what the form refuses; 409 when it cannot run."""
+    project, denied = studio_project(request, slug, "edit_job")
+    if denied:
+        return denied
+    job = None
+    if job_id is not None:
+        job = Job.objects.select_related("trigger", "credential").filter(pk=job_id, project=project).first()
+        if job is None:
+            return json_error(f"There is no job {job_id} in this project.", 404)
+    form = JobForm(request.POST, project=project, job=job)
+    if not form.is_valid():
+        return JsonResponse(form_errors(form), status=400)
+    trigger = form.cleaned_data.get("trigger")
+    if trigger is None or trigger.kind != Trigger.Kind.MESSAGE:
+        return json_error(
+            "Save and Run works for message-triggered jobs: choose a message filter trigger, or save the job "
+            "and use Run now on its page.",
+            409,
+            field="trigger",
+        )
+    chosen = str(request.POST.get("message", "")).strip()
+    message = Message.objects.filter(project=project, pk=int(chosen)).first() if chosen.isdigit() else None
+    if message is None:
+        return json_error(
+            "Choose the message to run the job on: a message of this project's inbox that its trigger "
+            "matches.",
+            400,
+            field="message",
+        )
+    try:
+        if job is None:
+            job = editing.create_job(project, **form.changes())
+        else:
+            editing.update_job(job, **form.changes())
+    except editing.EditError as exc:
+        return json_error(str(exc), 400, field=exc.field)
+    saved = {
+        "job": job.pk,
+        "name": job.name,
+        "edit_url": reverse("job-edit", args=[slug, job.pk]),
+        "save_and_run_url": reverse("studio-save-and-run", args=[slug, job.pk]),
+    }
+    try:
+        run = run_now(job, message)
+    except CannotRun as exc:
+        return json_error(f"Job {job.name} is saved, but it cannot run now: {exc}", 409, **saved)
+    return JsonResponse(
+        {
+            **saved,
+            "run": run.pk,
+            "run_url": reverse("run-detail", args=[slug, run.pk]),
+            "events_url": reverse("run-events", args=[slug, run.pk]),
+        },
+        status=201,
+    )
