@@ -89,7 +89,10 @@ def _execute(
 
     deadline = time.monotonic() + spec.timeout
     try:
-        lease = pool.acquire(key, spec.memory_mb, repo_dir) if pool else Lease.fresh(spec.memory_mb, repo_dir)
+        if pool:
+            lease = pool.acquire(key, spec.memory_mb, repo_dir, adaptor=f"{name}@{version}")
+        else:
+            lease = Lease.fresh(spec.memory_mb, repo_dir)
     except NodeMissing as exc:
         run_log.engine("error", str(exc))
         run_log.finish("crashed")

@@ -14,9 +14,11 @@ idle one makes room for a new one).
 
 Standby: `standby` processes are kept started and bound to no key, with the runtime and the compiler
 loaded and no job ever run in them. A key that needs a new process takes one (and a thread starts its
-replacement), so the first run of a project, or the first after a recycle, pays only for importing its
-adaptor: about 200 ms less than a cold start. They start with the heap limit and adaptor repository
-of the latest request, count towards `max_processes`, and never make an idle process leave.
+replacement), so the first run of a project, or the first after a recycle, skips Node's start and the
+runtime's import. A standby process also imports the adaptor of the latest request and compiles a
+trivial expression with it (the runner's `compile` request: no job code runs), so a run with that
+adaptor version skips its import too. They start with the heap limit and adaptor repository of the
+latest request, count towards `max_processes`, and never make an idle process leave.
 """
 
 import atexit
@@ -42,21 +44,48 @@ class Lease:
     warm: bool = False
     runs: int = 0  # runs this process served before the current one
     idle_since: float = field(default=0.0)
+    standby: bool = False  # started ahead, for no key
+    imported: str | None = None  # the adaptor a standby process imported ahead
 
     @classmethod
-    def fresh(cls, memory_mb: int, repo: Path, runner: RunnerProcess | None = None) -> "Lease":
-        return cls(runner or _start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
+    def fresh(cls, memory_mb: int, repo: Path, spare: "Lease | None" = None) -> "Lease":
+        if spare is not None:
+            return cls(spare.runner, memory_mb=memory_mb, repo=repo, standby=True, imported=spare.imported)
+        return cls(_start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
 
     def describe(self) -> str:
+        ahead = ""
+        if self.standby:
+            ahead = ", started ahead" + (f" with {self.imported} imported" if self.imported else "")
         if not self.warm:
-            return "a new Node.js process for this run"
+            return f"a new Node.js process for this run{ahead}"
         if self.runs == 0:
-            return "a new warm Node.js process"
+            return f"a new warm Node.js process{ahead}"
         return f"a warm Node.js process (its run {self.runs + 1})"
 
 
 def _start(memory_mb: int, repo: Path) -> RunnerProcess:
     return RunnerProcess(memory_mb, readable=(Path(repo).resolve(),)).start()
+
+
+WARM_UP_SECONDS = 60.0
+
+
+def _import_ahead(runner: RunnerProcess, adaptor: str, repo: Path) -> None:
+    """Have a standby process import `adaptor` and compile a trivial expression with it: a compile
+    request runs no job code, and leaves the adaptor's modules and the compiler loaded."""
+    runner.send(
+        {"type": "compile", "id": "standby", "expression": "fn(state => state);", "adaptor": adaptor,
+         "repo": str(repo)}
+    )
+    for event in runner.events(time.monotonic() + WARM_UP_SECONDS):
+        if event["type"] == "compiled" and event.get("id") == "standby":
+            if "error" in event:
+                raise RuntimeError(f"the standby process could not import {adaptor}: {event['error']}")
+            return
+        if event["type"] == "fatal" or (event["type"] == "result" and event.get("id") == "standby"):
+            raise RuntimeError(f"the standby process could not import {adaptor}: {event.get('message')}")
+    raise RuntimeError(f"the standby process ended while importing {adaptor} ({runner.ended_by})")
 
 
 class Pool:
@@ -76,6 +105,7 @@ class Pool:
         self._standby: list[Lease] = []  # started, bound to no key, never ran a job
         self._starting = 0  # standby processes being started
         self._profile: tuple[int, Path] | None = None  # heap limit and repository of the latest request
+        self._adaptor: str | None = None  # "<name>@<version>" of the latest request: what standbys import
         self._starter: threading.Thread | None = None
         self._standby_wake = threading.Event()
         self._closed = False
@@ -111,12 +141,15 @@ class Pool:
 
         return execute(spec, repo_dir=repo_dir, on_log=on_log, pool=self, warm_key=key, cancel=cancel)
 
-    def acquire(self, key: str, memory_mb: int, repo: Path) -> Lease:
+    def acquire(self, key: str, memory_mb: int, repo: Path, adaptor: str | None = None) -> Lease:
+        """A process for a run of `key`; `adaptor` ("<name>@<version>") is what standby processes
+        started from now on import ahead."""
         repo = Path(repo).resolve()
         unfit: list[Lease] = []
         lease = None
         with self._lock:
             self._profile = (memory_mb, repo)
+            self._adaptor = adaptor or self._adaptor
             idle = self._idle.setdefault(key, [])
             busy = self._busy.setdefault(key, set())
             while idle and lease is None:
@@ -136,9 +169,12 @@ class Pool:
                     if victim is not None:
                         self._idle[victim.key].remove(victim)
                         unfit.append(victim)
-                if spare is not None or self._count() < self.max_processes:
-                    lease = Lease(spare, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
+                if spare is not None:
+                    lease = Lease(spare.runner, key=key, memory_mb=memory_mb, repo=repo, warm=True,
+                                  standby=True, imported=spare.imported)
                     spare = None
+                elif self._count() < self.max_processes:
+                    lease = Lease(None, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
             if lease is not None:
                 busy.add(lease)
         for old in unfit:
@@ -155,12 +191,12 @@ class Pool:
                 raise
         return lease
 
-    def _take_standby(self, unfit: list[Lease]) -> RunnerProcess | None:
+    def _take_standby(self, unfit: list[Lease]) -> Lease | None:
         """A standby process fit for the latest request (lock held); unfit ones go to `unfit`."""
         while self._standby:
             spare = self._standby.pop(0)  # the oldest: it has surely finished starting
             if spare.runner.alive and (spare.memory_mb, spare.repo) == self._profile:
-                return spare.runner
+                return spare
             unfit.append(spare)
         return None
 
@@ -198,16 +234,24 @@ class Pool:
                         break
                     self._starting += 1
                     memory_mb, repo = self._profile  # type: ignore[misc]
+                    adaptor = self._adaptor
                 runner = None
                 try:
                     runner = _start(memory_mb, repo)
+                    if adaptor is not None:
+                        _import_ahead(runner, adaptor, repo)
                 except Exception:
                     log.exception("a standby Node.js process did not start")
+                    if runner is not None:
+                        runner.close()
+                        runner = None
                 with self._lock:
                     self._starting -= 1
                     keep = runner is not None and not self._closed and len(self._standby) < self.standby
                     if keep:
-                        self._standby.append(Lease(runner, memory_mb=memory_mb, repo=repo))
+                        self._standby.append(
+                            Lease(runner, memory_mb=memory_mb, repo=repo, standby=True, imported=adaptor)
+                        )
                 if runner is None:
                     break  # try again at the next request, not in a loop
                 if not keep:

@@ -7,7 +7,7 @@ import pytest
 
 from kindling import engine
 from kindling.engine import ExitCode
-from tests.engine.conftest import process_note
+from tests.engine.conftest import COMMON, HTTP, process_note
 
 PID = "fn(state => ({ data: { pid: fn.constructor('return process')().pid } }));"
 
@@ -44,7 +44,8 @@ def test_a_project_first_run_takes_the_standby_process_and_a_new_one_is_started(
     # loaded. Under bubblewrap the job sees its own pid namespace, so compare through the pool.
     second = run_warm(standby_pool, PID, key="project-2")
     node_pid(second)
-    assert process_note(second) == "a new warm Node.js process"
+    # It imported the adaptor of the latest request ahead (a compile request: no job code ran).
+    assert process_note(second) == f"a new warm Node.js process, started ahead with {COMMON} imported"
     assert standby_pool.node_pids("project-2") == [spare]
     assert spare not in standby_pool.standby_pids()
     # ... and the pool starts the next spare.
@@ -112,3 +113,40 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_standby_process_imports_the_adaptor_of_the_latest_request(standby_pool, run_warm):
+    run_warm(standby_pool, PID, key="project-1", adaptor=HTTP)
+    wait_for_standby(standby_pool)
+    http_first = run_warm(standby_pool, PID, key="project-2", adaptor=HTTP)
+    node_pid(http_first)
+    assert process_note(http_first) == f"a new warm Node.js process, started ahead with {HTTP} imported"
+
+    # The spare started after that request imported language-http too; a run of another adaptor
+    # takes it all the same (and imports its own), and the next spare imports that one.
+    wait_for_standby(standby_pool)
+    common_first = run_warm(standby_pool, PID, key="project-3", adaptor=COMMON)
+    node_pid(common_first)
+    assert process_note(common_first) == f"a new warm Node.js process, started ahead with {HTTP} imported"
+    assert "Resolved adaptor @openfn/language-common to version 3.3.4" in "\n".join(
+        line.message for line in common_first.log
+    )
+    wait_for_standby(standby_pool)
+    last = run_warm(standby_pool, PID, key="project-4", adaptor=COMMON)
+    assert process_note(last) == f"a new warm Node.js process, started ahead with {COMMON} imported"
+
+
+def test_a_standby_process_that_cannot_import_the_adaptor_is_not_kept(adaptor_repo, caplog):
+    pool = engine.Pool(size=1, max_runs=200, max_heap_mb=256, idle_seconds=300, max_processes=4, standby=1)
+    try:
+        # The request names a version the repository does not hold (a run would install it first).
+        pool.release(pool.acquire("project-1", 512, adaptor_repo, adaptor="@openfn/language-common@0.0.1"),
+                     reusable=False)
+        deadline = time.monotonic() + 60
+        while not any("standby" in record.getMessage() for record in caplog.records):
+            assert time.monotonic() < deadline, "the standby's failed import was never reported"
+            time.sleep(0.05)
+        assert "could not import @openfn/language-common@0.0.1" in caplog.text
+        assert pool.standby_pids() == []
+    finally:
+        pool.close()

@@ -43,7 +43,11 @@ def test_runs_of_one_project_share_a_warm_process_and_another_project_gets_its_o
     assert [run.exit_code for run in (first, second, elsewhere)] == [0, 0, 0]
     assert process_note(first) == "a new warm Node.js process"
     assert process_note(second) == "a warm Node.js process (its run 2)"
-    assert process_note(elsewhere) == "a new warm Node.js process"
+    # A process of its own: new, or a standby one started ahead for no project (KINDLING_POOL_STANDBY).
+    assert process_note(elsewhere) in (
+        "a new warm Node.js process",
+        "a new warm Node.js process, started ahead with @openfn/language-common@3.3.4 imported",
+    )
     assert set(engine.shared_pool().stats()) == {f"project-{project.pk}", f"project-{other.pk}"}
 
 
