@@ -53,7 +53,7 @@ def make_credential(owner, name="my-secret-credential", body=None, projects=()) 
 
 
 def post_message(project, body, headers=None):
-    return receive(project, body, headers or {})
+    return receive(project.pk, body, headers or {})
 
 
 @pytest.fixture(autouse=True)

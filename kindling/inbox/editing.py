@@ -50,4 +50,4 @@ def edit_body(message: Message, body) -> Message:
 def post_from_portal(project, text: str, user) -> tuple[Message, list]:
     """Post a message into the project's inbox as if it came over HTTP, noting who typed it."""
     body = parse_json_text(text)
-    return receive(project, body, {"x-kindling-posted-by": user.email})
+    return receive(project.pk, body, {"x-kindling-posted-by": user.email})

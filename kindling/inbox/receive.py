@@ -97,9 +97,10 @@ def stored_headers(headers) -> dict:
     return {k.lower(): v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
 
 
-def receive(project, body, headers=None) -> tuple[Message, list]:
+def receive(project_id: int, body, headers=None) -> tuple[Message, list]:
     """Store a message and queue its runs; both or neither (an accepted message is never lost)."""
     with transaction.atomic():
-        message = Message.objects.create(project=project, body=body, headers=stored_headers(headers or {}))
+        headers = stored_headers(headers or {})
+        message = Message.objects.create(project_id=project_id, body=body, headers=headers)
         runs = queue.runs_for_message(message)
     return message, runs

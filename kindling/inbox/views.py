@@ -1,11 +1,30 @@
 import uuid
 
 from django.conf import settings
+from django.db import connections, router
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from kindling.inbox.receive import BadBody, parse_body, receive
 from kindling.projects.models import Project
+
+
+def inbox_project_id(inbox_uuid) -> int | None:
+    """The id of the project whose inbox address this is. In SQL of its own: every message needs it,
+    and the ORM spends longer building this one-row query than the database spends answering it."""
+    try:
+        value = uuid.UUID(str(inbox_uuid))
+    except ValueError:
+        return None
+    connection = connections[router.db_for_read(Project)]
+    meta, field = Project._meta, Project._meta.get_field("inbox_uuid")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {meta.pk.column} FROM {meta.db_table} WHERE {field.column} = %s",
+            [field.get_db_prep_value(value, connection)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def error(status: int, message: str) -> tuple[int, dict, dict]:
@@ -22,11 +41,8 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
     if method != "POST":
         status, body, _ = error(405, "The inbox accepts POST requests only.")
         return status, body, {"Allow": "POST"}
-    try:
-        project = Project.objects.filter(inbox_uuid=uuid.UUID(str(inbox_uuid))).first()
-    except ValueError:
-        project = None
-    if project is None:
+    project_id = inbox_project_id(inbox_uuid)
+    if project_id is None:
         return error(404, "No inbox at this address.")
     limit = settings.INBOX_MAX_BYTES
     try:
@@ -42,7 +58,7 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
         body = parse_body(raw, content_type)
     except BadBody as exc:
         return error(400, str(exc))
-    _message, runs = receive(project, body, headers)
+    _message, runs = receive(project_id, body, headers)
     accepted = {
         "meta": {"message": "Data accepted and processing has begun."},
         "data": [run.job.name for run in runs],

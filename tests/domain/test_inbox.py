@@ -269,7 +269,7 @@ def test_a_message_is_not_stored_when_its_runs_cannot_be_created(project, job, m
 
     monkeypatch.setattr("kindling.runs.queue.runs_for_message", broken)
     with pytest.raises(RuntimeError):
-        receive(project, {"number": 2}, {})
+        receive(project.pk, {"number": 2}, {})
     assert not Message.objects.exists() and not Run.objects.exists()
 
 
