@@ -267,6 +267,38 @@ class MemorySampler(threading.Thread):
                 self.peak, self.parts = total, parts
 
 
+def process_kind(pid: int) -> str:
+    """What a process of the tree is: node, web (uvicorn), worker, serve (the scheduler) or other."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            words = cmdline.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "other"
+    name = os.path.basename(words[0])
+    if name == "node":
+        return "node"
+    if name.startswith("python"):
+        return "web" if "uvicorn" in words else "worker" if "worker" in words else "serve"
+    return "other"
+
+
+def cpu_seconds_by_kind(pid: int) -> dict[str, float]:
+    """CPU time used so far by each kind of process of the tree, including that of children it has
+    already waited for (a recycled Node process counts for its bubblewrap parent: "other")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for current in process_tree(pid):
+        try:
+            with open(f"/proc/{current}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = process_kind(current)
+        used = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+        totals[kind] = totals.get(kind, 0.0) + used
+    return totals
+
+
 def finished_runs(project_id: int) -> list[tuple]:
     from kindling.runs.models import Run
 
@@ -355,6 +387,7 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     # Runs finished per second, inbox to finished, while the tree's memory is sampled.
     sampler = MemorySampler(args.server_pid)
     sampler.start()
+    cpu_before, client_before = cpu_seconds_by_kind(args.server_pid), time.process_time()
     first_sent = time.time()
     offset = 1_000_000
     result = await closed_loop(
@@ -362,6 +395,7 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     )
     accepted = result["statuses"].get(202, 0)
     done = wait_for_runs(project_id, expected + accepted, args.drain_seconds, poll=0.1) - expected
+    cpu_after, client_after = cpu_seconds_by_kind(args.server_pid), time.process_time()
     sampler.done.set()
     sampler.join()
     burst = [
@@ -375,6 +409,14 @@ async def bench(port: int, paths: dict, args) -> list[str]:
         f"trivial runs, inbox to finished, concurrency 10, 2 workers x {args.slots} slots: "
         f"{done / (last - first_sent):,.0f} runs finished/s ({done:,} of {accepted:,} messages, "
         f"{ok:,} success, in {last - first_sent:.1f} s)"
+    )
+    used = {kind: cpu_after.get(kind, 0.0) - cpu_before.get(kind, 0.0) for kind in cpu_after}
+    used["load client"] = client_after - client_before
+    per_run = {kind: seconds / max(done, 1) * 1000 for kind, seconds in sorted(used.items())}
+    out.append(
+        "CPU per run finished in that phase: "
+        + ", ".join(f"{kind} {ms_used:.1f} ms" for kind, ms_used in per_run.items())
+        + f"; {sum(per_run.values()):.1f} ms in all"
     )
     parts = ", ".join(f"{count} {kind} {mb:,.0f} MB" for kind, (count, mb) in sorted(sampler.parts.items()))
     out.append(

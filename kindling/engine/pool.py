@@ -7,10 +7,12 @@ process, or starts a new one while the key has fewer than `size`; beyond that it
 process of its own (never a wait behind another project's or another run's job: a cold start costs
 half a second, a wait could cost a whole run). After a run the process goes back to the idle list
 unless the run ended abnormally (timeout, out of memory, crash, a runner that found something the
-run left behind), it has served `max_runs` runs, or its heap is over `max_heap_mb`: each run leaves
-~0.2 MB behind in the module cache, so processes are recycled, never trimmed. Idle processes are
-killed after `idle_seconds`, and at most `max_processes` are kept in all (the least recently used
-idle one makes room for a new one).
+run left behind), it has served its share of runs (between three quarters of `max_runs` and
+`max_runs`, drawn at random for each process, so that processes started together are not all
+replaced at once and the standby process can take over each time), or its heap is over
+`max_heap_mb`: each run leaves ~0.2 MB behind in the module cache, so processes are recycled, never
+trimmed. Idle processes are killed after `idle_seconds`, and at most `max_processes` are kept in all
+(the least recently used idle one makes room for a new one).
 
 Standby: `standby` processes are kept started and bound to no key, with the runtime and the compiler
 loaded and no job ever run in them. A key that needs a new process takes one (and a thread starts its
@@ -23,6 +25,7 @@ latest request, count towards `max_processes`, and never make an idle process le
 
 import atexit
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +47,7 @@ class Lease:
     warm: bool = False
     runs: int = 0  # runs this process served before the current one
     idle_since: float = field(default=0.0)
+    run_limit: int = 0  # runs this process may serve before it is replaced (0: the pool's max_runs)
     standby: bool = False  # started ahead, for no key
     imported: str | None = None  # the adaptor a standby process imported ahead
 
@@ -176,6 +180,8 @@ class Pool:
                 elif self._count() < self.max_processes:
                     lease = Lease(None, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]
             if lease is not None:
+                if not lease.run_limit:
+                    lease.run_limit = self.draw_run_limit()
                 busy.add(lease)
         for old in unfit:
             old.runner.close()
@@ -190,6 +196,10 @@ class Pool:
                     busy.discard(lease)
                 raise
         return lease
+
+    def draw_run_limit(self) -> int:
+        """How many runs a new process may serve: between three quarters of max_runs and max_runs."""
+        return self.max_runs - random.randint(0, self.max_runs // 4)
 
     def _take_standby(self, unfit: list[Lease]) -> Lease | None:
         """A standby process fit for the latest request (lock held); unfit ones go to `unfit`."""
@@ -265,7 +275,7 @@ class Pool:
         keep = (
             reusable
             and lease.runner.alive
-            and lease.runs < self.max_runs
+            and lease.runs < min(lease.run_limit or self.max_runs, self.max_runs)
             and heap_mb is not None
             and heap_mb < self.max_heap_mb
         )

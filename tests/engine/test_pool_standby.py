@@ -150,3 +150,25 @@ def test_a_standby_process_that_cannot_import_the_adaptor_is_not_kept(adaptor_re
         assert pool.standby_pids() == []
     finally:
         pool.close()
+
+
+def test_processes_are_replaced_after_a_share_of_max_runs_drawn_for_each(run_warm):
+    # Between 6 and 8 runs each: processes started together are not all replaced at the same run.
+    pool = engine.Pool(size=1, max_runs=8, max_heap_mb=256, idle_seconds=300)
+    try:
+        served, streak = [], 0
+        for _ in range(40):
+            note = process_note(run_warm(pool, PID, key="project-1"))
+            if note.startswith("a new warm Node.js process") and streak:
+                served.append(streak)
+                streak = 0
+            streak += 1
+        assert served and all(6 <= count <= 8 for count in served), served
+    finally:
+        pool.close()
+
+
+def test_the_share_of_runs_is_drawn_between_three_quarters_of_max_runs_and_max_runs():
+    pool = engine.Pool(size=1, max_runs=200)
+    limits = {pool.draw_run_limit() for _ in range(100)}
+    assert min(limits) >= 150 and max(limits) <= 200 and len(limits) > 10
