@@ -245,7 +245,9 @@ def resident_mb(pid: int) -> tuple[str, float]:
 
 
 class MemorySampler(threading.Thread):
-    """The largest resident memory of a process tree seen while it runs, and what it was made of."""
+    """The largest resident memory of a process tree seen while it runs, and what it was made of; and
+    the CPU time each kind of process used meanwhile (sampled every 0.2 s, so a process that ends
+    between two samples loses at most its last 0.2 s: Node processes are replaced now and then)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -253,9 +255,28 @@ class MemorySampler(threading.Thread):
         self.peak = 0.0
         self.parts: dict[str, tuple[int, float]] = {}
         self.done = threading.Event()
+        # pid -> (kind, CPU seconds when first seen or 0 for a process born meanwhile, latest CPU seconds)
+        self.cpu: dict[int, list] = {}
+        self.sample_cpu(first=True)
+
+    def sample_cpu(self, first: bool = False) -> None:
+        for pid in process_tree(self.pid):
+            used = cpu_seconds(pid)
+            if used is None:
+                continue
+            if pid not in self.cpu:
+                self.cpu[pid] = [process_kind(pid), used if first else 0.0, used]
+            self.cpu[pid][2] = used
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for kind, start, latest in self.cpu.values():
+            totals[kind] = totals.get(kind, 0.0) + latest - start
+        return totals
 
     def run(self):
         while not self.done.wait(0.2):
+            self.sample_cpu()
             parts: dict[str, list] = {}
             for pid in process_tree(self.pid):
                 name, mb = resident_mb(pid)
@@ -282,21 +303,14 @@ def process_kind(pid: int) -> str:
     return "other"
 
 
-def cpu_seconds_by_kind(pid: int) -> dict[str, float]:
-    """CPU time used so far by each kind of process of the tree, including that of children it has
-    already waited for (a recycled Node process counts for its bubblewrap parent: "other")."""
-    tick = os.sysconf("SC_CLK_TCK")
-    totals: dict[str, float] = {}
-    for current in process_tree(pid):
-        try:
-            with open(f"/proc/{current}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        kind = process_kind(current)
-        used = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
-        totals[kind] = totals.get(kind, 0.0) + used
-    return totals
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used so far (user + system), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def finished_runs(project_id: int) -> list[tuple]:
@@ -387,7 +401,7 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     # Runs finished per second, inbox to finished, while the tree's memory is sampled.
     sampler = MemorySampler(args.server_pid)
     sampler.start()
-    cpu_before, client_before = cpu_seconds_by_kind(args.server_pid), time.process_time()
+    client_before = time.process_time()
     first_sent = time.time()
     offset = 1_000_000
     result = await closed_loop(
@@ -395,9 +409,10 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     )
     accepted = result["statuses"].get(202, 0)
     done = wait_for_runs(project_id, expected + accepted, args.drain_seconds, poll=0.1) - expected
-    cpu_after, client_after = cpu_seconds_by_kind(args.server_pid), time.process_time()
+    client_after = time.process_time()
     sampler.done.set()
     sampler.join()
+    sampler.sample_cpu()
     burst = [
         (status, finished)
         for body, status, finished in finished_runs(project_id)
@@ -410,7 +425,7 @@ async def bench(port: int, paths: dict, args) -> list[str]:
         f"{done / (last - first_sent):,.0f} runs finished/s ({done:,} of {accepted:,} messages, "
         f"{ok:,} success, in {last - first_sent:.1f} s)"
     )
-    used = {kind: cpu_after.get(kind, 0.0) - cpu_before.get(kind, 0.0) for kind in cpu_after}
+    used = sampler.cpu_by_kind()
     used["load client"] = client_after - client_before
     per_run = {kind: seconds / max(done, 1) * 1000 for kind, seconds in sorted(used.items())}
     out.append(
