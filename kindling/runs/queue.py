@@ -32,8 +32,23 @@ def without_configuration(state) -> dict:
     return {k: v for k, v in state.items() if k != "configuration"}
 
 
+# On PostgreSQL, idle workers LISTEN on this channel (worker.py): a new run, or a run's end (which may
+# free a place under a project's concurrency), wakes them at once instead of at their next poll.
+WAKE_CHANNEL = "kindling_runs"
+
+
+def wake_workers() -> None:
+    """NOTIFY idle workers (PostgreSQL only; delivered when the current transaction commits, and
+    repeated notifications in one transaction are delivered once). SQLite workers watch the database
+    file's commit counter instead."""
+    connection = connections[router.db_for_write(Run)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+
+
 def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=None) -> Run:
-    return Run.objects.create(
+    run = Run.objects.create(
         project_id=job.project_id,
         job=job,
         cause=cause,
@@ -41,6 +56,8 @@ def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=N
         parent=parent,
         initial_state=without_configuration(initial_state),
     )
+    wake_workers()
+    return run
 
 
 # Every message the inbox accepts needs its project's (message trigger, runnable job) pairs. The ORM
@@ -128,6 +145,7 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
             return []  # aborted or declared lost meanwhile: whoever ended it decided what follows
         if run.succeeded:
             save_cron_state(run)
+        wake_workers()  # its project may have a place free for a waiting run
         return start_listeners(run)
 
 

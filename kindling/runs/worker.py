@@ -26,6 +26,8 @@ from kindling.runs.spec import CannotStart, spec_for
 log = logging.getLogger(__name__)
 
 COMMIT_CHECK_SECONDS = 0.01
+# An idle slot waiting for a PostgreSQL notification looks at the stop flag this often.
+STOP_CHECK_SECONDS = 0.25
 # How soon a worker notices that a run it executes was aborted (or declared lost), and kills its Node
 # process: one cheap query for all the runs it holds, this often, between lease renewals.
 ABORT_CHECK_SECONDS = 1.0
@@ -206,6 +208,7 @@ class Worker:
         self.poll_seconds = settings.WORKER_POLL_SECONDS if poll_seconds is None else poll_seconds
         self.leases = LeaseKeeper(self.name, lease_seconds)
         self.logs = LogWriter()
+        self.listener = WakeListener()
         self.on_run = on_run
         self.stopping = threading.Event()
         self._claiming = threading.Lock()
@@ -236,6 +239,7 @@ class Worker:
         if not alive:
             self.leases.stop()
             self.logs.stop()
+            self.listener.close()
         return not alive
 
     def _slot(self, once: bool) -> None:
@@ -280,15 +284,80 @@ class Worker:
         return None
 
     def _idle(self, version: int | None, seconds: float) -> None:
-        """Wait `seconds`, or on SQLite only until another connection commits (a message came in,
-        a run ended): a new run is then claimed within ~10 ms instead of a poll interval later."""
+        """Wait `seconds`, or less: on SQLite until another connection commits (a message came in, a
+        run ended), on PostgreSQL until a NOTIFY on the wake channel; a new run is then claimed
+        within milliseconds instead of a poll interval later."""
         if version is None:
-            self.stopping.wait(seconds)
+            deadline = time.monotonic() + seconds
+            # In short waits, so that stop() is never kept waiting for a whole poll interval.
+            while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                woken = self.listener.wait(min(left, STOP_CHECK_SECONDS))
+                if woken is None:
+                    self.stopping.wait(left)  # nobody to listen to: poll
+                    return
+                if woken:
+                    return
             return
         deadline = time.monotonic() + seconds
         while not self.stopping.wait(min(COMMIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic()))):
             if time.monotonic() >= deadline or data_version() != version:
                 return
+
+
+class WakeListener:
+    """PostgreSQL: a connection of its own that LISTENs on the wake channel (queue.wake_workers).
+    Used by the one slot that waits for work (the others queue behind it on the claiming lock)."""
+
+    def __init__(self):
+        self._connection = None
+        self._failed_at = 0.0
+
+    def wait(self, seconds: float) -> bool | None:
+        """Wait up to `seconds` for a notification: True when one came, False when none did, None
+        when there is no listening here (not PostgreSQL, or the connection broke: the caller polls
+        instead, and a new connection is tried again after a while)."""
+        connection = self._connect()
+        if connection is None:
+            return None
+        woken = False
+        try:
+            for _notify in connection.notifies(timeout=seconds, stop_after=1):
+                woken = True
+            if woken:
+                # Those sent while every slot was busy are stale: one look at the queue answers all.
+                for _stale in connection.notifies(timeout=0):
+                    pass
+        except Exception:
+            log.warning("the wake-up connection broke; polling until it is back", exc_info=True)
+            self.close()
+            self._failed_at = time.monotonic()
+            return None
+        return woken
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+    def _connect(self):
+        if self._connection is not None:
+            return self._connection
+        django_connection = connections[router.db_for_read(Run)]
+        if django_connection.vendor != "postgresql" or time.monotonic() - self._failed_at < 10:
+            return None
+        try:
+            connection = django_connection.get_new_connection(django_connection.get_connection_params())
+            connection.autocommit = True
+            connection.execute(f"LISTEN {queue.WAKE_CHANNEL}")
+        except Exception:
+            log.warning("cannot LISTEN for new runs; polling instead", exc_info=True)
+            self._failed_at = time.monotonic()
+            return None
+        self._connection = connection
+        return connection
 
 
 def data_version() -> int | None:
