@@ -15,7 +15,7 @@ from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from kindling.credentials.models import RAW
-from kindling.engine.adaptors import list_installed
+from kindling.engine.adaptors import list_installed, package_dir, version_key
 
 MASK = "******"
 SCHEMA_FILE = "configuration-schema.json"
@@ -67,11 +67,6 @@ class CredentialType:
 RAW_TYPE = CredentialType(key=RAW, label="Raw JSON")
 
 
-def _version_key(version: str) -> tuple:
-    core = version.split("+")[0].split("-")[0]
-    return tuple(int(part) if part.isdigit() else 0 for part in core.split(".")), "-" not in version
-
-
 def short_name(adaptor: str) -> str:
     return adaptor.removeprefix("@openfn/").removeprefix("language-")
 
@@ -91,11 +86,11 @@ def available_types(repo_dir: Path | None = None) -> list[CredentialType]:
     repo_dir = Path(repo_dir or settings.ADAPTOR_REPO_DIR)
     newest: dict[str, CredentialType] = {}
     for name, version in list_installed(repo_dir):
-        schema = _read_schema(repo_dir / "node_modules" / f"{name}_{version}" / SCHEMA_FILE)
+        schema = _read_schema(package_dir(repo_dir, name, version) / SCHEMA_FILE)
         if schema is None:
             continue
         known = newest.get(name)
-        if known is None or _version_key(version) > _version_key(known.version):
+        if known is None or version_key(version) > version_key(known.version):
             newest[name] = CredentialType(key=name, label=short_name(name), version=version, schema=schema)
     return [RAW_TYPE, *sorted(newest.values(), key=lambda t: t.label)]
 

@@ -71,11 +71,23 @@ def _read_repo_package(repo_dir: Path) -> dict:
         return {}
 
 
+def package_dir(repo_dir: Path, name: str, version: str) -> Path:
+    """Where an installed adaptor version lives: `node_modules/<name>_<version>/` (the npm alias)."""
+    return Path(repo_dir) / "node_modules" / f"{name}_{version}"
+
+
+def version_key(version: str) -> tuple:
+    """Sorts 7.10.0 after 7.9.2, and a release after its pre-releases."""
+    core = re.split(r"[-+]", version, maxsplit=1)[0]
+    return tuple(int(part) if part.isdigit() else 0 for part in core.split(".")), "-" not in version
+
+
 def is_installed(repo_dir: Path, name: str, version: str) -> bool:
     # The dependency key is what the runtime's linker checks; the folder must be there too.
-    alias = f"{name}_{version}"
     dependencies = _read_repo_package(repo_dir).get("dependencies") or {}
-    return alias in dependencies and (repo_dir / "node_modules" / alias / "package.json").is_file()
+    if f"{name}_{version}" not in dependencies:
+        return False
+    return (package_dir(repo_dir, name, version) / "package.json").is_file()
 
 
 def list_installed(repo_dir: Path) -> list[tuple[str, str]]:
@@ -124,11 +136,6 @@ def _run_npm(args: list[str], cwd: Path | None = None) -> subprocess.CompletedPr
     )
 
 
-def _version_key(version: str) -> tuple:
-    core = version.split("-")[0].split("+")[0]
-    return tuple(int(part) for part in core.split(".")), "-" not in version
-
-
 def resolve_version(name: str, tag: str, repo_dir: Path, note: Note) -> str:
     with _latest_lock:
         cached = _latest.get(f"{name}@{tag}")
@@ -147,7 +154,7 @@ def resolve_version(name: str, tag: str, repo_dir: Path, note: Note) -> str:
         note("info", f"Resolved {name}@{tag} to version {version}")
         return version
     # The registry is unreachable or says no: an installed version is better than no run at all.
-    installed = sorted((v for n, v in list_installed(repo_dir) if n == name), key=_version_key)
+    installed = sorted((v for n, v in list_installed(repo_dir) if n == name), key=version_key)
     if installed:
         note(
             "warn",

@@ -44,6 +44,29 @@ class CompilerUnavailable(Exception):
     """The compiler could not answer (no Node, a crash, a timeout): the expression may well be fine."""
 
 
+def request_compile(runner: RunnerProcess, request: dict, deadline: float) -> dict:
+    """Send a compile request (with its `id`) to `runner` and return the runner's `compiled` answer,
+    which holds either `code` and `operations` or an `error`. Raises CompilerUnavailable when the
+    runner cannot answer: it failed the request, broke the protocol, timed out or ended."""
+    request_id = request["id"]
+    runner.send(request)
+    try:
+        for event in runner.events(deadline):
+            if event["type"] == "compiled" and event.get("id") == request_id:
+                return event
+            if event["type"] == "fatal":
+                raise CompilerUnavailable(f"The compiler stopped: {event.get('message')}")
+            if event["type"] == "result" and event.get("id") == request_id:
+                # The runner's answer to a request it could not handle (an adaptor it could not load).
+                raise CompilerUnavailable("The compiler could not compile this expression; see the log.")
+    except ProtocolError as exc:
+        raise CompilerUnavailable(str(exc)) from exc
+    if runner.ended_by == "timeout":
+        raise CompilerUnavailable("The compiler did not answer in time.")
+    stderr = runner.stderr_text.strip()[-500:]
+    raise CompilerUnavailable(f"The compiler stopped unexpectedly. {stderr}".strip())
+
+
 class Compiler:
     """One runner process answering compile requests, one at a time.
 
@@ -121,30 +144,12 @@ class Compiler:
             except NodeMissing as exc:
                 raise CompilerUnavailable(str(exc)) from exc
             self._readable = readable
-        request_id = f"compile-{next(self._ids)}"
-        self._runner.send({**request, "id": request_id})
-        deadline = time.monotonic() + self.timeout
+        request = {**request, "id": f"compile-{next(self._ids)}"}
         try:
-            for event in self._runner.events(deadline):
-                if event["type"] == "compiled" and event.get("id") == request_id:
-                    return event
-                if event["type"] == "fatal":
-                    raise CompilerUnavailable(f"The compiler stopped: {event.get('message')}")
-                if event["type"] == "result" and event.get("id") == request_id:
-                    # The runner's answer to a request it could not handle (an adaptor it could not load).
-                    raise CompilerUnavailable("The compiler could not compile this expression; see the log.")
-        except ProtocolError as exc:
-            self._stop()
-            raise CompilerUnavailable(str(exc)) from exc
+            return request_compile(self._runner, request, time.monotonic() + self.timeout)
         except CompilerUnavailable:
             self._stop()
             raise
-        ended_by = self._runner.ended_by
-        stderr = self._runner.stderr_text.strip()
-        self._stop()
-        if ended_by == "timeout":
-            raise CompilerUnavailable(f"The compiler did not answer within {self.timeout:.0f} s.")
-        raise CompilerUnavailable(f"The compiler stopped unexpectedly. {stderr[-500:]}".strip())
 
     def _stop(self) -> None:
         if self._runner is not None:

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .compile import CompilerUnavailable, request_compile
 from .node import RunnerProcess, tree_rss_mb
 
 log = logging.getLogger(__name__)
@@ -78,18 +79,14 @@ WARM_UP_SECONDS = 60.0
 def _import_ahead(runner: RunnerProcess, adaptor: str, repo: Path) -> None:
     """Have a standby process import `adaptor` and compile a trivial expression with it: a compile
     request runs no job code, and leaves the adaptor's modules and the compiler loaded."""
-    runner.send(
-        {"type": "compile", "id": "standby", "expression": "fn(state => state);", "adaptor": adaptor,
-         "repo": str(repo)}
-    )
-    for event in runner.events(time.monotonic() + WARM_UP_SECONDS):
-        if event["type"] == "compiled" and event.get("id") == "standby":
-            if "error" in event:
-                raise RuntimeError(f"the standby process could not import {adaptor}: {event['error']}")
-            return
-        if event["type"] == "fatal" or (event["type"] == "result" and event.get("id") == "standby"):
-            raise RuntimeError(f"the standby process could not import {adaptor}: {event.get('message')}")
-    raise RuntimeError(f"the standby process ended while importing {adaptor} ({runner.ended_by})")
+    request = {"type": "compile", "id": "standby", "expression": "fn(state => state);", "adaptor": adaptor,
+               "repo": str(repo)}
+    try:
+        answer = request_compile(runner, request, time.monotonic() + WARM_UP_SECONDS)
+    except CompilerUnavailable as exc:
+        raise RuntimeError(f"the standby process could not import {adaptor}: {exc}") from exc
+    if "error" in answer:
+        raise RuntimeError(f"the standby process could not import {adaptor}: {answer['error']}")
 
 
 class Pool:

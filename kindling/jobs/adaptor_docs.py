@@ -15,7 +15,9 @@ from kindling.engine.adaptors import (
     EXACT_VERSION,
     AdaptorUnavailable,
     list_installed,
+    package_dir,
     parse_adaptor,
+    version_key,
 )
 
 COMMON = "@openfn/language-common"
@@ -42,12 +44,6 @@ JS_RESERVED = frozenset(
 )
 
 
-def version_order(version: str) -> tuple:
-    """Sorts 7.10.0 after 7.9.2, and a release after its pre-releases."""
-    core = re.split(r"[-+]", version, maxsplit=1)[0]
-    return tuple(int(part) for part in core.split(".")), "-" not in version
-
-
 class NotInstalled(Exception):
     """The adaptor version is not in the repository (or is not an adaptor at all)."""
 
@@ -58,7 +54,7 @@ def installed_versions(repo_dir: Path) -> dict[str, list[str]]:
     for name, version in list_installed(Path(repo_dir)):
         found.setdefault(name, []).append(version)
     return {
-        name: sorted(versions, key=version_order, reverse=True) for name, versions in sorted(found.items())
+        name: sorted(versions, key=version_key, reverse=True) for name, versions in sorted(found.items())
     }
 
 
@@ -96,10 +92,10 @@ def resolve_installed(repo_dir: Path, name: str, version: str | None) -> str:
     return version
 
 
-def package_dir(repo_dir: Path, name: str, version: str) -> Path:
+def installed_package_dir(repo_dir: Path, name: str, version: str) -> Path:
     if not EXACT_VERSION.match(version):
         raise NotInstalled(f"{version!r} is not an exact version.")
-    return Path(repo_dir) / "node_modules" / f"{name}_{version}"
+    return package_dir(repo_dir, name, version)
 
 
 def _read_json(path: Path):
@@ -193,7 +189,7 @@ def _operation_doc(entry: dict, origin: str) -> dict | None:
 def operations(repo_dir: Path, name: str, version: str) -> list[dict]:
     """Every public operation of the installed version, as its ast.json documents it: the adaptor's own
     first (in the package's order), then those it takes from language-common."""
-    path = package_dir(repo_dir, name, version)
+    path = installed_package_dir(repo_dir, name, version)
     ast = _read_json(path / "ast.json")
     if not isinstance(ast, dict):
         if not (path / "package.json").is_file():
@@ -288,7 +284,7 @@ def globals_library(name: str, names: list[str]) -> str:
 
 def type_libraries(repo_dir: Path, name: str, version: str) -> dict:
     """{"libs": [{"path", "content"}], "globals": [names]} for the editor's JavaScript language service."""
-    folder = package_dir(repo_dir, name, version)
+    folder = installed_package_dir(repo_dir, name, version)
     if not (folder / "package.json").is_file():
         raise NotInstalled(f"{name}@{version} is not installed.")
     budget = [MAX_TYPES_BYTES]
