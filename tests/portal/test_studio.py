@@ -3,6 +3,7 @@ check, adaptor documentation and types, installs, the inspector's messages and s
 and the live log stream; outsiders get 404 from every one of them."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from kindling.runs.models import LogLine, Run
 from kindling.runs.stream import run_log_events
 from tests.conftest import make_job, make_project, make_trigger, make_user, post_message
 from tests.portal.conftest import make_run
+from tests.queue.conftest import shared_db  # noqa: F401 - a fixture: the database file threads share
 
 HTTP = "@openfn/language-http@7.2.10"
 COMMON = "@openfn/language-common@3.3.4"
@@ -242,9 +244,10 @@ def test_an_install_of_something_that_is_not_an_adaptor_version_is_refused(
     assert not AdaptorInstall.objects.exists()
 
 
-def test_an_install_runs_in_the_background_and_its_progress_is_polled(
-    client_for, transactional_db, installed
-):
+# shared_db: on SQLite a database file, as in production. The install's thread writes while this test
+# reads, and the in-memory test database locks whole tables (a reader there fails the writer).
+@pytest.mark.usefixtures("shared_db")
+def test_an_install_runs_in_the_background_and_its_progress_is_polled(client_for, installed):
     alice = make_user("alice@example.com")
     project = make_project(alice)
     client = client_for(alice)
@@ -259,6 +262,7 @@ def test_an_install_runs_in_the_background_and_its_progress_is_polled(
     deadline = timezone.now() + timedelta(seconds=60)
     status = started.json()
     while status["status"] == "running" and timezone.now() < deadline:
+        time.sleep(0.05)  # the page polls at an interval too
         status = client.get(started.json()["url"]).json()
     assert (status["status"], status["installed_version"]) == ("done", "7.2.10")
     assert status["notes"][-1]["message"] == "@openfn/language-http@7.2.10 is installed"
