@@ -136,7 +136,8 @@ def measure(name: str, expression: str, adaptor: str, configuration, repo: Path,
         for _ in range(WARM_UP):
             timed(lambda: pool.execute(make(), key="bench", repo_dir=repo))
         # CPU over runs that the first process serves before it is recycled.
-        counted = min(runs, DEFAULT_POOL["max_runs"] - WARM_UP - 1)
+        # A process serves at least three quarters of max_runs (Pool.draw_run_limit).
+        counted = min(runs, DEFAULT_POOL["max_runs"] * 3 // 4 - WARM_UP - 1)
         [node] = pool.node_pids("bench")
         node_cpu, engine_cpu = cpu_seconds(node), time.process_time()
         warm = []

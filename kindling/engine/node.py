@@ -57,6 +57,8 @@ def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
     return [
         node_binary(),
         *flags,
+        # import.meta.resolve(specifier, parent): runner/instances.mjs resolves an adaptor's imports.
+        "--experimental-import-meta-resolve",
         "--disable-warning=ExperimentalWarning",
         f"--max-old-space-size={memory_mb}",
         str(WORKER),

@@ -6,7 +6,7 @@ from datetime import datetime
 
 @dataclass
 class RunSpec:
-    run_id: str  # unique per run: also the linker's cacheKey, so each run loads the adaptor afresh
+    run_id: str  # unique per run
     expression: str
     adaptor: str  # "@openfn/language-http@7.2.10", "@openfn/language-common", "...@latest"
     state: dict  # initial state, including "configuration" (the credential body, or None)

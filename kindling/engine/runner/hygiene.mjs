@@ -1,9 +1,9 @@
 // Between two runs served by one warm process: make sure nothing of the first run can reach the
-// second. The adaptor itself is loaded afresh for every run (a unique linker cacheKey) and the vm
+// second. The adaptor itself is evaluated afresh for every run (instances.mjs) and the vm
 // context is new for every run, so what could survive is what a run left in the host realm: files in
 // the scratch folders, timers, child processes or servers still pending, changes to host globals
 // (job code reaches the host realm through any adaptor function), and additions to the adaptor's
-// exports (its earlier instances stay in the module cache, and its dependencies are shared). Scratch
+// exports (its dependencies are shared). Scratch
 // folders are emptied; anything else found makes the process unfit for another run, and the caller
 // recycles it.
 //

@@ -16,15 +16,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { register } from 'node:module';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import vm from 'node:vm';
-import run, { getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
+import run, { getModuleEntryPoint } from '@openfn/runtime';
 import { CompileError, compile } from './compile.mjs';
 import { withErrorReports } from './error-report.mjs';
 import { Hygiene, describeExports } from './hygiene.mjs';
+import { RunModules, linkedTarget, withEsmHookIfNeeded } from './instances.mjs';
 import { createDisabledConsole, createLogger, formatMessage } from './log.mjs';
 
 // Exit codes shared with kindling/engine/exit_codes.py.
@@ -92,16 +92,13 @@ function emitter(source, id = () => currentRun?.id ?? null) {
 }
 
 // Adaptor code runs in this realm and logs through the global console: source ADA. The runtime's
-// ESM hook (extension-less imports in adaptors) is registered once per process; runs then pass
-// disableEsmHook so it is not registered again for every run. Ours, registered after it and so asked
-// first, remembers resolutions across runs (see resolve-cache.mjs).
+// ESM hook (extension-less imports in adaptors) is registered the first time an import needs it
+// (instances.mjs); runs pass disableEsmHook so that the runtime does not register it for every run.
 Object.defineProperty(globalThis, 'console', {
   value: createLogger(emitter('ADA')),
   writable: true,
   configurable: true,
 });
-registerEsmHook();
-register(new URL('./resolve-cache.mjs', import.meta.url));
 
 for (const [stream, level] of [[process.stdout, 'info'], [process.stderr, 'warn']]) {
   stream.write = (chunk, encoding, callback) => {
@@ -137,19 +134,6 @@ function splitSpecifier(specifier) {
   return at > 0 ? { name: specifier.slice(0, at), version: specifier.slice(at + 1) } : { name: specifier, version: undefined };
 }
 
-// The names the runtime's linker will expose to the job for this module namespace: it unwraps a
-// CommonJS-style default export the same way.
-function linkedExportNames(namespace) {
-  if (namespace.__esModule && namespace.default?.default) {
-    return Object.keys(namespace.default.default);
-  }
-  const keys = Object.keys(namespace);
-  if (keys.length === 1 && namespace.default && Object.keys(namespace.default).length > 0) {
-    return Object.keys(namespace.default);
-  }
-  return keys;
-}
-
 // An installed adaptor version never changes in place, so what was read of it once is kept.
 const adaptors = new Map(); // "<name>@<version>\n<repo>" -> { name, version, exports, url, pristine }
 
@@ -162,10 +146,11 @@ async function loadAdaptor(specifier, repo) {
       throw new Error(`${specifier} is not installed in the adaptor repository ${repo}`);
     }
     const url = pathToFileURL(entry.path).href;
-    const namespace = await import(url);
+    const namespace = await withEsmHookIfNeeded((again) => import(again ? `${url}?esm-hook` : url));
     // Read before any job ran: what every later instance of this adaptor must still look like.
     const pristine = describeExports(namespace);
-    adaptors.set(key, { name, version: entry.version, exports: linkedExportNames(namespace), url, pristine });
+    const exports = Object.keys(linkedTarget(namespace));
+    adaptors.set(key, { name, version: entry.version, path: entry.path, exports, pristine });
     hygiene.rebase();
   }
   return adaptors.get(key);
@@ -228,9 +213,13 @@ async function runJob(request) {
   // A run whose runtime promise never settled (it was aborted) may still have work in flight.
   let settled = true;
   let checkAdaptor; // set once the job is about to run: nothing to check before
+  // The run's own instances of the modules it imports (a random cache key for an old CommonJS
+  // adaptor, imported the runtime's way: no later run can name this run's copy).
+  const modules = new RunModules(`${encodeURIComponent(id)}-${randomUUID()}`);
   const finish = async (status, exitCode, adaptorVersion, finalState) => {
     log.runtime.info(`Run complete with status: ${status}`);
     currentRun = null;
+    modules.release();
     const dirty = settled
       ? ((await hygiene.afterRun(checkAdaptor)) ?? strayError)
       : 'the run was aborted with work still in flight';
@@ -272,13 +261,14 @@ async function runJob(request) {
   // A job whose promise never settles leaves nothing in the event loop, and Node would quit with
   // "unsettled top-level await" (exit 13). Stay alive: the caller's timeout decides when to stop.
   const keepAlive = setInterval(() => {}, 60_000);
-  // The cacheKey makes the linker load the adaptor afresh for this run, so no module state of an
-  // earlier run is shared. Random, so that no later run can name an earlier run's copy.
-  const cacheKey = `${encodeURIComponent(id)}-${randomUUID()}`;
-  // The runtime imports `<entry>?cache=<key>`: the same URL gives this run's instance of the adaptor.
+  // The linker evaluates the adaptor afresh for this run, so no module state of an earlier run is
+  // shared; the instance it gave this run must still look like the pristine one afterwards.
   checkAdaptor = async () => {
     try {
-      const instance = await import(`${adaptor.url}?cache=${cacheKey}`);
+      const instance = await modules.given(adaptor.path);
+      if (instance === undefined) {
+        return null;
+      }
       return describeExports(instance) === adaptor.pristine ? null : "the run added to the adaptor's exports";
     } catch (e) {
       return `the adaptor could not be checked: ${e.message}`;
@@ -294,7 +284,7 @@ async function runJob(request) {
   const options = {
     logger: log.runtime,
     jobLogger: consoleDisabled ? createDisabledConsole(emitter('JOB', () => id)) : createLogger(emitter('JOB', () => id)),
-    linker: { repo, whitelist: [/^@openfn\//], cacheKey },
+    linker: { repo, whitelist: [/^@openfn\//], linker: modules.linker },
     statePropsToRemove: ['configuration', 'response'],
     stateLimitMb,
     disableEsmHook: true,
