@@ -4,9 +4,9 @@ its own HTTP/1.1 keep-alive load client (asyncio, no dependencies), bounded in r
     .venv/bin/python bench/pipeline.py                      # SQLite, in a temporary data dir
     .venv/bin/python bench/pipeline.py --database-url postgres://user@host:5432/kindling_bench
 
-It starts `kindling serve --workers 2 --slots 2` on 127.0.0.1 (a free port, a temporary data dir; with
---database-url, a PostgreSQL database of its own: it is migrated and filled with bench projects) and
-prints, in one run:
+It starts `kindling serve --workers 2 --slots 1` on 127.0.0.1 (two worker processes that execute one
+run each at a time; `--slots N` for more; a free port, a temporary data dir; with --database-url, a
+PostgreSQL database of its own: it is migrated and filled with bench projects) and prints, in one run:
 
 1. inbox requests accepted per second, 1 KB and 50 KB JSON bodies, 16 connections;
 2. inbox latency p50/p95/p99 at a fixed 50 requests per second with 50 KB bodies (open loop: the
@@ -14,7 +14,9 @@ prints, in one run:
 3. message-to-run-finished latency p50/p95 of a trivial job, one message at a time, warm;
 4. trivial runs finished per second, inbox to finished, project concurrency 10, 2 workers;
 5. the resident memory of the whole `kindling serve` process tree (portal, workers, scheduler, Node
-   processes) under that load.
+   processes) under that load, at its peak: as PSS (each page counted once: a page that n processes
+   share, such as the node binary's code, counts 1/n in each; the physical memory the tree holds) and
+   as the sum of each process's RSS (shared pages counted once per process).
 
 Phases 1 and 2 post to a project whose trigger matches the bench bodies but whose job is switched
 off: the message is stored and matched, no run is created (the queue is measured by phases 3 and 4).
@@ -231,29 +233,32 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def resident_mb(pid: int) -> tuple[str, float]:
+def resident_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of one process, (RSS, PSS) in MB: RSS counts every page it maps in full, PSS
+    divides a page shared by n processes (the node binary's code, shared libraries) by n."""
+    found = {}
     try:
-        with open(f"/proc/{pid}/comm") as comm:
-            name = comm.read().strip()
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return name, int(line.split()[1]) / 1024
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                name, _, rest = line.partition(":")
+                if name in ("Rss", "Pss"):
+                    found[name] = int(rest.split()[0]) / 1024
     except (OSError, ValueError):
         pass
-    return "", 0.0
+    return found.get("Rss", 0.0), found.get("Pss", 0.0)
 
 
 class MemorySampler(threading.Thread):
-    """The largest resident memory of a process tree seen while it runs, and what it was made of; and
-    the CPU time each kind of process used meanwhile (sampled every 0.2 s, so a process that ends
-    between two samples loses at most its last 0.2 s: Node processes are replaced now and then)."""
+    """The largest resident memory of a process tree seen while it runs (the sum of its processes'
+    RSS, and of their PSS: each shared page counted once), and what it was made of; and the CPU time
+    each kind of process used meanwhile (sampled every 0.2 s, so a process that ends between two
+    samples loses at most its last 0.2 s: Node processes are replaced now and then)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid = pid
-        self.peak = 0.0
-        self.parts: dict[str, tuple[int, float]] = {}
+        self.peak = {"rss": 0.0, "pss": 0.0}
+        self.parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}  # kind -> [count, MB]
         self.done = threading.Event()
         # pid -> (kind, CPU seconds when first seen or 0 for a process born meanwhile, latest CPU seconds)
         self.cpu: dict[int, list] = {}
@@ -277,19 +282,29 @@ class MemorySampler(threading.Thread):
     def run(self):
         while not self.done.wait(0.2):
             self.sample_cpu()
-            parts: dict[str, list] = {}
+            parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}
             for pid in process_tree(self.pid):
-                name, mb = resident_mb(pid)
-                kind = next((k for k in ("node", "python") if name.startswith(k)), "other")
-                count, total = parts.get(kind, (0, 0.0))
-                parts[kind] = (count + 1, total + mb)
-            total = sum(mb for _count, mb in parts.values())
-            if total > self.peak:
-                self.peak, self.parts = total, parts
+                kind = self.cpu[pid][0] if pid in self.cpu else process_kind(pid)
+                for measure, mb in zip(("rss", "pss"), resident_mb(pid), strict=True):
+                    part = parts[measure].setdefault(kind, [0, 0.0])
+                    part[0] += 1
+                    part[1] += mb
+            for measure, by_kind in parts.items():
+                total = sum(mb for _count, mb in by_kind.values())
+                if total > self.peak[measure]:
+                    self.peak[measure], self.parts[measure] = total, by_kind
+
+    def describe(self, measure: str) -> str:
+        parts = ", ".join(
+            f"{kind} {count} x {mb / count:,.0f} MB" if count > 1 else f"{kind} {mb:,.0f} MB"
+            for kind, (count, mb) in sorted(self.parts[measure].items(), key=lambda item: -item[1][1])
+        )
+        return f"{self.peak[measure]:,.0f} MB ({parts})"
 
 
 def process_kind(pid: int) -> str:
-    """What a process of the tree is: node, web (uvicorn), worker, serve (the scheduler) or other."""
+    """What a process of the tree is: node, web (uvicorn), worker, serve (the scheduler), bubblewrap
+    (the sandbox around each Node process) or other."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             words = cmdline.read().decode(errors="replace").split("\0")
@@ -300,7 +315,7 @@ def process_kind(pid: int) -> str:
         return "node"
     if name.startswith("python"):
         return "web" if "uvicorn" in words else "worker" if "worker" in words else "serve"
-    return "other"
+    return "bubblewrap" if name == "bwrap" else "other"
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -433,10 +448,9 @@ async def bench(port: int, paths: dict, args) -> list[str]:
         + ", ".join(f"{kind} {ms_used:.1f} ms" for kind, ms_used in per_run.items())
         + f"; {sum(per_run.values()):.1f} ms in all"
     )
-    parts = ", ".join(f"{count} {kind} {mb:,.0f} MB" for kind, (count, mb) in sorted(sampler.parts.items()))
     out.append(
-        f"resident memory of the whole process tree under that load: {sampler.peak:,.0f} MB at its "
-        f"peak ({parts})"
+        "resident memory of the whole process tree under that load, at its peak: "
+        f"PSS {sampler.describe('pss')}; RSS summed per process {sampler.describe('rss')}"
     )
     return out
 
@@ -453,7 +467,7 @@ def main() -> None:
     parser.add_argument("--drain-seconds", type=float, default=120.0, help="time cap for those runs")
     # Two slots per worker: as many as the engine's warm pool keeps per project (KINDLING_POOL_SIZE),
     # so that no run pays for a cold Node start; 4 runs at once are plenty for 2 cores.
-    parser.add_argument("--slots", type=int, default=2, help="slots per worker process")
+    parser.add_argument("--slots", type=int, default=1, help="slots per worker process (default 1)")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))

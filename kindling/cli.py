@@ -5,6 +5,12 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["serve"]:
+        # A supervisor of processes: it needs no Django, and stays small without it.
+        from kindling import serve
+
+        serve.main(sys.argv[2:])
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kindling.settings")
     from django.core.management import execute_from_command_line
 

@@ -1,43 +1,14 @@
 """Kindling settings: everything comes from the environment, with defaults that make `make run` work."""
 
-import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+
+from kindling import env
+from kindling.env import env_bool, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_int(name: str, default: int, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
-
-
 DATA_DIR = Path(env_str("KINDLING_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -52,7 +23,7 @@ def secret_from_file(path: Path) -> str:
 
 SECRET_KEY = env_str("SECRET_KEY") or secret_from_file(DATA_DIR / "secret_key")
 DEBUG = env_bool("KINDLING_DEBUG", False)
-PORT = env_int("PORT", 8000, minimum=1)
+PORT = env.port()
 BASE_URL = env_str("KINDLING_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 ALLOWED_HOSTS = [h for h in env_str("KINDLING_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("KINDLING_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -166,11 +137,11 @@ DEFAULT_FROM_EMAIL = env_str("KINDLING_FROM_EMAIL", "kindling@localhost")
 
 # Execution
 ADAPTOR_REPO_DIR = Path(env_str("KINDLING_ADAPTOR_DIR", str(DATA_DIR / "adaptors"))).resolve()
-RUN_TIMEOUT_SECONDS = env_int("KINDLING_RUN_TIMEOUT", 100, minimum=1)
+RUN_TIMEOUT_SECONDS = env.run_timeout_seconds()
 RUN_MEMORY_MB = env_int("KINDLING_RUN_MEMORY_MB", 512, minimum=32)
 WORKER_POLL_SECONDS = float(env_str("KINDLING_WORKER_POLL", "0.2"))
 # Runs one `kindling worker` process executes at once (threads); projects' concurrency still rules.
-WORKER_SLOTS = env_int("KINDLING_WORKER_SLOTS", 4, minimum=1)
+WORKER_SLOTS = env.worker_slots()
 # A worker renews the lease of its runs every third of this; a run whose lease ran out is lost (exit 4).
 RUN_LEASE_SECONDS = env_int("KINDLING_RUN_LEASE", 30, minimum=3)
 

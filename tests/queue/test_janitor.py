@@ -134,19 +134,40 @@ def test_the_scheduler_process_also_marks_lost_runs(shared_db, project_with):
     assert scheduler.returncode == 0
 
 
-def test_kindling_serve_is_also_the_scheduler_and_marks_lost_runs(shared_db, project_with):
-    run = claimed_run(project_with().jobs.get())
-    expire(run)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    serve = kindling(shared_db, "serve", "--workers", "0", "--port", str(port))
+def wait_until_lost(run, process) -> str:
     try:
         deadline = time.monotonic() + 30
         while Run.objects.get(pk=run.pk).status == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        serve.terminate()
-        output = serve.communicate(timeout=30)[0]
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
     assert Run.objects.get(pk=run.pk).status == "lost", output
-    assert serve.returncode == 0, output
+    assert process.returncode == 0, output
+    return output
+
+
+def free_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+def test_kindling_serve_without_workers_runs_a_scheduler_that_marks_lost_runs(shared_db, project_with):
+    run = claimed_run(project_with().jobs.get())
+    expire(run)
+    wait_until_lost(run, kindling(shared_db, "serve", "--workers", "0", "--port", free_port()))
+
+
+def test_the_first_worker_of_kindling_serve_is_the_scheduler(shared_db, project_with):
+    run = claimed_run(project_with().jobs.get())
+    expire(run)
+    output = wait_until_lost(run, kindling(shared_db, "serve", "--workers", "2", "--port", free_port()))
+    assert f"lost: run {run.pk} of job-1" in output
+
+
+def test_a_worker_with_scheduler_marks_lost_runs(shared_db, project_with):
+    run = claimed_run(project_with().jobs.get())
+    expire(run)
+    output = wait_until_lost(run, kindling(shared_db, "worker", "--scheduler", "--slots", "1"))
+    assert f"lost: run {run.pk} of job-1" in output

@@ -1,11 +1,11 @@
 import logging
-import signal
 import time
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from kindling.jobs.scheduler import scheduler_pass
+from kindling.stopping import StopOnSignal
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +27,14 @@ def safe_pass(stdout) -> None:
 
 
 class Command(BaseCommand):
+    # No system checks: they import every URL (the API and its schemas) a worker never serves.
+    requires_system_checks = []
     help = "Fire cron triggers once per due minute, and mark runs with an expired lease lost, until stopped."
 
     def handle(self, *args, **opts):
-        stopping = False
-
-        def stop(_signum, _frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stop = StopOnSignal()
         self.stdout.write("scheduler started")
-        while not stopping:
+        while not stop.requested:
             safe_pass(self.stdout)
             time.sleep(1)
         self.stdout.write("scheduler stopped")

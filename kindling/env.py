@@ -1,0 +1,47 @@
+"""Reading settings from the environment. Used by kindling/settings.py, and by `kindling serve`'s
+supervisor, which loads no Django (kindling/serve.py) and needs only the few settings below."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def port() -> int:
+    return env_int("PORT", 8000, minimum=1)
+
+
+def run_timeout_seconds() -> int:
+    return env_int("KINDLING_RUN_TIMEOUT", 100, minimum=1)
+
+
+def worker_slots() -> int:
+    """Runs one `kindling worker` process executes at once (threads); projects' concurrency still rules."""
+    return env_int("KINDLING_WORKER_SLOTS", 4, minimum=1)
