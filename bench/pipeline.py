@@ -161,8 +161,25 @@ async def open_loop(port, path, make_body, rate: float, seconds: float) -> dict:
 # The server under test
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database the bench was given if it does not exist yet."""
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None,
+              "password": config["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
+        if not found.fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+
+
 def setup_database(env: dict) -> dict:
     """Migrate, and create the bench projects; returns their inbox paths and ids."""
+    if "DATABASE_URL" in env:
+        ensure_database(env["DATABASE_URL"])
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kindling.settings")
     # This process only reads results between its own asyncio phases; no event loop serves requests.
