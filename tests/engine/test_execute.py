@@ -461,3 +461,43 @@ def test_an_adaptor_importing_a_file_without_its_extension_runs_cold_and_warm(ex
     assert [result.exit_code for result in (cold, *warm)] == [0, 0, 0], log_text(cold)
     assert [result.final_state["data"]["said"] for result in (cold, *warm)] == ["hello ada"] * 3
     assert process_note(warm[1]) == "a warm Node.js process (its run 2)"
+
+
+@pytest.fixture
+def commonjs_adaptor(tmp_path):
+    """A repository holding one adaptor written as a CommonJS module (as old adaptor versions were),
+    whose module state counts the runs that used this instance."""
+    package = tmp_path / "node_modules" / "@openfn" / "language-old_1.0.0"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text(
+        json.dumps({"name": "@openfn/language-old", "version": "1.0.0", "main": "index.js"})
+    )
+    (package / "index.js").write_text(
+        "let used = 0;\n"
+        "exports.fn = f => state => f(state);\n"
+        "exports.count = () => { used += 1; return used; };\n"
+        "exports.execute = (...ops) => state =>\n"
+        "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
+    )
+    (tmp_path / "package.json").write_text(
+        json.dumps({"dependencies": {"@openfn/language-old_1.0.0": "npm:@openfn/language-old@1.0.0"}})
+    )
+    return tmp_path
+
+
+def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
+    def spec(n):
+        return RunSpec(f"old-{n}", "fn(state => ({ data: { n: count() } }));", "@openfn/language-old@1.0.0", {})
+
+    pool = Pool(size=1)
+    try:
+        cold = execute(spec(0), repo_dir=commonjs_adaptor)
+        warm = [pool.execute(spec(n), key="old", repo_dir=commonjs_adaptor) for n in (1, 2)]
+    finally:
+        pool.close()
+
+    assert [result.exit_code for result in (cold, *warm)] == [0, 0, 0], log_text(cold)
+    assert process_note(warm[1]) == "a warm Node.js process (its run 2)"
+    # Imported the runtime's way: Node loads a CommonJS file once, whatever the cache key, so its
+    # module state is the process's (as under OpenFn's runtime with a cache key).
+    assert [result.final_state["data"]["n"] for result in (cold, *warm)] == [1, 1, 2]
