@@ -5,13 +5,13 @@ A process serves runs of one key only (the worker uses one key per project), one
 Per key there are at most `size` processes, idle or busy. A run takes the most recently used idle
 process, or starts a new one while the key has fewer than `size`; beyond that it gets a one-shot
 process of its own (never a wait behind another project's or another run's job: a cold start costs
-half a second, a wait could cost a whole run). After a run the process goes back to the idle list
+a third of a second, a wait could cost a whole run). After a run the process goes back to the idle list
 unless the run ended abnormally (timeout, out of memory, crash, a runner that found something the
 run left behind), it has served its share of runs (between three quarters of `max_runs` and
 `max_runs`, drawn at random for each process, so that processes started together are not all
 replaced at once and the standby process can take over each time), or its heap is over
-`max_heap_mb`: each run leaves ~0.2 MB behind in the module cache, so processes are recycled, never
-trimmed. Idle processes are killed after `idle_seconds`, and at most `max_processes` are kept in all
+`max_heap_mb` (a job that held much data leaves a large heap behind: processes are recycled, never
+trimmed). Idle processes are killed after `idle_seconds`, and at most `max_processes` are kept in all
 (the least recently used idle one makes room for a new one).
 
 Standby: `standby` processes are kept started and bound to no key, with the runtime and the compiler

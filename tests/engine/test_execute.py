@@ -487,7 +487,8 @@ def commonjs_adaptor(tmp_path):
 
 def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
     def spec(n):
-        return RunSpec(f"old-{n}", "fn(state => ({ data: { n: count() } }));", "@openfn/language-old@1.0.0", {})
+        expression = "fn(state => ({ data: { n: count() } }));"
+        return RunSpec(f"old-{n}", expression, "@openfn/language-old@1.0.0", {})
 
     pool = Pool(size=1)
     try:
@@ -501,3 +502,31 @@ def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
     # Imported the runtime's way: Node loads a CommonJS file once, whatever the cache key, so its
     # module state is the process's (as under OpenFn's runtime with a cache key).
     assert [result.final_state["data"]["n"] for result in (cold, *warm)] == [1, 1, 2]
+
+
+def test_an_adaptor_importing_a_file_without_its_extension_at_run_time_gets_the_esm_hook(tmp_path):
+    # Its static imports need no hook, so the process starts without it; the run's dynamic import
+    # of './lib' registers it and is tried again.
+    package = tmp_path / "node_modules" / "@openfn" / "language-lazy_1.0.0"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text(
+        json.dumps({"name": "@openfn/language-lazy", "version": "1.0.0", "type": "module",
+                    "main": "index.js"})
+    )
+    (package / "index.js").write_text(
+        "export const fn = f => state => f(state);\n"
+        "export const greetLater = name => import('./lib').then(lib => lib.greet(name));\n"
+        "export const execute = (...ops) => state =>\n"
+        "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
+    )
+    (package / "lib.js").write_text("export const greet = name => `hello ${name}`;\n")
+    (tmp_path / "package.json").write_text(
+        json.dumps({"dependencies": {"@openfn/language-lazy_1.0.0": "npm:@openfn/language-lazy@1.0.0"}})
+    )
+    spec = RunSpec("lazy-0", "fn(async state => ({ data: { said: await greetLater('ada') } }));",
+                   "@openfn/language-lazy@1.0.0", {})
+
+    result = execute(spec, repo_dir=tmp_path)
+
+    assert result.exit_code == 0, log_text(result)
+    assert result.final_state["data"]["said"] == "hello ada"

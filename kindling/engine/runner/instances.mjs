@@ -36,6 +36,11 @@ export async function withEsmHookIfNeeded(load) {
     }
     registerEsmHook();
     esmHookRegistered = true;
+    // import.meta.resolve does not check that a file exists: what it gave without the hook
+    // ('./lib' -> '.../lib') is resolved again, through the hook ('.../lib.js').
+    for (const file of entryFiles.values()) {
+      file?.resolved.clear();
+    }
     return load(true);
   }
 }
@@ -235,7 +240,10 @@ export class RunModules {
         meta.dirname = dirname(file.path);
         meta.resolve = (specifier) => file.resolve(specifier);
       },
-      importModuleDynamically: (specifier) => import(file.resolve(specifier)),
+      importModuleDynamically: (specifier) => withEsmHookIfNeeded(async (again) => {
+        const url = file.resolve(specifier);
+        return import(again && url.startsWith('file:') ? `${url}?esm-hook` : url);
+      }),
     });
     await module.link((specifier) => dependency(file.resolve(specifier), again));
     if (file.cachedData === undefined) {
