@@ -27,6 +27,7 @@ LATEST_TTL_SECONDS = 3600
 Note = Callable[[str, str], None]  # (level, message), for the run's log
 
 _latest: dict[str, tuple[str, float]] = {}
+_published: dict[str, tuple[list[str], float]] = {}
 _latest_lock = threading.Lock()
 
 
@@ -163,6 +164,37 @@ def resolve_version(name: str, tag: str, repo_dir: Path, note: Note) -> str:
         return installed[-1]
     reasons = _npm_reasons(completed.stderr if completed else "npm view timed out")
     raise AdaptorUnavailable(f"Could not find the version of {name}@{tag} on npm", reasons)
+
+
+def published_versions(name: str) -> list[str]:
+    """The released versions of an adaptor on npm, newest first (pre-releases left out); trusted for
+    as long as a "latest" lookup. Raises AdaptorUnavailable for a bad name or when npm cannot say."""
+    name, _version = parse_adaptor(name)
+    with _latest_lock:
+        cached = _published.get(name)
+    if cached and time.monotonic() - cached[1] < LATEST_TTL_SECONDS:
+        return cached[0]
+    try:
+        completed = _run_npm(["view", name, "versions", "--json"])
+    except subprocess.TimeoutExpired:
+        completed = None
+    if completed is not None and completed.returncode == 0:
+        try:
+            listed = json.loads(completed.stdout or "[]")
+        except json.JSONDecodeError:
+            listed = []
+        listed = [listed] if isinstance(listed, str) else listed  # npm prints one version bare
+        versions = sorted(
+            (v for v in listed if isinstance(v, str) and EXACT_VERSION.match(v) and "-" not in v),
+            key=version_key,
+            reverse=True,
+        )
+        if versions:
+            with _latest_lock:
+                _published[name] = (versions, time.monotonic())
+            return versions
+    reasons = _npm_reasons(completed.stderr if completed else "npm view timed out")
+    raise AdaptorUnavailable(f"Could not list the versions of {name} on npm", reasons or ["npm listed none"])
 
 
 @contextmanager

@@ -90,6 +90,7 @@ def studio_context(request, project, form, job: Job | None) -> dict:
             "check": reverse("studio-check", args=[slug]),
             "catalogue": reverse("studio-adaptors", args=[slug]),
             "docs": reverse("studio-adaptor-docs", args=[slug]),
+            "versions": reverse("studio-adaptor-versions", args=[slug]),
             "types": reverse("studio-adaptor-types", args=[slug]),
             "install": reverse("studio-adaptor-install", args=[slug]),
             "triggerMessages": reverse("studio-trigger-messages", args=[slug, 0]),

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from kindling.engine.adaptors import AdaptorUnavailable, published_versions
 from kindling.jobs import adaptor_docs, adaptor_installs
 from kindling.jobs.models import AdaptorInstall
 from kindling.jobs.studio import json_error, read_json, studio_project
@@ -32,6 +33,26 @@ def adaptor_catalogue(request, slug):
     if denied:
         return denied
     return JsonResponse(adaptor_docs.catalogue(settings.ADAPTOR_REPO_DIR))
+
+
+@login_required
+@require_GET
+def adaptor_versions(request, slug):
+    """The versions the picker offers for ?adaptor=NAME: installed ones, and the releases on npm
+    (any of which the job's first run, or the install button, installs). 502 when npm cannot say."""
+    _project, denied = studio_project(request, slug)
+    if denied:
+        return denied
+    name = request.GET.get("adaptor", "").strip()
+    if not name:
+        return json_error("Say which adaptor: ?adaptor=@openfn/language-http", 400)
+    installed = adaptor_docs.installed_versions(settings.ADAPTOR_REPO_DIR).get(name, [])
+    try:
+        published = published_versions(name)
+    except AdaptorUnavailable as exc:
+        status = 400 if not exc.details else 502
+        return json_error(" ".join([str(exc), *exc.details]), status, adaptor=name, installed=installed)
+    return JsonResponse({"adaptor": name, "installed": installed, "published": published})
 
 
 @login_required

@@ -16,6 +16,7 @@ urlpatterns = [
     # private, public, console-off, console-on, archive, restore
     path("jobs/<int:job_id>/<slug:flag>", views.job_set_flag, name="job-set-flag"),
     path("studio/adaptors", studio_adaptors.adaptor_catalogue, name="studio-adaptors"),
+    path("studio/adaptors/versions", studio_adaptors.adaptor_versions, name="studio-adaptor-versions"),
     path("studio/adaptors/docs", studio_adaptors.adaptor_docs_view, name="studio-adaptor-docs"),
     path("studio/adaptors/types", studio_adaptors.adaptor_types, name="studio-adaptor-types"),
     path("studio/adaptors/install", studio_adaptors.adaptor_install, name="studio-adaptor-install"),

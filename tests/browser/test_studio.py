@@ -163,6 +163,12 @@ def test_the_editor_completes_the_adaptors_operations_checks_syntax_and_shows_th
         wait_for_editor(page, HTTP)
         expect(page.locator("#studio-check")).to_contain_text("No syntax errors")
 
+        # The version field offers the installed versions, then the other releases on npm.
+        expect(page.locator('#adaptor-versions option[value="7.2.10"]')).to_have_text("installed")
+        expect(page.locator('#adaptor-versions option[value="6.4.3"]')).to_have_text(
+            "on npm: installed by the first run"
+        )
+
         # The first letters of an operation and Tab: its example from the adaptor's docs, as a snippet.
         clear_editor(page)
         page.keyboard.type("ge")

@@ -1,5 +1,6 @@
 """The adaptor repository: names, versions, installs on first use, and no npm when not needed."""
 
+import json
 import subprocess
 import sys
 
@@ -83,6 +84,48 @@ def test_without_the_registry_latest_falls_back_to_the_newest_installed_version(
 
     assert version == "7.2.10"
     assert notes[0][0] == "warn"
+
+
+def test_published_versions_come_newest_first_without_pre_releases_and_are_kept(monkeypatch):
+    calls = []
+
+    def npm(args, cwd=None):
+        calls.append(args)
+        listed = ["1.0.0", "1.10.0", "1.2.0", "2.0.0-beta.1", "1.9.3"]
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(listed), stderr="")
+
+    monkeypatch.setattr(adaptors, "_published", {})
+    monkeypatch.setattr(adaptors, "_run_npm", npm)
+
+    assert adaptors.published_versions("@openfn/language-x") == ["1.10.0", "1.9.3", "1.2.0", "1.0.0"]
+    assert adaptors.published_versions("@openfn/language-x") == ["1.10.0", "1.9.3", "1.2.0", "1.0.0"]
+    assert calls == [["view", "@openfn/language-x", "versions", "--json"]]
+
+
+def test_published_versions_say_npms_reason_when_it_cannot_list_them(monkeypatch):
+    monkeypatch.setattr(adaptors, "_published", {})
+    monkeypatch.setattr(
+        adaptors,
+        "_run_npm",
+        lambda args, cwd=None: subprocess.CompletedProcess(args, 1, "", "npm error code E404\n"),
+    )
+
+    with pytest.raises(AdaptorUnavailable) as refused:
+        adaptors.published_versions("@openfn/language-nothing")
+
+    assert str(refused.value) == "Could not list the versions of @openfn/language-nothing on npm"
+    assert refused.value.details == ["code E404"]
+    with pytest.raises(AdaptorUnavailable, match="is not an adaptor"):
+        adaptors.published_versions("left-pad")
+
+
+def test_published_versions_of_a_real_adaptor_come_from_the_registry(monkeypatch):
+    monkeypatch.setattr(adaptors, "_published", {})
+
+    versions = adaptors.published_versions("@openfn/language-common")
+
+    assert "3.3.4" in versions and "1.2.4" in versions
+    assert versions.index("3.3.4") < versions.index("1.2.4")
 
 
 def test_it_lists_installed_adaptors(adaptor_repo):

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from kindling import engine
 from kindling.accounts.models import User
-from kindling.jobs import adaptor_installs
+from kindling.engine.adaptors import AdaptorUnavailable
+from kindling.jobs import adaptor_installs, studio_adaptors
 from kindling.jobs.models import AdaptorInstall, Job, Trigger
 from kindling.runs.models import LogLine, Run
 from kindling.runs.stream import run_log_events
@@ -224,6 +225,55 @@ def test_the_catalogue_lists_recommended_adaptors_and_installed_versions(
     assert adaptors[0]["name"] == "@openfn/language-common" and adaptors[0]["recommended"]
     assert "7.2.10" in by_name["@openfn/language-http"]["versions"]
     assert by_name["@openfn/language-dhis2"]["recommended"]
+
+
+def test_the_versions_offered_are_the_installed_ones_and_the_releases_on_npm(
+    client_for, project, alice, installed, monkeypatch
+):
+    asked = []
+    monkeypatch.setattr(
+        studio_adaptors, "published_versions", lambda name: asked.append(name) or ["7.3.0", "7.2.10", "7.2.9"]
+    )
+    url = reverse("studio-adaptor-versions", args=[project.slug]) + "?adaptor=@openfn/language-http"
+
+    answer = client_for(alice).get(url)
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "adaptor": "@openfn/language-http",
+        "installed": ["7.2.10"],
+        "published": ["7.3.0", "7.2.10", "7.2.9"],
+    }
+    assert asked == ["@openfn/language-http"]
+
+
+def test_when_npm_cannot_list_versions_the_installed_ones_still_come_with_the_reason(
+    client_for, project, alice, installed, monkeypatch
+):
+    def unreachable(name):
+        raise AdaptorUnavailable(f"Could not list the versions of {name} on npm", ["network request failed"])
+
+    monkeypatch.setattr(studio_adaptors, "published_versions", unreachable)
+    url = reverse("studio-adaptor-versions", args=[project.slug]) + "?adaptor=@openfn/language-http"
+
+    answer = client_for(alice).get(url)
+
+    assert answer.status_code == 502
+    assert answer.json()["installed"] == ["7.2.10"]
+    assert answer.json()["error"] == (
+        "Could not list the versions of @openfn/language-http on npm network request failed"
+    )
+
+
+@pytest.mark.parametrize(
+    "query, error",
+    [("", "Say which adaptor"), ("?adaptor=left-pad", "is not an adaptor Kindling can run")],
+)
+def test_versions_of_something_that_is_not_an_adaptor_are_refused(client_for, project, alice, query, error):
+    answer = client_for(alice).get(reverse("studio-adaptor-versions", args=[project.slug]) + query)
+
+    assert answer.status_code == 400
+    assert error in answer.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -561,6 +611,7 @@ def studio_urls(project, job, trigger, message, run, install):
         ("get", reverse("job-edit", args=[slug, job.pk]), None),
         ("post", reverse("studio-check", args=[slug]), {"expression": "fn(s => s);"}),
         ("get", reverse("studio-adaptors", args=[slug]), None),
+        ("get", reverse("studio-adaptor-versions", args=[slug]) + "?adaptor=left-pad", None),
         (
             "get",
             reverse("studio-adaptor-docs", args=[slug]) + "?adaptor=@openfn/language-http&version=7.2.10",

@@ -381,13 +381,33 @@
 
   // Adaptors: picker, types, documentation --------------------------------------------------------
 
+  // The releases on npm, asked for once per adaptor name while the page is open.
+  const published = new Map(); // name -> versions, newest first ([] while asking or when npm cannot say)
+
+  async function askPublished(name) {
+    if (!/^@openfn\/language-[a-z0-9-]+$/.test(name) || published.has(name)) return;
+    published.set(name, []);
+    let answer;
+    try {
+      answer = await send(`${config.urls.versions}?adaptor=${encodeURIComponent(name)}`);
+    } catch (e) {
+      return; // a convenience: the field still takes any version
+    }
+    if (!answer.ok) return;
+    published.set(name, answer.data.published.slice(0, 40));
+    if (fields.adaptor.value.trim() === name) fillVersions();
+  }
+
   function fillVersions() {
     const name = fields.adaptor.value.trim();
     const entry = config.catalogue.adaptors.find((adaptor) => adaptor.name === name);
     const versions = entry ? entry.versions : [];
+    askPublished(name);
+    const onNpm = (published.get(name) || []).filter((version) => !versions.includes(version));
     $("adaptor-versions").replaceChildren(
       el("option", { value: "latest" }, "newest"),
       ...versions.map((version) => el("option", { value: version }, "installed")),
+      ...onNpm.map((version) => el("option", { value: version }, "on npm: installed by the first run")),
     );
     $("adaptor-installed").textContent = versions.length
       ? `Installed versions of ${name}: ${versions.join(", ")}.`
