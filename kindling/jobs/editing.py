@@ -87,11 +87,16 @@ def _check_job(job: Job, changed: set[str]) -> None:
         raise EditError(f"Job {job.name} is archived: restore it before switching it on.", "enabled")
 
 
+def _only(fields: dict, allowed, what: str) -> None:
+    """A programming error, not a user's: the portal and the API only pass fields they know."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown {what} fields: {', '.join(sorted(unknown))}")
+
+
 def create_job(project: Project, **fields) -> Job:
     """A new job; like in v1 it is off until someone switches it on."""
-    unknown = set(fields) - set(JOB_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown job fields: {', '.join(sorted(unknown))}")
+    _only(fields, JOB_FIELDS, "job")
     fields.setdefault("adaptor", DEFAULT_ADAPTOR)
     fields.setdefault("adaptor_version", "latest")
     fields.setdefault("enabled", False)
@@ -105,9 +110,7 @@ def create_job(project: Project, **fields) -> Job:
 
 def update_job(job: Job, **changes) -> Job:
     """Change some fields of a job; the others stay as they are."""
-    unknown = set(changes) - set(JOB_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown job fields: {', '.join(sorted(unknown))}")
+    _only(changes, JOB_FIELDS, "job")
     with transaction.atomic():
         _lock_graph(job.project)
         fresh = Job.objects.select_related("trigger", "credential").get(pk=job.pk)
@@ -203,9 +206,7 @@ def _check_trigger(trigger: Trigger, changed: set[str]) -> None:
 
 
 def create_trigger(project: Project, **fields) -> Trigger:
-    unknown = set(fields) - set(TRIGGER_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown trigger fields: {', '.join(sorted(unknown))}")
+    _only(fields, TRIGGER_FIELDS, "trigger")
     trigger = Trigger(project=project, **fields)
     with transaction.atomic():
         _lock_graph(project)
@@ -215,9 +216,7 @@ def create_trigger(project: Project, **fields) -> Trigger:
 
 
 def update_trigger(trigger: Trigger, **changes) -> Trigger:
-    unknown = set(changes) - set(TRIGGER_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown trigger fields: {', '.join(sorted(unknown))}")
+    _only(changes, TRIGGER_FIELDS, "trigger")
     with transaction.atomic():
         _lock_graph(trigger.project)
         fresh = Trigger.objects.select_related("upstream_job").get(pk=trigger.pk)

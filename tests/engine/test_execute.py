@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -418,28 +419,35 @@ def test_a_lone_surrogate_in_a_log_line_becomes_a_replacement_character(run_job)
     assert any(line.message == "half an emoji: ?" for line in result.log if line.source == "JOB")
 
 
+def fake_adaptor(repo: Path, short: str, files: dict[str, str], **package) -> Path:
+    """`repo` made an adaptor repository holding @openfn/language-<short>@1.0.0, made of `files`."""
+    folder = repo / "node_modules" / "@openfn" / f"language-{short}_1.0.0"
+    folder.mkdir(parents=True)
+    (folder / "package.json").write_text(
+        json.dumps({"name": f"@openfn/language-{short}", "version": "1.0.0", "main": "index.js", **package})
+    )
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    alias = f"language-{short}_1.0.0"
+    (repo / "package.json").write_text(
+        json.dumps({"dependencies": {f"@openfn/{alias}": f"npm:@openfn/language-{short}@1.0.0"}})
+    )
+    return repo
+
+
+EXECUTE = (
+    "export const execute = (...ops) => state =>\n"
+    "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
+)
+LIB = {"lib.js": "export const greet = name => `hello ${name}`;\n"}
+
+
 @pytest.fixture
 def extensionless_adaptor(tmp_path):
     """A repository holding one adaptor whose code imports a file without its extension, as some
     adaptors do: only the runtime's ESM hook makes that import work."""
-    package = tmp_path / "node_modules" / "@openfn" / "language-legacy_1.0.0"
-    package.mkdir(parents=True)
-    (package / "package.json").write_text(
-        json.dumps(
-            {"name": "@openfn/language-legacy", "version": "1.0.0", "type": "module", "main": "index.js"}
-        )
-    )
-    (package / "index.js").write_text(
-        "export { greet } from './lib';\n"
-        "export const fn = f => state => f(state);\n"
-        "export const execute = (...ops) => state =>\n"
-        "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
-    )
-    (package / "lib.js").write_text("export const greet = name => `hello ${name}`;\n")
-    (tmp_path / "package.json").write_text(
-        json.dumps({"dependencies": {"@openfn/language-legacy_1.0.0": "npm:@openfn/language-legacy@1.0.0"}})
-    )
-    return tmp_path
+    index = "export { greet } from './lib';\nexport const fn = f => state => f(state);\n" + EXECUTE
+    return fake_adaptor(tmp_path, "legacy", {"index.js": index, **LIB}, type="module")
 
 
 def test_an_adaptor_importing_a_file_without_its_extension_runs_cold_and_warm(extensionless_adaptor):
@@ -467,22 +475,14 @@ def test_an_adaptor_importing_a_file_without_its_extension_runs_cold_and_warm(ex
 def commonjs_adaptor(tmp_path):
     """A repository holding one adaptor written as a CommonJS module (as old adaptor versions were),
     whose module state counts the runs that used this instance."""
-    package = tmp_path / "node_modules" / "@openfn" / "language-old_1.0.0"
-    package.mkdir(parents=True)
-    (package / "package.json").write_text(
-        json.dumps({"name": "@openfn/language-old", "version": "1.0.0", "main": "index.js"})
-    )
-    (package / "index.js").write_text(
+    index = (
         "let used = 0;\n"
         "exports.fn = f => state => f(state);\n"
         "exports.count = () => { used += 1; return used; };\n"
         "exports.execute = (...ops) => state =>\n"
         "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
     )
-    (tmp_path / "package.json").write_text(
-        json.dumps({"dependencies": {"@openfn/language-old_1.0.0": "npm:@openfn/language-old@1.0.0"}})
-    )
-    return tmp_path
+    return fake_adaptor(tmp_path, "old", {"index.js": index})
 
 
 def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
@@ -507,22 +507,11 @@ def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
 def test_an_adaptor_importing_a_file_without_its_extension_at_run_time_gets_the_esm_hook(tmp_path):
     # Its static imports need no hook, so the process starts without it; the run's dynamic import
     # of './lib' registers it and is tried again.
-    package = tmp_path / "node_modules" / "@openfn" / "language-lazy_1.0.0"
-    package.mkdir(parents=True)
-    (package / "package.json").write_text(
-        json.dumps({"name": "@openfn/language-lazy", "version": "1.0.0", "type": "module",
-                    "main": "index.js"})
-    )
-    (package / "index.js").write_text(
+    index = (
         "export const fn = f => state => f(state);\n"
-        "export const greetLater = name => import('./lib').then(lib => lib.greet(name));\n"
-        "export const execute = (...ops) => state =>\n"
-        "  ops.reduce((p, op) => p.then(op), Promise.resolve(state));\n"
+        "export const greetLater = name => import('./lib').then(lib => lib.greet(name));\n" + EXECUTE
     )
-    (package / "lib.js").write_text("export const greet = name => `hello ${name}`;\n")
-    (tmp_path / "package.json").write_text(
-        json.dumps({"dependencies": {"@openfn/language-lazy_1.0.0": "npm:@openfn/language-lazy@1.0.0"}})
-    )
+    fake_adaptor(tmp_path, "lazy", {"index.js": index, **LIB}, type="module")
     spec = RunSpec("lazy-0", "fn(async state => ({ data: { said: await greetLater('ada') } }));",
                    "@openfn/language-lazy@1.0.0", {})
 
