@@ -450,25 +450,27 @@ def extensionless_adaptor(tmp_path):
     return fake_adaptor(tmp_path, "legacy", {"index.js": index, **LIB}, type="module")
 
 
-def test_an_adaptor_importing_a_file_without_its_extension_runs_cold_and_warm(extensionless_adaptor):
+def cold_then_twice_warm(repo: Path, adaptor: str, expression: str) -> list:
+    """One run in a fresh process, then two in one warm process of a pool."""
+
     def spec(n):
-        return RunSpec(
-            f"legacy-{n}",
-            "fn(state => ({ data: { said: greet('ada') } }));",
-            "@openfn/language-legacy@1.0.0",
-            {},
-        )
+        return RunSpec(f"fake-{n}", expression, adaptor, {})
 
     pool = Pool(size=1)
     try:
-        cold = execute(spec(0), repo_dir=extensionless_adaptor)
-        warm = [pool.execute(spec(n), key="legacy", repo_dir=extensionless_adaptor) for n in (1, 2)]
+        cold = execute(spec(0), repo_dir=repo)
+        return [cold, *[pool.execute(spec(n), key="fake", repo_dir=repo) for n in (1, 2)]]
     finally:
         pool.close()
 
-    assert [result.exit_code for result in (cold, *warm)] == [0, 0, 0], log_text(cold)
-    assert [result.final_state["data"]["said"] for result in (cold, *warm)] == ["hello ada"] * 3
-    assert process_note(warm[1]) == "a warm Node.js process (its run 2)"
+
+def test_an_adaptor_importing_a_file_without_its_extension_runs_cold_and_warm(extensionless_adaptor):
+    expression = "fn(state => ({ data: { said: greet('ada') } }));"
+    results = cold_then_twice_warm(extensionless_adaptor, "@openfn/language-legacy@1.0.0", expression)
+
+    assert [result.exit_code for result in results] == [0, 0, 0], log_text(results[0])
+    assert [result.final_state["data"]["said"] for result in results] == ["hello ada"] * 3
+    assert process_note(results[2]) == "a warm Node.js process (its run 2)"
 
 
 @pytest.fixture
@@ -486,22 +488,15 @@ def commonjs_adaptor(tmp_path):
 
 
 def test_a_commonjs_adaptor_runs_cold_and_warm(commonjs_adaptor):
-    def spec(n):
-        expression = "fn(state => ({ data: { n: count() } }));"
-        return RunSpec(f"old-{n}", expression, "@openfn/language-old@1.0.0", {})
+    results = cold_then_twice_warm(
+        commonjs_adaptor, "@openfn/language-old@1.0.0", "fn(state => ({ data: { n: count() } }));"
+    )
 
-    pool = Pool(size=1)
-    try:
-        cold = execute(spec(0), repo_dir=commonjs_adaptor)
-        warm = [pool.execute(spec(n), key="old", repo_dir=commonjs_adaptor) for n in (1, 2)]
-    finally:
-        pool.close()
-
-    assert [result.exit_code for result in (cold, *warm)] == [0, 0, 0], log_text(cold)
-    assert process_note(warm[1]) == "a warm Node.js process (its run 2)"
+    assert [result.exit_code for result in results] == [0, 0, 0], log_text(results[0])
+    assert process_note(results[2]) == "a warm Node.js process (its run 2)"
     # Imported the runtime's way: Node loads a CommonJS file once, whatever the cache key, so its
     # module state is the process's (as under OpenFn's runtime with a cache key).
-    assert [result.final_state["data"]["n"] for result in (cold, *warm)] == [1, 1, 2]
+    assert [result.final_state["data"]["n"] for result in results] == [1, 1, 2]
 
 
 def test_an_adaptor_importing_a_file_without_its_extension_at_run_time_gets_the_esm_hook(tmp_path):
