@@ -15,12 +15,12 @@ def downstream_of(job_id: int) -> set[int]:
     ).values_list("trigger__upstream_job_id", "id")
     for upstream, downstream in rows:
         edges.setdefault(upstream, set()).add(downstream)
-    seen, todo = set(), [job_id]
-    while todo:
-        for nxt in edges.get(todo.pop(), ()):
+    seen, to_visit = set(), [job_id]
+    while to_visit:
+        for nxt in edges.get(to_visit.pop(), ()):
             if nxt not in seen:
                 seen.add(nxt)
-                todo.append(nxt)
+                to_visit.append(nxt)
     return seen
 
 
