@@ -19,8 +19,6 @@ from django.conf import settings
 
 from tests.e2e.conftest import EXAMPLE
 
-SERVE_DB = "kindling_serve_test"
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -28,18 +26,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def fresh_database_url() -> str | None:
+@pytest.fixture
+def fresh_database_url():
+    """On PostgreSQL, a database of this test's own (named for this process: two suites on one server
+    do not meet), dropped afterwards; None on SQLite."""
     url = os.environ.get("DATABASE_URL")
     if not url:
-        return None
+        yield None
+        return
+    name = f"kindling_serve_test_{os.getpid()}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SERVE_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SERVE_DB}")
-    return url.rsplit("/", 1)[0] + "/" + SERVE_DB
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, fresh_database_url):
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("KINDLING_", "DJANGO_"))},
@@ -51,8 +56,8 @@ def env(tmp_path):
         "KINDLING_ADMIN_PASSWORD": "admin-password-1",
     }
     env.pop("DATABASE_URL", None)
-    if url := fresh_database_url():
-        env["DATABASE_URL"] = url
+    if fresh_database_url:
+        env["DATABASE_URL"] = fresh_database_url
     return env
 
 
