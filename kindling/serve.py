@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from django.core.exceptions import ImproperlyConfigured
+
 from kindling import env
 from kindling.stopping import StopOnSignal
 
@@ -41,7 +43,10 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
 
 
 def main(argv: list[str]) -> None:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except ImproperlyConfigured as exc:  # a setting in the environment that cannot be used
+        sys.exit(f"kindling serve: {exc}")
     if args.workers < 0 or args.slots < 1:
         sys.exit("kindling serve: --workers must be 0 or more and --slots at least 1")
     stop = StopOnSignal()

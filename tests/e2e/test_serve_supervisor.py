@@ -1,5 +1,6 @@
 """`kindling serve`'s own process: a supervisor that loads no Django, and what it starts."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,13 @@ def test_the_supervisor_loads_no_django_settings_models_or_database():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_bad_setting_in_the_environment_is_refused_with_a_message():
+    out = subprocess.run([sys.executable, "-m", "kindling.cli", "serve"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60, env={**os.environ, "PORT": "eighty"})
+    assert out.returncode == 1
+    assert out.stderr.strip() == "kindling serve: PORT must be a whole number, got 'eighty'"
 
 
 def test_bad_counts_are_refused_with_a_message():
