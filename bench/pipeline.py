@@ -453,7 +453,8 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     last = max(finished for _status, finished in burst).timestamp()
     ok = sum(status == "success" for status, _ in burst)
     out.append(
-        f"trivial runs, inbox to finished, concurrency 10, 2 workers x {args.slots} slots: "
+        f"trivial runs, inbox to finished, concurrency 10, 2 workers x {args.slots} "
+        f"slot{'s' if args.slots > 1 else ''}: "
         f"{done / (last - first_sent):,.0f} runs finished/s ({done:,} of {accepted:,} messages, "
         f"{ok:,} success, in {last - first_sent:.1f} s)"
     )
