@@ -102,6 +102,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
 ]
 
+# A lost password's recovery token (accounts/recovery.py) works for an hour, and once.
+PASSWORD_RESET_TIMEOUT = 60 * 60
+
 # v1: a session ends 24 hours after login, in every tab, whatever the user does meanwhile.
 SESSION_COOKIE_AGE = 24 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = False
@@ -132,7 +135,20 @@ WHITENOISE_AUTOREFRESH = DEBUG
 INBOX_MAX_BYTES = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
-EMAIL_BACKEND = env_str("KINDLING_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail (cron state warnings, password recovery): printed on the console unless an SMTP server is set.
+EMAIL_HOST = env_str("KINDLING_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("KINDLING_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("KINDLING_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("KINDLING_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("KINDLING_EMAIL_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("KINDLING_EMAIL_SSL", False)
+EMAIL_TIMEOUT = 30
+EMAIL_BACKEND = env_str(
+    "KINDLING_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("KINDLING_EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = env_str("KINDLING_FROM_EMAIL", "kindling@localhost")
 
 # Execution

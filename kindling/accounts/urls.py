@@ -1,10 +1,18 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from kindling.accounts.views import LoginView, account_preferences, account_settings
+from kindling.accounts.views import (
+    LoginView,
+    account_preferences,
+    account_settings,
+    password_recover,
+    password_reset,
+)
 
 urlpatterns = [
     path("login", LoginView.as_view(), name="login"),
+    path("password/recover", password_recover, name="password-recover"),
+    path("password/reset", password_reset, name="password-reset"),
     # Django's LogoutView accepts POST only: a link or a prefetch cannot log anyone out.
     path("logout", LogoutView.as_view(), name="logout"),
     path("account", account_settings, name="account-settings"),

@@ -4,12 +4,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kindling.accounts import preferences
+from kindling.accounts import preferences, recovery
 from kindling.accounts.models import User
 
 
@@ -32,6 +32,67 @@ class EmailLoginForm(AuthenticationForm):
     def clean_username(self):
         # Accounts are stored with a lower-case email, and the backend's lookup is case-sensitive.
         return self.cleaned_data["username"].lower()
+
+
+class RecoverForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email", "class": "form-control"}),
+    )
+
+
+class ResetForm(SetPasswordForm):
+    """A recovery token and the new password twice; the user is the token's."""
+
+    token = forms.CharField(
+        label="Recovery token",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "form-control"}),
+    )
+    field_order = ["token", "new_password1", "new_password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(None, *args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+
+    def clean_token(self):
+        self.user = recovery.user_for_token(self.cleaned_data["token"])
+        if self.user is None:
+            raise forms.ValidationError(
+                "This recovery token is not valid: it may have been used or be over an hour old. "
+                "Ask for a new one."
+            )
+        return self.cleaned_data["token"]
+
+
+def password_recover(request):
+    """Recover Password: a recovery token for the account with this email, sent to it."""
+    form = RecoverForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "accounts/password_recover.html", {"form": form}, status=400)
+        recovery.send_recovery(form.cleaned_data["email"])
+        # The same answer whether or not the address has an account.
+        messages.success(
+            request,
+            f"If {form.cleaned_data['email']} is the email of a Kindling account, a recovery token is on its "
+            "way to it. Enter it below with a new password.",
+        )
+        return redirect("password-reset")
+    return render(request, "accounts/password_recover.html", {"form": form})
+
+
+def password_reset(request):
+    """Reset Password: a recovery token and a new password."""
+    if request.method == "POST":
+        form = ResetForm(request.POST)
+        if not form.is_valid():
+            return render(request, "accounts/password_reset.html", {"form": form}, status=400)
+        form.save()  # a new password: every session of the account ends, and the token stops working
+        messages.success(request, "Your password is changed: log in with the new one.")
+        return redirect("login")
+    form = ResetForm(initial={"token": request.GET.get("token", "")})
+    return render(request, "accounts/password_reset.html", {"form": form})
 
 
 class LoginView(auth_views.LoginView):

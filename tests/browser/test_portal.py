@@ -1,6 +1,7 @@
 """The portal in Debian's chromium, against a live server and the real Node engine."""
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from kindling.runs.worker import process_one
@@ -84,3 +85,31 @@ def test_the_menus_work_at_phone_width_by_keyboard(live_server, transactional_db
         expect(page.get_by_text("alice@example.com")).to_be_visible()
         page.get_by_role("button", name="Logout").click()
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_lost_password_is_reset_with_the_emailed_token(live_server, transactional_db, settings):
+    settings.BASE_URL = live_server.url
+    make_user("alice@example.com")
+
+    with open_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(live_server.url + "/")
+        page.get_by_role("link", name="Lost your password?").click()
+        page.get_by_label("Email", exact=True).fill("alice@example.com")
+        page.get_by_role("button", name="Recover Password").click()
+        expect(page.get_by_role("status")).to_contain_text("a recovery token is on its way")
+        expect(page.get_by_role("heading", name="Reset Password")).to_be_visible()
+
+        [message] = mail.outbox
+        token = next(line.strip() for line in message.body.splitlines() if line.startswith("    "))
+        page.get_by_label("Recovery token").fill(token)
+        page.get_by_label("New password", exact=True).fill("a brand new secret")
+        page.get_by_label("New password confirmation").fill("a brand new secret")
+        page.get_by_role("button", name="Set the new password").click()
+        expect(page.get_by_role("status")).to_contain_text("Your password is changed")
+
+        page.get_by_label("Email", exact=True).fill("alice@example.com")
+        page.get_by_label("Password", exact=True).fill("a brand new secret")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Projects")).to_be_visible()
