@@ -3,6 +3,7 @@ from django.urls import path
 
 from kindling.accounts.views import (
     LoginView,
+    account_password,
     account_preferences,
     account_settings,
     password_recover,
@@ -17,4 +18,5 @@ urlpatterns = [
     path("logout", LogoutView.as_view(), name="logout"),
     path("account", account_settings, name="account-settings"),
     path("account/preferences", account_preferences, name="account-preferences"),
+    path("account/password", account_password, name="account-password"),
 ]

@@ -2,9 +2,10 @@ import json
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -136,6 +137,22 @@ class AccountSettingsForm(forms.ModelForm):
         return user
 
 
+class ChangePasswordForm(PasswordChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+
+def _settings_page(request, form=None, password_form=None):
+    form = form or AccountSettingsForm(instance=request.user)
+    password_form = password_form or ChangePasswordForm(request.user)
+    status = 400 if form.errors or password_form.errors else 200
+    context = {"form": form, "password_form": password_form}
+    return render(request, "accounts/settings.html", context, status=status)
+
+
 @login_required
 def account_settings(request):
     form = AccountSettingsForm(request.POST or None, instance=request.user)
@@ -143,7 +160,20 @@ def account_settings(request):
         form.save()
         messages.success(request, "Saved your account settings.")
         return redirect("account-settings")
-    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+    return _settings_page(request, form=form)
+
+
+@login_required
+@require_POST
+def account_password(request):
+    """Change Password: the current one and the new one twice. This session stays; the others end."""
+    password_form = ChangePasswordForm(request.user, request.POST)
+    if not password_form.is_valid():
+        return _settings_page(request, password_form=password_form)
+    password_form.save()
+    update_session_auth_hash(request, password_form.user)
+    messages.success(request, "Your password is changed: your other sessions are logged out.")
+    return redirect("account-settings")
 
 
 @login_required

@@ -1,3 +1,4 @@
+import pytest
 from django.conf import settings
 from django.urls import reverse
 
@@ -70,3 +71,45 @@ def test_a_logged_in_user_who_opens_login_goes_to_the_project_list(client, alice
 
     assert response.status_code == 302
     assert response["Location"] == reverse("project-list")
+
+
+def change_password(client, old, new, again=None):
+    fields = {"old_password": old, "new_password1": new, "new_password2": again or new}
+    return client.post(reverse("account-password"), fields)
+
+
+def test_a_password_is_changed_on_the_account_settings_page_and_other_sessions_end(client_for, alice):
+    here, elsewhere = client_for(alice), client_for(alice)
+    assert "Change Password" in here.get(reverse("account-settings")).content.decode()
+
+    response = change_password(here, PASSWORD, "a brand new secret")
+
+    assert response.status_code == 302 and response["Location"] == reverse("account-settings")
+    alice.refresh_from_db()
+    assert alice.check_password("a brand new secret")
+    assert here.get(reverse("project-list")).status_code == 200  # this session stays
+    assert elsewhere.get(reverse("project-list")).status_code == 302  # the others are logged out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "again", "error"),
+    [
+        ("wrong password", "a brand new secret", None, "Your old password was entered incorrectly"),
+        (PASSWORD, "a brand new secret", "something else", "didn’t match"),
+        (PASSWORD, "short", None, "at least 8 characters"),
+    ],
+    ids=["wrong-old", "mismatch", "too-short"],
+)
+def test_a_bad_password_change_is_refused_with_the_reason(client_for, alice, old, new, again, error):
+    response = change_password(client_for(alice), old, new, again)
+
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)
+
+
+def test_changing_a_password_needs_a_login(client, alice):
+    response = change_password(client, PASSWORD, "a brand new secret")
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
