@@ -7,6 +7,7 @@ works as a plain form; the script adds the editor, the wizard and the live parts
 """
 
 import json
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -42,14 +43,24 @@ def json_error(message: str, status: int, **extra) -> JsonResponse:
     return JsonResponse({"error": message, **extra}, status=status)
 
 
-def studio_project(request, slug, action="view"):
-    """project_for() for the JSON endpoints: the same 404 and 403, as JSON bodies."""
-    try:
-        return project_for(request.user, slug, action), None
-    except Http404:
-        return None, json_error("No such project.", 404)
-    except PermissionDenied as exc:
-        return None, json_error(str(exc), 403)
+def studio_endpoint(action="view"):
+    """A JSON endpoint under /projects/<slug>/: project_for(), with its 404 and 403 as JSON bodies, and
+    the view called with the project in place of the slug."""
+
+    def decorate(view):
+        @wraps(view)
+        def endpoint(request, slug, *args, **kwargs):
+            try:
+                project = project_for(request.user, slug, action)
+            except Http404:
+                return json_error("No such project.", 404)
+            except PermissionDenied as exc:
+                return json_error(str(exc), 403)
+            return view(request, project, *args, **kwargs)
+
+        return endpoint
+
+    return decorate
 
 
 def message_label(message: Message) -> str:
@@ -166,11 +177,9 @@ def read_json(request) -> dict:
 
 @login_required
 @require_POST
-def check_expression(request, slug):
+@studio_endpoint("edit_job")
+def check_expression(request, project):
     """The compiler's verdict on an expression, before it is saved: 200, or 422 with line and column."""
-    project, denied = studio_project(request, slug, "edit_job")
-    if denied:
-        return denied
     try:
         expression = read_json(request).get("expression")
     except ValueError as exc:
@@ -188,11 +197,9 @@ def check_expression(request, slug):
 
 @login_required
 @require_GET
-def trigger_messages(request, slug, trigger_id):
+@studio_endpoint()
+def trigger_messages(request, project, trigger_id):
     """The messages a trigger matches (newest first, last 30 days), for the inspector and Save and Run."""
-    project, denied = studio_project(request, slug)
-    if denied:
-        return denied
     trigger = Trigger.objects.filter(project=project, pk=trigger_id).first()
     if trigger is None:
         return json_error(f"There is no trigger {trigger_id} in this project.", 404)
@@ -209,12 +216,10 @@ def trigger_messages(request, slug, trigger_id):
 
 @login_required
 @require_GET
-def message_state(request, slug, message_id):
+@studio_endpoint()
+def message_state(request, project, message_id):
     """The initial state a run of a message-triggered job gets from this message (without the
     credential, which is added when the run starts)."""
-    project, denied = studio_project(request, slug)
-    if denied:
-        return denied
     message = Message.objects.filter(project=project, pk=message_id).first()
     if message is None:
         return json_error(f"There is no message {message_id} in this project's inbox.", 404)
@@ -234,12 +239,10 @@ def form_errors(form) -> dict:
 
 @login_required
 @require_POST
-def save_and_run(request, slug, job_id=None):
+@studio_endpoint("edit_job")
+def save_and_run(request, project, job_id=None):
     """Save the studio's form, then run the job on the chosen message; the page follows the run's log
     through runs/stream.py. 201 with the run; 400 for what the form refuses; 409 when it cannot run."""
-    project, denied = studio_project(request, slug, "edit_job")
-    if denied:
-        return denied
     job = None
     if job_id is not None:
         job = Job.objects.select_related("trigger", "credential").filter(pk=job_id, project=project).first()
@@ -275,8 +278,8 @@ def save_and_run(request, slug, job_id=None):
     saved = {
         "job": job.pk,
         "name": job.name,
-        "edit_url": reverse("job-edit", args=[slug, job.pk]),
-        "save_and_run_url": reverse("studio-save-and-run", args=[slug, job.pk]),
+        "edit_url": reverse("job-edit", args=[project.slug, job.pk]),
+        "save_and_run_url": reverse("studio-save-and-run", args=[project.slug, job.pk]),
     }
     try:
         run = run_now(job, message)
@@ -286,8 +289,8 @@ def save_and_run(request, slug, job_id=None):
         {
             **saved,
             "run": run.pk,
-            "run_url": reverse("run-detail", args=[slug, run.pk]),
-            "events_url": reverse("run-events", args=[slug, run.pk]),
+            "run_url": reverse("run-detail", args=[project.slug, run.pk]),
+            "events_url": reverse("run-events", args=[project.slug, run.pk]),
         },
         status=201,
     )

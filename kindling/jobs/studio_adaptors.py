@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kindling.engine.adaptors import AdaptorUnavailable, published_versions
 from kindling.jobs import adaptor_docs, adaptor_installs
 from kindling.jobs.models import AdaptorInstall
-from kindling.jobs.studio import json_error, read_json, studio_project
+from kindling.jobs.studio import json_error, read_json, studio_endpoint
 
 
 def _installed_spec(request) -> tuple[str, str]:
@@ -28,21 +28,17 @@ def _installed_spec(request) -> tuple[str, str]:
 
 @login_required
 @require_GET
-def adaptor_catalogue(request, slug):
-    _project, denied = studio_project(request, slug)
-    if denied:
-        return denied
+@studio_endpoint()
+def adaptor_catalogue(request, _project):
     return JsonResponse(adaptor_docs.catalogue(settings.ADAPTOR_REPO_DIR))
 
 
 @login_required
 @require_GET
-def adaptor_versions(request, slug):
+@studio_endpoint()
+def adaptor_versions(request, _project):
     """The versions the picker offers for ?adaptor=NAME: installed ones, and the releases on npm
     (any of which the job's first run, or the install button, installs). 502 when npm cannot say."""
-    _project, denied = studio_project(request, slug)
-    if denied:
-        return denied
     name = request.GET.get("adaptor", "").strip()
     if not name:
         return json_error("Say which adaptor: ?adaptor=@openfn/language-http", 400)
@@ -57,11 +53,9 @@ def adaptor_versions(request, slug):
 
 @login_required
 @require_GET
-def adaptor_docs_view(request, slug):
+@studio_endpoint()
+def adaptor_docs_view(request, _project):
     """Every public operation of an installed version, from its ast.json."""
-    _project, denied = studio_project(request, slug)
-    if denied:
-        return denied
     try:
         name, version = _installed_spec(request)
         operations = adaptor_docs.operations(settings.ADAPTOR_REPO_DIR, name, version)
@@ -72,11 +66,9 @@ def adaptor_docs_view(request, slug):
 
 @login_required
 @require_GET
-def adaptor_types(request, slug):
+@studio_endpoint()
+def adaptor_types(request, _project):
     """The version's .d.ts files (and language-common's) for the editor's JavaScript service."""
-    _project, denied = studio_project(request, slug)
-    if denied:
-        return denied
     try:
         name, version = _installed_spec(request)
         libraries = adaptor_docs.type_libraries(settings.ADAPTOR_REPO_DIR, name, version)
@@ -89,20 +81,18 @@ def adaptor_types(request, slug):
     return response
 
 
-def _described(install: AdaptorInstall, slug: str) -> dict:
+def _described(install: AdaptorInstall, project) -> dict:
     return {
         **adaptor_installs.describe(install),
-        "url": reverse("studio-adaptor-install-status", args=[slug, install.pk]),
+        "url": reverse("studio-adaptor-install-status", args=[project.slug, install.pk]),
     }
 
 
 @login_required
 @require_POST
-def adaptor_install(request, slug):
+@studio_endpoint("edit_job")
+def adaptor_install(request, project):
     """Start installing {"adaptor", "version"} from npm; 202 with the install to poll."""
-    _project, denied = studio_project(request, slug, "edit_job")
-    if denied:
-        return denied
     try:
         body = read_json(request)
     except ValueError as exc:
@@ -114,16 +104,14 @@ def adaptor_install(request, slug):
         install = adaptor_installs.start_install(name, version or "", settings.ADAPTOR_REPO_DIR, request.user)
     except adaptor_installs.InstallRefused as exc:
         return json_error(str(exc), 400, field="adaptor")
-    return JsonResponse(_described(install, slug), status=202)
+    return JsonResponse(_described(install, project), status=202)
 
 
 @login_required
 @require_GET
-def adaptor_install_status(request, slug, install_id):
-    _project, denied = studio_project(request, slug)
-    if denied:
-        return denied
+@studio_endpoint()
+def adaptor_install_status(request, project, install_id):
     install = AdaptorInstall.objects.filter(pk=install_id).first()
     if install is None:
         return json_error(f"There is no adaptor install {install_id}.", 404)
-    return JsonResponse(_described(install, slug))
+    return JsonResponse(_described(install, project))
