@@ -139,6 +139,17 @@ def test_a_job_is_created_in_wizard_mode_and_fullscreen_is_kept_for_existing_job
         expect(studio_mode(page)).to_have_attribute("data-mode", "wizard")
 
 
+def edit_in_studio(browser, base_url, job, adaptor):
+    """Alice's page (wide, with the clipboard) with the job open in Job Studio, its editor ready."""
+    context = browser.new_context(viewport=WIDE)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    log_in(page, base_url, "alice@example.com")
+    page.goto(f"{base_url}/projects/{job.project.slug}/jobs/{job.pk}/edit")
+    wait_for_editor(page, adaptor)
+    return page
+
+
 @pytest.mark.browser
 def test_the_editor_completes_the_adaptors_operations_checks_syntax_and_shows_the_docs(
     registrations, live_server
@@ -155,12 +166,7 @@ def test_the_editor_completes_the_adaptors_operations_checks_syntax_and_shows_th
     )
 
     with open_chromium() as browser:
-        context = browser.new_context(viewport=WIDE)
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        log_in(page, live_server.url, "alice@example.com")
-        page.goto(f"{live_server.url}/projects/{project.slug}/jobs/{job.pk}/edit")
-        wait_for_editor(page, HTTP)
+        page = edit_in_studio(browser, live_server.url, job, HTTP)
         expect(page.locator("#studio-check")).to_contain_text("No syntax errors")
 
         # The version field offers the installed versions, then the other releases on npm.
@@ -222,12 +228,7 @@ def test_a_path_is_copied_from_the_initial_state_tree(registrations, live_server
     post_message(project, {"formID": "something_else", "form": {"patient": {"name": "Not matched"}}})
 
     with open_chromium() as browser:
-        context = browser.new_context(viewport=WIDE)
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        log_in(page, live_server.url, "alice@example.com")
-        page.goto(f"{live_server.url}/projects/{project.slug}/jobs/{job.pk}/edit")
-        wait_for_editor(page, COMMON)
+        page = edit_in_studio(browser, live_server.url, job, COMMON)
         inspector = page.locator("#studio-inspector")
         expect(inspector).to_be_hidden()
 
