@@ -7,10 +7,9 @@ works as a plain form; the script adds the editor, the wizard and the live parts
 """
 
 import json
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -26,7 +25,7 @@ from kindling.inbox.models import Message
 from kindling.jobs import adaptor_docs, editing
 from kindling.jobs.forms import JobForm
 from kindling.jobs.models import Job, Trigger
-from kindling.jobs.views import apply_errors, matching_messages, project_job
+from kindling.jobs.views import matching_messages, project_job, save_posted
 from kindling.projects.access import project_for
 from kindling.runs.reprocess import CannotRun, run_now
 
@@ -136,14 +135,10 @@ def render_studio(request, project, form, job):
 def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
     form = JobForm(request.POST or None, project=project)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = editing.create_job(project, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Job {job.name} created. It is off until you switch it on.")
-            return redirect("job-detail", project.slug, job.pk)
+    created = "Job {.name} created. It is off until you switch it on."
+    job = save_posted(request, form, partial(editing.create_job, project), created)
+    if job is not None:
+        return redirect("job-detail", project.slug, job.pk)
     return render_studio(request, project, form, None)
 
 
@@ -151,14 +146,8 @@ def job_create(request, slug):
 def job_edit(request, slug, job_id):
     project, job = project_job(request, slug, job_id, "edit_job")
     form = JobForm(request.POST or None, project=project, job=job)
-    if request.method == "POST" and form.is_valid():
-        try:
-            editing.update_job(job, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Job {job.name} saved.")
-            return redirect("job-detail", project.slug, job.pk)
+    if save_posted(request, form, partial(editing.update_job, job), "Job {.name} saved.") is not None:
+        return redirect("job-detail", project.slug, job.pk)
     return render_studio(request, project, form, job)
 
 

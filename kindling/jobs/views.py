@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -55,6 +56,21 @@ def project_job(request, slug, job_id, action="view"):
 
 def apply_errors(form, exc: editing.EditError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+
+
+def save_posted(request, form, save, done: str):
+    """A form page's POST: once the form is valid, `save(**form.changes())` (an editing.* call) and the
+    note `done` (formatted with what it saved); an EditError goes onto the form instead. What was
+    saved, or None when nothing was."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        saved = save(**form.changes())
+    except editing.EditError as exc:
+        apply_errors(form, exc)
+        return None
+    messages.success(request, done.format(saved))
+    return saved
 
 
 # Jobs ------------------------------------------------------------------------------------------
@@ -241,14 +257,9 @@ def trigger_create(request, slug):
     form = TriggerForm(
         request.POST or None, project=project, initial={"kind": request.GET.get("kind", Trigger.Kind.MESSAGE)}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            trigger = editing.create_trigger(project, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Trigger {trigger.name} created.")
-            return redirect("trigger-edit", project.slug, trigger.pk)
+    trigger = save_posted(request, form, partial(editing.create_trigger, project), "Trigger {.name} created.")
+    if trigger is not None:
+        return redirect("trigger-edit", project.slug, trigger.pk)
     return render(request, "triggers/trigger_form.html", trigger_form_context(project, form, None))
 
 
@@ -259,14 +270,9 @@ def trigger_edit(request, slug, trigger_id):
         Trigger.objects.select_related("upstream_job"), pk=trigger_id, project=project
     )
     form = TriggerForm(request.POST or None, project=project, trigger=trigger)
-    if request.method == "POST" and form.is_valid():
-        try:
-            editing.update_trigger(trigger, **form.changes())
-        except editing.EditError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Trigger {trigger.name} saved.")
-            return redirect("trigger-edit", project.slug, trigger.pk)
+    saved = save_posted(request, form, partial(editing.update_trigger, trigger), "Trigger {.name} saved.")
+    if saved is not None:
+        return redirect("trigger-edit", project.slug, trigger.pk)
     return render(request, "triggers/trigger_form.html", trigger_form_context(project, form, trigger))
 
 
