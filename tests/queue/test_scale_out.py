@@ -27,7 +27,12 @@ WORKERS = 4
 SLOTS = 3  # 12 slots for 8 concurrent runs at most: some slots always find nothing to claim
 LEASE = 3  # seconds: the killed worker's runs are lost soon after
 TIMEOUT = 900  # the whole test, generous for a busy 2-core machine; the duration is not asserted
-EXPRESSION = "fn(state => { console.log('executed', state.n); return state; });"
+# A warm run takes a few milliseconds: without the wait, the runs a worker held when it was chosen
+# could all have ended before the SIGKILL reached it, and none would be lost.
+EXPRESSION = (
+    "fn(state => { console.log('executed', state.n);"
+    " return new Promise(resolve => setTimeout(() => resolve(state), 200)); });"
+)
 
 
 @pytest.fixture
