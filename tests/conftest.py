@@ -3,6 +3,9 @@
 alice owns the project, bob collaborates on it, charlie has no access to it.
 """
 
+import contextlib
+import os
+
 import pytest
 from django.test import Client
 
@@ -99,3 +102,32 @@ def client_for(db):
 @pytest.fixture
 def token_for():
     return lambda user: ApiToken.issue(user, "test")
+
+
+@pytest.fixture(autouse=True)
+def sandbox_may_read_tmp_path(request):
+    """pytest makes its temporary folders 0700; when the tests run as root, a job's sandbox runs as a
+    uid of its own and could not read an adaptor repository made in one. Let others pass through."""
+    if "tmp_path" in request.fixturenames:
+        path = request.getfixturevalue("tmp_path")
+        root = request.config._tmp_path_factory.getbasetemp().parent
+        for folder in [path, *path.parents]:
+            folder.chmod(folder.stat().st_mode | 0o011)
+            if folder == root:
+                break
+
+
+@contextlib.contextmanager
+def jobs_may_reach(port: int):
+    """Jobs run in a network of their own that cannot reach this machine: open one local port to them,
+    as an operator would with KINDLING_JOB_ALLOW_HOSTS (processes started from now on see it)."""
+    key = "KINDLING_JOB_ALLOW_HOSTS"
+    before = os.environ.get(key)
+    os.environ[key] = " ".join(filter(None, [before, f"127.0.0.1:{port}"]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before

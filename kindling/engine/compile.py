@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .node import NodeMissing, ProtocolError, RunnerProcess
+from .sandbox import SandboxError
 
 COMPILER_MEMORY_MB = 256
 # A compile of a normal job takes milliseconds; the first request also waits for Node to start.
@@ -141,7 +142,7 @@ class Compiler:
         if self._runner is None:
             try:
                 self._runner = RunnerProcess(COMPILER_MEMORY_MB, readable=readable).start()
-            except NodeMissing as exc:
+            except (NodeMissing, SandboxError) as exc:
                 raise CompilerUnavailable(str(exc)) from exc
             self._readable = readable
         request = {**request, "id": f"compile-{next(self._ids)}"}

@@ -18,6 +18,7 @@ from .exit_codes import ExitCode
 from .node import NodeMissing, ProtocolError, RunnerProcess
 from .pool import Lease
 from .runlog import RunLog
+from .sandbox import SandboxError
 from .spec import LogLine, RunResult, RunSpec
 
 if TYPE_CHECKING:
@@ -40,17 +41,21 @@ def execute(
     pool: "Pool | None" = None,
     warm_key: str | None = None,
     cancel: threading.Event | None = None,
+    local: bool = False,
 ) -> RunResult:
     """Without a pool, the run gets a fresh Node process of its own. With `pool` and `warm_key`
     (one key per project: a warm process must never serve two projects), it gets a warm one.
 
     `cancel`: once set (from any thread), the run's Node process is killed, never to serve again,
     and the run ends with exit 6 and the log so far; set before the run starts, no process starts.
+
+    `local`: a developer's run on their own machine (`kindling execute`): the job keeps the host's
+    network, and runs without the OS sandbox where it cannot be built, saying so.
     """
     configuration = spec.state.get("configuration") if isinstance(spec.state, dict) else None
     run_log = RunLog(configuration, on_log)
     try:
-        return _execute(spec, Path(repo_dir), run_log, pool if warm_key else None, warm_key, cancel)
+        return _execute(spec, Path(repo_dir), run_log, pool if warm_key else None, warm_key, cancel, local)
     except Exception as exc:
         # A bug of ours: keep the log so far, say what broke, and let the operator find the trace.
         log.exception("engine failed on %s", spec.run_id)
@@ -66,6 +71,7 @@ def _execute(
     pool: "Pool | None",
     key: str | None,
     cancel: threading.Event | None,
+    local: bool = False,
 ) -> RunResult:
     try:
         name, version = ensure_adaptor(spec.adaptor, repo_dir, note=run_log.engine)
@@ -92,8 +98,8 @@ def _execute(
         if pool:
             lease = pool.acquire(key, spec.memory_mb, repo_dir, adaptor=f"{name}@{version}")
         else:
-            lease = Lease.fresh(spec.memory_mb, repo_dir)
-    except NodeMissing as exc:
+            lease = Lease.fresh(spec.memory_mb, repo_dir, local=local)
+    except (NodeMissing, SandboxError) as exc:
         run_log.engine("error", str(exc))
         run_log.finish("crashed")
         return RunResult(int(ExitCode.ENGINE_ERROR), None, run_log.lines, version)
@@ -106,8 +112,11 @@ def _execute(
         if event is not None:
             reusable = _may_serve_again(event)
             heap_mb = event.get("heapUsedMb")
+            why = event.get("notReusableBecause") or f"the run ended with status {event.get('status')}"
+            if reusable and (strays := lease.runner.stray_processes()):
+                # A process the job started outlived the run: recycling ends the whole sandbox with it.
+                reusable, why = False, f"the run left {len(strays)} process(es) running"
             if lease.warm and not reusable:
-                why = event.get("notReusableBecause") or f"the run ended with status {event.get('status')}"
                 log.info("the Node process of %s is not reused after %s: %s", key, spec.run_id, why)
         return outcome
     finally:

@@ -116,12 +116,27 @@ class RunnerProcess:
     process ended on its own), "timeout", "memory" or "cancelled" (we killed it).
     """
 
-    def __init__(self, memory_mb: int, *, readable: tuple[Path, ...] = (), vm_modules: bool = True):
+    def __init__(
+        self,
+        memory_mb: int,
+        *,
+        readable: tuple[Path, ...] = (),
+        vm_modules: bool = True,
+        network: sandbox.Network | None = None,
+        unsandboxed_ok: bool = False,
+    ):
         self.memory_mb = memory_mb
         self.rss_limit_mb = memory_mb + RSS_HEADROOM_MB
         self.vm_modules = vm_modules
         self.readable = readable  # besides the system and the runner: the adaptor repository
         self.sandboxed = sandbox.available()
+        if not self.sandboxed and not (unsandboxed_ok or sandbox.unsandboxed_allowed()):
+            raise sandbox.SandboxError(
+                f"job code would run without its sandbox ({sandbox.unavailable_reason()}); set "
+                f"{sandbox.NO_SANDBOX_ENV}=1 only if you trust every job author"
+            )
+        self.network = sandbox.configured_network() if network is None else network
+        self._sandbox: sandbox.Sandboxed | None = None
         self.ended_by: str | None = None
         self.ready = False  # the runner said "ready": it started and can take requests
         self.peak_rss_mb = 0.0
@@ -138,14 +153,7 @@ class RunnerProcess:
         self._workdir = tempfile.TemporaryDirectory(prefix="kindling-run-")
         # The working directory is this process's own: the runner empties it after every run.
         command = [*runner_command(self.memory_mb, vm_modules=self.vm_modules), "--scratch-cwd"]
-        if self.sandboxed:
-            # The sandbox's /tmp is private to this process: the runner empties it between runs.
-            command.append("--private-tmp")
-            node_prefix = Path(command[0]).resolve().parent.parent
-            readable = [node_prefix, RUNNER_DIR, *self.readable]
-            command = sandbox.wrap(command, workdir=Path(self._workdir.name), readable=readable)
-        self.process = subprocess.Popen(
-            command,
+        popen = dict(
             cwd=self._workdir.name,
             env={},  # no platform secrets (DATABASE_URL, keys) within reach of job code
             stdin=subprocess.PIPE,
@@ -153,6 +161,28 @@ class RunnerProcess:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        if self.sandboxed:
+            # The sandbox's /tmp is private to this process: the runner empties it between runs.
+            command.append("--private-tmp")
+            if self.network.isolated:
+                # Allowed ports of this machine answer on the namespace's own loopback (worker.mjs).
+                command += [f"--forward-host-port={port}" for port in self.network.host_ports]
+            node_prefix = Path(command[0]).resolve().parent.parent
+            readable = [node_prefix, RUNNER_DIR, *self.readable]
+            try:
+                self._sandbox = sandbox.spawn(
+                    command,
+                    workdir=Path(self._workdir.name),
+                    readable=readable,
+                    network=self.network,
+                    **popen,
+                )
+            except BaseException:
+                self._workdir.cleanup()
+                raise
+            self.process = self._sandbox.process
+        else:
+            self.process = subprocess.Popen(command, **popen)
         self._selector = selectors.DefaultSelector()
         for stream in (self.process.stdout, self.process.stderr):
             os.set_blocking(stream.fileno(), False)
@@ -168,6 +198,8 @@ class RunnerProcess:
 
     def close(self) -> None:
         self.kill()
+        if self._sandbox is not None:
+            self._sandbox.close()
         self._selector.close()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
@@ -217,6 +249,24 @@ class RunnerProcess:
                 pass
             pending += _children(pid)
         return pids
+
+    def stray_processes(self) -> list[int]:
+        """Processes that job code started and that are still alive between runs (a detached child
+        survives its parent's exit and is adopted by the sandbox's init): besides bubblewrap and the
+        runner itself, nothing should be there."""
+        strays, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    args = cmdline.read().split(b"\0")
+            except OSError:
+                continue
+            if pid != self.process.pid and Path(args[0].decode(errors="replace")).name != "bwrap":
+                if str(WORKER).encode() not in args:
+                    strays.append(pid)
+            pending += _children(pid)
+        return strays
 
     def send(self, request: dict, *, last: bool = False) -> None:
         """Queue one request; it is written while events are read, so a big state cannot deadlock.

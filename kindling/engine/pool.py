@@ -33,6 +33,7 @@ from pathlib import Path
 
 from .compile import CompilerUnavailable, request_compile
 from .node import RunnerProcess, tree_rss_mb
+from .sandbox import HOST_NETWORK
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,12 @@ class Lease:
     imported: str | None = None  # the adaptor a standby process imported ahead
 
     @classmethod
-    def fresh(cls, memory_mb: int, repo: Path, spare: "Lease | None" = None) -> "Lease":
+    def fresh(
+        cls, memory_mb: int, repo: Path, spare: "Lease | None" = None, *, local: bool = False
+    ) -> "Lease":
         if spare is not None:
             return cls(spare.runner, memory_mb=memory_mb, repo=repo, standby=True, imported=spare.imported)
-        return cls(_start(memory_mb, repo), memory_mb=memory_mb, repo=repo)
+        return cls(_start(memory_mb, repo, local=local), memory_mb=memory_mb, repo=repo)
 
     def describe(self) -> str:
         ahead = ""
@@ -69,8 +72,11 @@ class Lease:
         return f"a warm Node.js process (its run {self.runs + 1})"
 
 
-def _start(memory_mb: int, repo: Path) -> RunnerProcess:
-    return RunnerProcess(memory_mb, readable=(Path(repo).resolve(),)).start()
+def _start(memory_mb: int, repo: Path, *, local: bool = False) -> RunnerProcess:
+    readable = (Path(repo).resolve(),)
+    if local:
+        return RunnerProcess(memory_mb, readable=readable, network=HOST_NETWORK, unsandboxed_ok=True).start()
+    return RunnerProcess(memory_mb, readable=readable).start()
 
 
 WARM_UP_SECONDS = 60.0
@@ -79,8 +85,13 @@ WARM_UP_SECONDS = 60.0
 def _import_ahead(runner: RunnerProcess, adaptor: str, repo: Path) -> None:
     """Have a standby process import `adaptor` and compile a trivial expression with it: a compile
     request runs no job code, and leaves the adaptor's modules and the compiler loaded."""
-    request = {"type": "compile", "id": "standby", "expression": "fn(state => state);", "adaptor": adaptor,
-               "repo": str(repo)}
+    request = {
+        "type": "compile",
+        "id": "standby",
+        "expression": "fn(state => state);",
+        "adaptor": adaptor,
+        "repo": str(repo),
+    }
     try:
         answer = request_compile(runner, request, time.monotonic() + WARM_UP_SECONDS)
     except CompilerUnavailable as exc:
@@ -171,8 +182,15 @@ class Pool:
                         self._idle[victim.key].remove(victim)
                         unfit.append(victim)
                 if spare is not None:
-                    lease = Lease(spare.runner, key=key, memory_mb=memory_mb, repo=repo, warm=True,
-                                  standby=True, imported=spare.imported)
+                    lease = Lease(
+                        spare.runner,
+                        key=key,
+                        memory_mb=memory_mb,
+                        repo=repo,
+                        warm=True,
+                        standby=True,
+                        imported=spare.imported,
+                    )
                     spare = None
                 elif self._count() < self.max_processes:
                     lease = Lease(None, key=key, memory_mb=memory_mb, repo=repo, warm=True)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from kindling.runs.worker import process_one
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
 from tests.browser.test_studio import set_expression, wait_for_editor
-from tests.conftest import make_project, make_user
+from tests.conftest import jobs_may_reach, make_project, make_user
 
 HTTP = "@openfn/language-http@7.2.10"
 USERNAME = "integration@example.org"
@@ -54,7 +54,8 @@ def patients_server():
     _BasicAuthPatients.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _BasicAuthPatients)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    with jobs_may_reach(server.server_address[1]):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 

@@ -21,7 +21,7 @@ from kindling.runs.models import Run
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
 from tests.browser.test_sections import shoot
-from tests.conftest import make_job, make_project, make_trigger, make_user, post_message
+from tests.conftest import jobs_may_reach, make_job, make_project, make_trigger, make_user, post_message
 from tests.e2e.test_serve import free_port, wait_for_port
 from tests.queue.conftest import shared_db  # noqa: F401 - the fixture: this test's database, seen by `serve`
 
@@ -81,12 +81,13 @@ def read_db(query):
 @pytest.fixture
 def gate():
     shut = Gate()
-    yield shut
+    with jobs_may_reach(shut.server.server_address[1]):
+        yield shut
     shut.close()
 
 
 @pytest.fixture
-def serve(shared_db):  # noqa: F811 - the imported fixture
+def serve(gate, shared_db):  # noqa: F811 - the imported fixture; the gate opens its port first
     port = free_port()
     server = subprocess.Popen(
         [

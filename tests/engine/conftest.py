@@ -13,6 +13,7 @@ import pytest
 
 from kindling import engine
 from kindling.engine.node import RUNNER_DIR, runner_command
+from tests.conftest import jobs_may_reach
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = "@openfn/language-common@3.3.4"
@@ -138,6 +139,7 @@ def patients_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Patients)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    with jobs_may_reach(server.server_address[1]):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

@@ -2,6 +2,7 @@
 run to reach what an earlier run had."""
 
 import importlib
+import json
 import os
 import signal
 import threading
@@ -131,7 +132,6 @@ def test_the_probe_finds_a_secret_that_a_kept_process_still_holds(pool, run_warm
             "fn.constructor('return globalThis')().stash = state.configuration.password;", id="global"
         ),
         pytest.param(f"{HOST}.env.STASH = state.configuration.password;", id="environment"),
-        pytest.param("fn.constructor('return Object.prototype')().stash = 1;", id="prototype"),
         pytest.param("setTimeout(() => console.log(state.configuration.password), 60000);", id="timer"),
         pytest.param(f"{HOST}.chdir('/');", id="working directory"),
         pytest.param("fn.constructor('return globalThis')().Blob = null;", id="lazy global"),
@@ -149,6 +149,51 @@ def test_a_run_that_leaves_something_behind_gets_a_process_of_its_own_next(pool,
     assert first.exit_code == 0, log_text(first)
     assert process_note(second) == "a new warm Node.js process"
     assert second.final_state["data"]["found"] == 0
+
+
+@pytest.mark.parametrize(
+    "stash",
+    [
+        pytest.param("Object.prototype.stash = secret;", id="property on a prototype"),
+        pytest.param("Array.prototype.map = function () { return [secret]; };", id="method on a prototype"),
+        pytest.param("JSON.parse = () => secret;", id="method of a namespace"),
+        pytest.param("Buffer.stash = secret;", id="property on Buffer"),
+        pytest.param("Promise.prototype.then = function () { return secret; };", id="Promise.prototype.then"),
+    ],
+)
+def test_a_run_cannot_change_the_shared_intrinsics_for_the_next(pool, run_warm, stash):
+    # Job code reaches the host realm through any adaptor function; what it finds there is frozen.
+    secret = f"stashed-{uuid.uuid4().hex}"
+    first = run_warm(
+        pool,
+        "fn(state => { fn.constructor('secret', `'use strict'; " + stash + "`)"
+        "(state.configuration.password); return state; });",
+        configuration={"password": secret},
+    )
+    second = run_warm(
+        pool,
+        "fn(state => ({ data: fn.constructor(`return [Object.prototype.stash ?? null, [1, 2].map(x => x * 2),"
+        " JSON.parse('[3]'), Buffer.stash ?? null, typeof Promise.prototype.then]`)() }));",
+    )
+
+    assert first.exit_code == 1
+    assert "TypeError" in log_text(first)
+    assert secret not in json.dumps(second.final_state)
+    assert second.final_state["data"] == [None, [2, 4], [3], None, "function"]
+
+
+def test_programs_still_give_their_own_objects_names_and_methods(pool, run_warm):
+    # Freezing Error.prototype must not break `this.name = 'HTTPError'` in an HTTP client's error class.
+    result = run_warm(
+        pool,
+        "fn(state => ({ data: fn.constructor(`'use strict';\n"
+        "class HTTPError extends Error { constructor(m) { super(m); this.name = 'HTTPError'; } }\n"
+        "const e = new HTTPError('down'); const o = {}; o.toString = () => 'mine'; o.constructor = 'c';\n"
+        "return [e.name, String(e), String(o), o.constructor, Error.prototype.name];`)() }));",
+    )
+
+    assert result.exit_code == 0, log_text(result)
+    assert result.final_state["data"] == ["HTTPError", "HTTPError: down", "mine", "c", "Error"]
 
 
 def test_a_run_that_uses_nodes_lazily_defined_globals_keeps_its_process(pool, run_warm):

@@ -45,6 +45,8 @@ def shared_db(transactional_db, tmp_path):
         "KINDLING_ADAPTOR_DIR": str(settings.ADAPTOR_REPO_DIR),
         "KINDLING_RUN_TIMEOUT": str(settings.RUN_TIMEOUT_SECONDS),
     }
+    if allowed := os.environ.get("KINDLING_JOB_ALLOW_HOSTS"):  # local systems the test's jobs call
+        env["KINDLING_JOB_ALLOW_HOSTS"] = allowed
     env.pop("DATABASE_URL", None)
     if connection.vendor == "postgresql":
         env["DATABASE_URL"] = postgres_url(connection.settings_dict)

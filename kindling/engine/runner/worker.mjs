@@ -23,6 +23,8 @@ import vm from 'node:vm';
 import run, { getModuleEntryPoint } from '@openfn/runtime';
 import { CompileError, compile } from './compile.mjs';
 import { withErrorReports } from './error-report.mjs';
+import { forwardHostPorts } from './forward.mjs';
+import { hardenIntrinsics } from './harden.mjs';
 import { Hygiene, describeExports } from './hygiene.mjs';
 import { RunModules, linkedTarget, withEsmHookIfNeeded } from './instances.mjs';
 import { createDisabledConsole, createLogger, formatMessage } from './log.mjs';
@@ -370,6 +372,8 @@ async function handle(line) {
   }
 }
 
+await forwardHostPorts(process.argv);
+hardenIntrinsics();
 send({ type: 'ready', versions: { node: process.versions.node, runtime: RUNTIME_VERSION } });
 for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (line.trim()) {

@@ -50,6 +50,12 @@ class Command(BaseCommand):
         parser.add_argument("--memory", type=int, default=settings.RUN_MEMORY_MB, help="MB")
         parser.add_argument("--console-disabled", action="store_true", help="the job's console is off")
         parser.add_argument("--adaptor-dir", default=str(settings.ADAPTOR_REPO_DIR))
+        parser.add_argument(
+            "--isolate-network",
+            action="store_true",
+            help="run as a worker does: the job's own network, no loopback or private ranges "
+            "(KINDLING_JOB_ALLOW_HOSTS opens some), and refuse to run without the OS sandbox",
+        )
 
     def handle(self, *args, **opts):
         try:
@@ -66,7 +72,10 @@ class Command(BaseCommand):
             console_disabled=opts["console_disabled"],
         )
         result = engine.execute(
-            spec, repo_dir=Path(opts["adaptor_dir"]), on_log=lambda line: self.stdout.write(as_text(line))
+            spec,
+            repo_dir=Path(opts["adaptor_dir"]),
+            on_log=lambda line: self.stdout.write(as_text(line)),
+            local=not opts["isolate_network"],
         )
         if result.final_state is not None:
             text = json.dumps(result.final_state, indent=2, ensure_ascii=False)
