@@ -24,7 +24,7 @@ $(RUNNER)/node_modules/.installed: $(RUNNER)/package.json $(RUNNER)/package-lock
 	@touch $@
 
 setup: $(BIN)/.installed node_modules/.installed $(RUNNER)/node_modules/.installed
-	@scripts/system-deps.sh bubblewrap
+	@scripts/system-deps.sh bubblewrap slirp4netns iproute2
 
 run: setup
 	$(BIN)/kindling migrate --noinput -v 0

@@ -173,8 +173,14 @@ class Run(models.Model):
             last = cursor.fetchone()[0]
             first = 0 if last is None else last + 1
             LogLine.objects.using(connection.alias).bulk_create(
-                LogLine(run_id=self.pk, seq=first + i, time=line.time, source=line.source,
-                        level=line.level, message=line.message)
+                LogLine(
+                    run_id=self.pk,
+                    seq=first + i,
+                    time=line.time,
+                    source=line.source,
+                    level=line.level,
+                    message=line.message,
+                )
                 for i, line in enumerate(lines)
             )
         return len(lines)

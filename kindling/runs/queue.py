@@ -16,7 +16,13 @@ from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_le
 from kindling.runs.models import Run
 
 __all__ = [
-    "aborted_or_lost", "claim", "enqueue", "finish", "projects_ready", "renew_leases", "runs_for_message",
+    "aborted_or_lost",
+    "claim",
+    "enqueue",
+    "finish",
+    "projects_ready",
+    "renew_leases",
+    "runs_for_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,12 +80,18 @@ _PAIRS_SQL = """
 def _pairs_sql() -> str:
     job, trigger = Job._meta, Trigger._meta
     return _PAIRS_SQL.format(
-        jobs=job.db_table, triggers=trigger.db_table,
-        job_id=job.pk.column, job_name=job.get_field("name").column,
-        job_project=job.get_field("project").column, job_trigger=job.get_field("trigger").column,
-        enabled=job.get_field("enabled").column, archived=job.get_field("archived").column,
-        trigger_id=trigger.pk.column, trigger_project=trigger.get_field("project").column,
-        kind=trigger.get_field("kind").column, criteria=trigger.get_field("criteria").column,
+        jobs=job.db_table,
+        triggers=trigger.db_table,
+        job_id=job.pk.column,
+        job_name=job.get_field("name").column,
+        job_project=job.get_field("project").column,
+        job_trigger=job.get_field("trigger").column,
+        enabled=job.get_field("enabled").column,
+        archived=job.get_field("archived").column,
+        trigger_id=trigger.pk.column,
+        trigger_project=trigger.get_field("project").column,
+        kind=trigger.get_field("kind").column,
+        criteria=trigger.get_field("criteria").column,
         exclusion=trigger.get_field("exclusion").column,
     )
 
@@ -101,12 +113,17 @@ def message_pairs(project_id: int) -> list[tuple[Job, Trigger]]:
     for job_id, name, job_project, trigger_id, inclusion, exclusion in rows:
         if trigger_id not in triggers:
             triggers[trigger_id] = _partial(
-                Trigger, connection.alias, id=trigger_id, project_id=project_id, kind=Trigger.Kind.MESSAGE,
+                Trigger,
+                connection.alias,
+                id=trigger_id,
+                project_id=project_id,
+                kind=Trigger.Kind.MESSAGE,
                 criteria=json_field.from_db_value(inclusion, None, connection),
                 exclusion=json_field.from_db_value(exclusion, None, connection),
             )
-        job = _partial(Job, connection.alias, id=job_id, name=name, project_id=job_project,
-                       trigger_id=trigger_id)
+        job = _partial(
+            Job, connection.alias, id=job_id, name=name, project_id=job_project, trigger_id=trigger_id
+        )
         job.trigger = triggers[trigger_id]
         pairs.append((job, triggers[trigger_id]))
     return pairs
@@ -191,10 +208,15 @@ def listening_jobs(job_id: int, kind: str) -> list[Job]:
     """Switched-on, non-archived jobs whose flow (or catch) trigger names `job_id`, oldest first."""
     job, trigger = Job._meta, Trigger._meta
     sql = _LISTENERS_SQL.format(
-        jobs=job.db_table, triggers=trigger.db_table, job_id=job.pk.column,
-        job_trigger=job.get_field("trigger").column, enabled=job.get_field("enabled").column,
-        archived=job.get_field("archived").column, trigger_id=trigger.pk.column,
-        kind=trigger.get_field("kind").column, upstream=trigger.get_field("upstream_job").column,
+        jobs=job.db_table,
+        triggers=trigger.db_table,
+        job_id=job.pk.column,
+        job_trigger=job.get_field("trigger").column,
+        enabled=job.get_field("enabled").column,
+        archived=job.get_field("archived").column,
+        trigger_id=trigger.pk.column,
+        kind=trigger.get_field("kind").column,
+        upstream=trigger.get_field("upstream_job").column,
     )
     # Most runs have no listener: one cheap statement finds that out; the jobs load only if there are.
     with connections[router.db_for_read(Job)].cursor() as cursor:

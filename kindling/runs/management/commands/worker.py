@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from kindling.engine import sandbox
 from kindling.runs.management.commands.scheduler import safe_pass
 from kindling.runs.worker import Worker
 from kindling.stopping import StopOnSignal
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         if slots < 1:
             self.stderr.write("--slots must be at least 1")
             raise SystemExit(2)
+        self.check_sandbox()
         worker = Worker(slots=slots, on_run=self.report)
         StopOnSignal(on_stop=worker.stop)
         self.stdout.write(f"worker {worker.name} started with {worker.slots} slot(s)")
@@ -41,6 +43,28 @@ class Command(BaseCommand):
         while not worker.wait(timeout=0.5):
             pass
         self.stdout.write(f"worker {worker.name} stopped")
+
+    def check_sandbox(self) -> None:
+        """Job code is untrusted: without its sandbox, refuse to start unless the operator said that
+        every job author is trusted."""
+        try:
+            sandbox.configured_network()
+        except sandbox.SandboxError as exc:
+            self.stderr.write(f"kindling worker: {exc}")
+            raise SystemExit(2) from exc
+        reason = sandbox.unavailable_reason()
+        if reason is None:
+            return
+        if not sandbox.unsandboxed_allowed():
+            self.stderr.write(
+                f"kindling worker: job code cannot be sandboxed on this machine: {reason}. Install "
+                "bubblewrap and slirp4netns (`make setup` does on Debian), or set "
+                f"{sandbox.NO_SANDBOX_ENV}=1 "
+                "if you trust every job author with this machine, its database and its keys."
+            )
+            raise SystemExit(2)
+        opted_out = f"{sandbox.NO_SANDBOX_ENV} is set"
+        self.stderr.write(f"WARNING: jobs run WITHOUT the OS sandbox ({reason}); {opted_out}")
 
     def schedule(self, worker: Worker) -> None:
         """A scheduler pass every second until the worker is asked to stop."""
