@@ -189,6 +189,41 @@ def measure(name: str, expression: str, adaptor: str, configuration, repo: Path,
     }
 
 
+def network_cost(repo: Path, runs: int) -> dict:
+    """Cold and warm runs with the job's own network (slirp4netns and routing rules, what workers
+    use) and with the host's network (what `kindling execute` keeps), alternating."""
+    make = lambda: spec("fn(state => state);", COMMON)  # noqa: E731
+    figures = {"own network (workers)": {"local": False}, "host network (kindling execute)": {"local": True}}
+    for row in figures.values():
+        row["cold_runs"], row["warm_runs"] = [], []
+    for _ in range(COLD_RUNS):
+        for row in figures.values():
+            row["cold_runs"].append(
+                timed(lambda row=row: engine.execute(make(), repo_dir=repo, local=row["local"]))
+            )
+    pools = {label: engine.Pool(**DEFAULT_POOL, local=row["local"]) for label, row in figures.items()}
+    try:
+        for pool in pools.values():
+            for _ in range(WARM_UP):
+                timed(lambda pool=pool: pool.execute(make(), key="bench", repo_dir=repo))
+        for _ in range(runs):
+            for label, pool in pools.items():
+                figures[label]["warm_runs"].append(
+                    timed(lambda pool=pool: pool.execute(make(), key="bench", repo_dir=repo))
+                )
+    finally:
+        for pool in pools.values():
+            pool.close()
+    return {
+        label: {
+            "cold": statistics.median(row["cold_runs"]),
+            "median": statistics.median(row["warm_runs"]),
+            "p95": percentile(row["warm_runs"], 0.95),
+        }
+        for label, row in figures.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=500, help="warm runs per job (default 500)")
@@ -200,7 +235,10 @@ def main() -> None:
         engine.ensure_adaptor(adaptor, repo)
 
     server = subprocess.Popen([sys.executable, "-c", PING_SERVER], stdout=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{server.stdout.readline().strip()}"
+    port = server.stdout.readline().strip()
+    base = f"http://127.0.0.1:{port}"
+    # Jobs have a network of their own: open the local server's port to them, as an operator would.
+    os.environ[sandbox.ALLOW_ENV] = f"127.0.0.1:{port}"
 
     load = os.getloadavg()
     node = os.popen(f"{node_binary()} --version").read().strip()
@@ -216,6 +254,7 @@ def main() -> None:
     ]
     try:
         rows = [measure(*job, repo=repo, runs=args.runs) for job in jobs]
+        isolation = network_cost(repo, args.runs)
     finally:
         server.kill()
 
@@ -232,6 +271,17 @@ def main() -> None:
             f"| {row['p95'] * 1000:.1f} ms | {row['per_second']:.0f} "
             f"| {row['rss_recycled']:.0f} MB / {row['rss_never']:.0f} MB "
             f"| {row['node_cpu'] * 1000:.1f} + {row['engine_cpu'] * 1000:.1f} ms |"
+        )
+    print()
+    print(
+        f"What the job's own network costs (language-common fn(state => state), {args.runs} warm runs each):"
+    )
+    print("| network | cold run | warm median | warm p95 |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, row in isolation.items():
+        print(
+            f"| {label} | {row['cold'] * 1000:.0f} ms "
+            f"| {row['median'] * 1000:.2f} ms | {row['p95'] * 1000:.2f} ms |"
         )
     load = os.getloadavg()
     print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f}")

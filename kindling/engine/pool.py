@@ -110,7 +110,9 @@ class Pool:
         idle_seconds: float = 300,
         max_processes: int = 8,
         standby: int = 0,
+        local: bool = False,
     ):
+        self.local = local  # the host's network, as `kindling execute` has (bench/engine.py compares)
         self._lock = threading.Lock()
         self._idle: dict[str, list[Lease]] = {}  # per key, least recently used first
         self._busy: dict[str, set[Lease]] = {}
@@ -205,7 +207,7 @@ class Pool:
             return Lease.fresh(memory_mb, repo, spare)
         if lease.runner is None:
             try:
-                lease.runner = _start(memory_mb, repo)
+                lease.runner = _start(memory_mb, repo, local=self.local)
             except BaseException:
                 with self._lock:
                     busy.discard(lease)
@@ -262,7 +264,7 @@ class Pool:
                     adaptor = self._adaptor
                 runner = None
                 try:
-                    runner = _start(memory_mb, repo)
+                    runner = _start(memory_mb, repo, local=self.local)
                     if adaptor is not None:
                         _import_ahead(runner, adaptor, repo)
                 except Exception:
