@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
 from kindling.accounts.models import ApiToken
+from kindling.patching import unknown_fields
 
 
 class TokenAuth(HttpBearer):
@@ -42,6 +43,13 @@ def unauthorized(request, exc):
 
 @api.exception_handler(ValidationError)
 def invalid(request, exc):
+    unknown = unknown_fields(exc.errors)
+    if unknown:
+        return api.create_response(
+            request,
+            {"error": f"Unknown field(s): {', '.join(unknown)}. Send only fields this endpoint changes."},
+            status=400,
+        )
     problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors)
     return api.create_response(request, {"error": f"Invalid request: {problems}"}, status=422)
 

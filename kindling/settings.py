@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kindling.jobs",
     "kindling.inbox",
     "kindling.runs",
+    "kindling.exports",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Project Settings: a renamed project's old portal URLs redirect for 60 days.
+    "kindling.projects.redirects.OldSlugRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "kindling.urls"

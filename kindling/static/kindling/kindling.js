@@ -38,3 +38,22 @@ document.addEventListener("change", (event) => {
   if (event.target.matches("[data-kind-select]")) showKindFields(event.target);
   if (event.target.matches("[data-period-select]")) showCustomRange(event.target);
 });
+
+// An eye button shows or hides a secret field (<button data-reveal-target="#field-id">).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-reveal-target]");
+  if (!button) return;
+  const field = document.querySelector(button.dataset.revealTarget);
+  if (!field) return;
+  const shown = field.type === "password";
+  field.type = shown ? "text" : "password";
+  button.setAttribute("aria-pressed", String(shown));
+  button.setAttribute("aria-label", shown ? "Hide the inbox URL" : "Show the inbox URL");
+  button.querySelector(".bi")?.classList.replace(shown ? "bi-eye" : "bi-eye-slash", shown ? "bi-eye-slash" : "bi-eye");
+});
+
+// Sliders show their value as they move (<output data-range-output="input-id">).
+document.addEventListener("input", (event) => {
+  const output = document.querySelector(`[data-range-output="${event.target.id}"]`);
+  if (output) output.textContent = event.target.value;
+});
