@@ -10,7 +10,5 @@ class PatchIn(Schema):
 
 
 def unknown_fields(errors) -> list[str]:
-    """The names of unknown fields if they are the only problem of a request, else []."""
-    if not errors or any(e.get("type") != "extra_forbidden" for e in errors):
-        return []
-    return sorted({str(e["loc"][-1]) for e in errors if e.get("loc")})
+    """The names of the unknown fields of a request (a 400, whatever else is wrong with it)."""
+    return sorted({str(e["loc"][-1]) for e in errors if e.get("type") == "extra_forbidden" and e.get("loc")})

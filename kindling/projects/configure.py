@@ -75,13 +75,13 @@ def check_changes(project: Project, changes: dict) -> dict:
         clean["description"] = str(changes["description"] or "").strip()
     if "concurrency" in changes:
         top = max_concurrency(project)
-        concurrency = whole_number("concurrency", changes["concurrency"], 1, 10, "Concurrency")
-        if concurrency > top:
-            raise ConfigError(
-                "concurrency",
-                f"Concurrency must be from 1 to {top}: this project's plan allows at most {top}.",
-            )
-        clean["concurrency"] = concurrency
+        clean["concurrency"] = whole_number(
+            "concurrency",
+            changes["concurrency"],
+            1,
+            top,
+            f"Concurrency (this project's plan allows at most {top})",
+        )
     if "notification_threshold" in changes:
         clean["notification_threshold"] = whole_number(
             "notification_threshold", changes["notification_threshold"], 1, 100, "The notification threshold"
