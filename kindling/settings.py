@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Project Settings: a renamed project's old portal URLs redirect for 60 days.
     "kindling.projects.redirects.OldSlugRedirectMiddleware",
+    # After CsrfViewMiddleware: ends a session 24 hours after login (kindling/accounts/sessions.py).
+    "kindling.accounts.sessions.SessionExpiryMiddleware",
 ]
 
 ROOT_URLCONF = "kindling.urls"
@@ -69,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kindling.accounts.sessions.session_context",
             ],
         },
     },
