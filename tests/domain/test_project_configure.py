@@ -1,7 +1,12 @@
 """Project Settings' effects: a concurrency change counts from the next claim, and the time zone set there
 is the one cron fires by."""
 
+import io
+import json
 from datetime import UTC, datetime
+
+import pytest
+from django.core.management import CommandError, call_command
 
 from kindling.jobs import scheduler
 from kindling.projects.configure import configure, max_concurrency
@@ -34,3 +39,21 @@ def test_the_time_zone_set_in_project_settings_is_the_one_cron_fires_by(project)
 
 def test_the_plan_maximum_is_ten_until_plans_provide_it(project):
     assert max_concurrency(project) == 10
+
+
+def test_the_cli_creates_a_project_and_changes_its_settings(alice):
+    out = io.StringIO()
+    call_command("project", "create", "--name", "Clinic Forms", "--owner", "alice@example.com", stdout=out)
+    created = json.loads(out.getvalue())
+
+    out = io.StringIO()
+    call_command("project", "set", created["project"], "--concurrency", "3", "--name", "Clinics", stdout=out)
+
+    changed = json.loads(out.getvalue())
+    assert (changed["slug"], changed["concurrency"], changed["inbox_url"]) == (
+        "clinics",
+        3,
+        created["inbox_url"],
+    )
+    with pytest.raises(CommandError, match="at most 10"):
+        call_command("project", "set", "clinics", "--concurrency", "12")
