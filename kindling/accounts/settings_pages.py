@@ -13,13 +13,11 @@ from django.views.decorators.http import require_POST
 from kindling.accounts import deletion, email_change, sessions
 
 
-class ChangeEmailForm(forms.Form):
-    new_email = forms.EmailField(
-        label="New email", widget=forms.EmailInput(attrs={"class": "form-control", "autocomplete": "email"})
-    )
+class PasswordConfirmedForm(forms.Form):
+    """A form that asks for the user's current password before acting on the account."""
+
     password = forms.CharField(
         label="Current password",
-        help_text="A confirmation link goes to the new address; your email changes when you open it.",
         widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "current-password"}),
     )
 
@@ -31,6 +29,19 @@ class ChangeEmailForm(forms.Form):
         if not self.user.check_password(self.cleaned_data["password"]):
             raise forms.ValidationError("That is not your current password.")
         return self.cleaned_data["password"]
+
+
+class ChangeEmailForm(PasswordConfirmedForm):
+    new_email = forms.EmailField(
+        label="New email", widget=forms.EmailInput(attrs={"class": "form-control", "autocomplete": "email"})
+    )
+    field_order = ["new_email", "password"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "password"
+        ].help_text = "A confirmation link goes to the new address; your email changes when you open it."
 
     def clean_new_email(self):
         try:
@@ -39,20 +50,8 @@ class ChangeEmailForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
 
-class DeleteAccountForm(forms.Form):
-    password = forms.CharField(
-        label="Current password",
-        widget=forms.PasswordInput(attrs={"class": "form-control", "autocomplete": "current-password"}),
-    )
-
-    def __init__(self, user, *args, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_password(self):
-        if not self.user.check_password(self.cleaned_data["password"]):
-            raise forms.ValidationError("That is not your current password.")
-        return self.cleaned_data["password"]
+class DeleteAccountForm(PasswordConfirmedForm):
+    pass
 
 
 def account_forms(user, **given) -> dict:
