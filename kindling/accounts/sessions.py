@@ -15,6 +15,7 @@ from django.contrib.auth import logout
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.deprecation import MiddlewareMixin
 
 LOGIN_AT = "kindling_login_at"
 KEPT_FORM = "kindling_kept_form"
@@ -68,15 +69,9 @@ def kept_form(request) -> dict | None:
     return kept
 
 
-class SessionExpiryMiddleware:
+class SessionExpiryMiddleware(MiddlewareMixin):
     """After CsrfViewMiddleware in MIDDLEWARE: its process_view runs once the CSRF check has passed, so
-    only forms of this site are ever kept."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
+    only forms of this site are ever kept. (MiddlewareMixin: sync and async capable, like Django's.)"""
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.path.startswith(SKIPPED_PREFIXES) or not request.user.is_authenticated:
@@ -89,6 +84,8 @@ class SessionExpiryMiddleware:
             return None
         posted = request.method == "POST"
         logout(request)
+        if request.path == reverse("login"):
+            return None  # the login page itself: show it, logged out
         page = keep_form(request) if posted else request.get_full_path()
         note = "Your session ended 24 hours after you logged in: log in again."
         if posted:

@@ -1,5 +1,6 @@
 """The Project Settings exports: `project.yaml` and `microservice.zip`."""
 
+import json
 import zipfile
 
 from django.template.loader import render_to_string
@@ -21,7 +22,12 @@ def write_microservice_zip(export, path) -> None:
     text = export_project(project)
     # The credentials as the file names them (names made unique by the export), with their fields.
     credentials = [
-        {"name": name, "variable": credential_env_name(name), "fields": list(body or {})}
+        {
+            "name": name,
+            "variable": credential_env_name(name),
+            "fields": list(body or {}),
+            "example": json.dumps({field: "..." for field in body or {}}),
+        }
         for name, body in (load(text).get("credentials") or {}).items()
     ]
     context = {"project": project, "credentials": credentials, "port": DEFAULT_PORT}

@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from kindling.exports.models import Export
 from kindling.exports.registry import builder
+from kindling.projects.access import project_for
 
 
 @login_required
@@ -14,6 +15,7 @@ def download(request, export_id: int):
     export = Export.objects.select_related("project").filter(pk=export_id, requester=request.user).first()
     if export is None:
         raise Http404("No such export.")
+    project_for(request.user, export.project.slug)  # a requester who left the project gets 404 too
     if export.status != Export.Status.READY or not Path(export.file_path).is_file():
         return render(
             request,

@@ -3,6 +3,7 @@ the new slug for 60 days, then 404 (v1's deprecation period). Only members are r
 else the old URL stays a 404, as every URL of a project they cannot see."""
 
 from django.http import HttpResponsePermanentRedirect
+from django.utils.deprecation import MiddlewareMixin
 
 from kindling.projects.models import Project, SlugRedirect
 
@@ -22,12 +23,10 @@ def current_slug(user, old_slug: str) -> str | None:
     return found
 
 
-class OldSlugRedirectMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+class OldSlugRedirectMiddleware(MiddlewareMixin):
+    # MiddlewareMixin: sync and async capable like Django's own, so the portal's async views (live
+    # logs) are not forced through an extra thread hop.
+    def process_response(self, request, response):
         # Only a page that was not found looks for an old slug: the current slug always wins, and
         # every other request costs nothing.
         if response.status_code != 404 or request.method not in ("GET", "HEAD"):

@@ -17,10 +17,15 @@ PROJECT_EXPORTS = ("project.yaml", "microservice.zip")
 
 
 def settings_page(request, project, form, status=200):
+    can_edit = can(request.user, "edit_settings", project)
+    if not can_edit:
+        # Collaborators read the settings; the inbox URL's eye and copy buttons still work for them.
+        for field in form.fields.values():
+            field.disabled = True
     context = {
         "project": project,
         "form": form,
-        "can_edit": can(request.user, "edit_settings", project),
+        "can_edit": can_edit,
         "max_concurrency": max_concurrency(project),
         "exports": [BUILDERS[kind] for kind in PROJECT_EXPORTS],
     }

@@ -141,5 +141,15 @@ def test_microservice_zip_holds_the_project_a_readme_a_dockerfile_and_compose(cl
     assert yaml_text == export_project(project)
     assert "'******'" in yaml_text and "p" not in yaml_text.split("credentials:")[1].replace("password", "")
     assert "`KINDLING_CREDENTIAL_DHIS2_LOGIN`" in readme
+    assert """export KINDLING_CREDENTIAL_DHIS2_LOGIN='{"username": "...", "password": "..."}'""" in readme
     assert "kindling microservice project.yaml" in readme
     assert 'KINDLING_CREDENTIAL_DHIS2_LOGIN: "${KINDLING_CREDENTIAL_DHIS2_LOGIN}"' in compose
+
+
+def test_a_requester_who_left_the_project_cannot_download_any_more(client_for, project, bob):
+    ask(client_for(bob), project, "project.yaml")
+    export = build.build_next()
+
+    project.memberships.filter(user=bob).delete()
+
+    assert download(client_for(bob), export)[0].status_code == 404
