@@ -3,7 +3,7 @@ the CLI all call these, so the rules (who may, which values) are written once.""
 
 import zoneinfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from kindling.projects.models import Project, SlugRedirect
 
@@ -95,15 +95,19 @@ def configure(project: Project, **changes) -> Project:
     """Save some of the project's settings. A new name gives a new slug; the old one redirects for 60
     days. The inbox URL never changes. Concurrency counts from the next claim: the claim reads it."""
     clean = check_changes(project, changes)
-    with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
-        if "name" in clean and clean["name"] != project.name:
-            new_slug = Project.free_slug(clean["name"], keep=project)
-            if new_slug != project.slug:
-                SlugRedirect.objects.filter(project=project, old_slug=new_slug).delete()
-                SlugRedirect.objects.create(project=project, old_slug=project.slug)
-                project.slug = new_slug
-        for field, value in clean.items():
-            setattr(project, field, value)
-        project.save()
+    try:
+        with transaction.atomic():
+            project = Project.objects.select_for_update().get(pk=project.pk)
+            if "name" in clean and clean["name"] != project.name:
+                new_slug = Project.free_slug(clean["name"], keep=project)
+                if new_slug != project.slug:
+                    SlugRedirect.objects.filter(project=project, old_slug=new_slug).delete()
+                    SlugRedirect.objects.create(project=project, old_slug=project.slug)
+                    project.slug = new_slug
+            for field, value in clean.items():
+                setattr(project, field, value)
+            project.save()
+    except IntegrityError:
+        # Another project took the same slug between our check and our save (two renames at once).
+        raise ConfigError("name", "Another project took that name a moment ago: try again.") from None
     return project
