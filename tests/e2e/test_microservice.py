@@ -85,7 +85,8 @@ def test_the_unpacked_zip_runs_the_project_on_its_own(alice, tmp_path, settings)
         text=True,
     )
     try:
-        wait_for_port(port, server)
+        # The first start migrates a fresh database and imports the project before serving.
+        wait_for_port(port, server, seconds=120)
         post = urllib.request.Request(
             f"http://127.0.0.1:{port}/inbox",
             data=b'{"number": 2}',
