@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
 from kindling.accounts.models import ApiToken
+from kindling.patching import unknown_fields
 
 
 class TokenAuth(HttpBearer):
@@ -40,9 +41,21 @@ def unauthorized(request, exc):
     )
 
 
+def describe(error: dict) -> str:
+    return f"{'.'.join(str(p) for p in error.get('loc', []))}: {error.get('msg')}"
+
+
 @api.exception_handler(ValidationError)
 def invalid(request, exc):
-    problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors)
+    unknown = unknown_fields(exc.errors)
+    if unknown:
+        # An unknown field is a 400 naming it, even when other fields are wrong too.
+        others = "; ".join(describe(e) for e in exc.errors if e.get("type") != "extra_forbidden")
+        error = f"Unknown field(s): {', '.join(unknown)}. Send only fields this endpoint changes."
+        return api.create_response(
+            request, {"error": error + (f" Also: {others}" if others else "")}, status=400
+        )
+    problems = "; ".join(describe(e) for e in exc.errors)
     return api.create_response(request, {"error": f"Invalid request: {problems}"}, status=422)
 
 

@@ -11,6 +11,11 @@ def main() -> None:
 
         serve.main(sys.argv[2:])
         return
+    if sys.argv[1:2] == ["microservice"]:
+        # One project on its own database: the settings and data directory come from its arguments.
+        from kindling.projects.microservice import prepare_environment
+
+        prepare_environment(sys.argv[2:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kindling.settings")
     from django.core.management import execute_from_command_line
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kindling.jobs",
     "kindling.inbox",
     "kindling.runs",
+    "kindling.exports",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Project Settings: a renamed project's old portal URLs redirect for 60 days.
+    "kindling.projects.redirects.OldSlugRedirectMiddleware",
+    # After CsrfViewMiddleware: ends a session 24 hours after login (kindling/accounts/sessions.py).
+    "kindling.accounts.sessions.SessionExpiryMiddleware",
 ]
 
 ROOT_URLCONF = "kindling.urls"
@@ -67,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kindling.runs.context.sandbox_warning",
+                "kindling.accounts.sessions.session_context",
             ],
         },
     },

@@ -1,4 +1,5 @@
-"""A user's settings that follow them across pages and devices: Job Studio's mode and editor theme.
+"""A user's settings that follow them across pages and devices: the portal's theme, and the IDE style
+(Job Studio's mode and editor theme).
 
 They live in `User.preferences` (JSON), each key with the values it may take, so that a page can trust
 what it reads and an unknown value is refused with the list of valid ones.
@@ -10,6 +11,7 @@ from kindling.accounts.models import User
 
 STUDIO_MODE = "studio_mode"
 EDITOR_THEME = "editor_theme"
+THEME = "theme"
 
 # v1: Job Studio opens in Wizard mode until the user toggles it; new jobs always open in Wizard mode.
 STUDIO_MODES = {"wizard": "Wizard", "fullscreen": "Fullscreen"}
@@ -20,8 +22,10 @@ EDITOR_THEMES = {
     "hc-black": "High contrast dark",
     "hc-light": "High contrast light",
 }
-CHOICES = {STUDIO_MODE: STUDIO_MODES, EDITOR_THEME: EDITOR_THEMES}
-DEFAULTS = {STUDIO_MODE: "wizard", EDITOR_THEME: "vs"}
+# The portal's colours (Bootstrap's colour modes).
+THEMES = {"light": "Light", "dark": "Dark"}
+CHOICES = {STUDIO_MODE: STUDIO_MODES, EDITOR_THEME: EDITOR_THEMES, THEME: THEMES}
+DEFAULTS = {STUDIO_MODE: "wizard", EDITOR_THEME: "vs", THEME: "light"}
 
 
 class PreferenceError(ValueError):

@@ -1,6 +1,12 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from kindling.accounts.settings_pages import (
+    account_delete,
+    account_email,
+    account_email_confirm,
+    session_status,
+)
 from kindling.accounts.views import (
     LoginView,
     account_password,
@@ -19,4 +25,8 @@ urlpatterns = [
     path("account", account_settings, name="account-settings"),
     path("account/preferences", account_preferences, name="account-preferences"),
     path("account/password", account_password, name="account-password"),
+    path("account/email", account_email, name="account-email"),
+    path("account/email/confirm", account_email_confirm, name="account-email-confirm"),
+    path("account/delete", account_delete, name="account-delete"),
+    path("account/session", session_status, name="account-session"),
 ]

@@ -10,8 +10,9 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from kindling.accounts import preferences, recovery
+from kindling.accounts import preferences, recovery, sessions
 from kindling.accounts.models import User
+from kindling.accounts.settings_pages import account_forms
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -101,8 +102,20 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        sessions.start(self.request)  # the 24 hours of this login start now
+        return response
+
 
 class AccountSettingsForm(forms.ModelForm):
+    theme = forms.ChoiceField(
+        label="Theme",
+        choices=list(preferences.THEMES.items()),
+        required=False,
+        help_text="The portal's colours.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     studio_mode = forms.ChoiceField(
         label="Job Studio mode",
         choices=list(preferences.STUDIO_MODES.items()),
@@ -145,12 +158,12 @@ class ChangePasswordForm(PasswordChangeForm):
             field.widget.attrs["class"] = "form-control"
 
 
-def _settings_page(request, form=None, password_form=None):
+def settings_page(request, form=None, password_form=None, **given):
     form = form or AccountSettingsForm(instance=request.user)
     password_form = password_form or ChangePasswordForm(request.user)
-    status = 400 if form.errors or password_form.errors else 200
-    context = {"form": form, "password_form": password_form}
-    return render(request, "accounts/settings.html", context, status=status)
+    context = {"form": form, "password_form": password_form, **account_forms(request.user, **given)}
+    invalid = [f for f in (form, password_form, *given.values()) if f is not None and f.errors]
+    return render(request, "accounts/settings.html", context, status=400 if invalid else 200)
 
 
 @login_required
@@ -160,7 +173,7 @@ def account_settings(request):
         form.save()
         messages.success(request, "Saved your account settings.")
         return redirect("account-settings")
-    return _settings_page(request, form=form)
+    return settings_page(request, form=form)
 
 
 @login_required
@@ -169,7 +182,7 @@ def account_password(request):
     """Change Password: the current one and the new one twice. This session stays; the others end."""
     password_form = ChangePasswordForm(request.user, request.POST)
     if not password_form.is_valid():
-        return _settings_page(request, password_form=password_form)
+        return settings_page(request, password_form=password_form)
     password_form.save()
     update_session_auth_hash(request, password_form.user)
     messages.success(request, "Your password is changed: your other sessions are logged out.")

@@ -22,6 +22,7 @@ from kindling.credentials.models import Credential
 from kindling.credentials.sharing import CredentialError, projects_by_slug, set_projects
 from kindling.credentials.transfer import transfer
 from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.patching import PatchIn
 from kindling.projects.access import project_for, projects_of
 
 router = Router(tags=["credentials"])
@@ -35,7 +36,7 @@ class CredentialIn(Schema):
     projects: list[str] = []
 
 
-class CredentialPatch(Schema):
+class CredentialPatch(PatchIn):
     name: str | None = None
     body: dict[str, Any] | None = None
 

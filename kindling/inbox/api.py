@@ -1,13 +1,14 @@
 from datetime import datetime
 from typing import Any
 
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
 from kindling.inbox import editing
 from kindling.inbox.filters import RUN_STATES, filter_messages
 from kindling.inbox.models import Message
 from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
 from kindling.runs.reprocess import reprocess_message
@@ -24,7 +25,7 @@ def message_out(message) -> dict:
     }
 
 
-class MessagePatch(Schema):
+class MessagePatch(PatchIn):
     body: Any
 
 

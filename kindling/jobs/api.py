@@ -8,6 +8,7 @@ from kindling.jobs import editing
 from kindling.jobs.forms import shared_credentials
 from kindling.jobs.models import Job, Trigger
 from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
 from kindling.runs.reprocess import CannotRun, run_now
@@ -63,7 +64,7 @@ class JobIn(Schema):
     console_disabled: bool = False
 
 
-class JobPatch(Schema):
+class JobPatch(PatchIn):
     name: str | None = None
     trigger: str | None = None
     adaptor: str | None = None
@@ -91,7 +92,7 @@ class TriggerIn(Schema):
     upstream_job: str | None = None
 
 
-class TriggerPatch(Schema):
+class TriggerPatch(PatchIn):
     name: str | None = None
     kind: Trigger.Kind | None = None
     criteria: dict[str, Any] | str | None = None

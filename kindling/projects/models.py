@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +25,10 @@ class Project(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # v1: collaborators are told when this share (percent) of the cycle's runs has been used.
+    notification_threshold = models.PositiveSmallIntegerField(
+        default=85, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 
@@ -35,19 +40,31 @@ class Project(models.Model):
         return f"{settings.BASE_URL}/inbox/{self.inbox_uuid}"
 
     @classmethod
-    def create(cls, name: str, owner) -> "Project":
-        project = cls.objects.create(name=name, slug=cls.free_slug(name))
+    def create(cls, name: str, owner, description: str = "") -> "Project":
+        project = cls.objects.create(name=name, slug=cls.free_slug(name), description=description)
         Membership.objects.create(project=project, user=owner, role=Membership.Role.OWNER)
         return project
 
     @classmethod
-    def free_slug(cls, name: str) -> str:
+    def free_slug(cls, name: str, keep: "Project | None" = None) -> str:
+        """A slug for `name` that no project uses, nor another project's old slug that still redirects.
+        `keep`: the project being renamed, which may take back one of its own old slugs."""
         base = slugify(name)[:200] or "project"
         slug, n = base, 1
-        while cls.objects.filter(slug=slug).exists():
+        while cls.slug_taken(slug, keep):
             n += 1
             slug = f"{base}-{n}"
         return slug
+
+    @classmethod
+    def slug_taken(cls, slug: str, keep: "Project | None" = None) -> bool:
+        others = cls.objects.exclude(pk=keep.pk) if keep else cls.objects.all()
+        if others.filter(slug=slug).exists():
+            return True
+        redirects = SlugRedirect.live().filter(old_slug=slug)
+        if keep:
+            redirects = redirects.exclude(project=keep)
+        return redirects.exists()
 
 
 class Membership(models.Model):
@@ -67,3 +84,18 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class SlugRedirect(models.Model):
+    """An old slug of a renamed project: its portal URLs answer 301 to the new slug for 60 days (v1's
+    deprecation period), then 404."""
+
+    LIFETIME = timedelta(days=60)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="slug_redirects")
+    old_slug = models.SlugField(max_length=220, db_index=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    @classmethod
+    def live(cls):
+        return cls.objects.filter(created_at__gt=dj_timezone.now() - cls.LIFETIME)

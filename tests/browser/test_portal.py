@@ -38,9 +38,10 @@ def test_a_message_posted_to_the_inbox_runs_and_its_result_shows(live_server, tr
     with open_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         log_in(page, live_server.url, "alice@example.com")
-        page.get_by_role("link", name="Health Ministry").click()
-        expect(page.get_by_role("heading", name="Activity")).to_be_visible()
+        page.get_by_role("link", name="Health Ministry").click()  # the project's dashboard
         inbox_url = page.get_by_label("Inbox URL", exact=True).input_value()
+        page.get_by_role("navigation", name="Project menu").get_by_role("link", name="Activity").click()
+        expect(page.get_by_role("heading", name="Activity")).to_be_visible()
         response = page.request.post(inbox_url, data={"number": 2})
         assert response.status == 202, response.text()
         assert response.json()["data"] == ["double"]

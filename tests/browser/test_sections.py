@@ -292,7 +292,8 @@ def test_the_activity_and_inbox_sections(health, live_server, tmp_path):
     with open_chromium() as browser:
         page = browser.new_page(viewport=WIDE)
         log_in(page, live_server.url, "alice@example.com")
-        page.get_by_role("link", name="Health Ministry").click()
+        page.get_by_role("link", name="Health Ministry").click()  # the project's dashboard
+        menu(page, "Activity").click()
         expect(page.get_by_role("heading", name="Activity")).to_be_visible()
         rows = page.locator("table.kindling-runs tbody tr")
         expect(rows).to_have_count(8)  # the last 30 days: the 40-day-old run is not shown

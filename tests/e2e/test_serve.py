@@ -74,8 +74,8 @@ def get_json(url: str, token: str):
         return json.load(response)
 
 
-def wait_for_port(port: int, server) -> None:
-    deadline = time.monotonic() + 30
+def wait_for_port(port: int, server, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert server.poll() is None, "kindling serve exited early"
         with socket.socket() as s:

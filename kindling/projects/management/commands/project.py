@@ -4,13 +4,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kindling.accounts.models import User
+from kindling.projects.api import project_out
+from kindling.projects.configure import ConfigError, configure, create_project
 from kindling.projects.models import Project
 from kindling.projects.portability import ProjectFileError, export_project, import_project
 
 
 class Command(BaseCommand):
     help = (
-        "Projects: `kindling project import FILE --name NAME --owner EMAIL`, `kindling project export SLUG`"
+        "Projects: `kindling project create --name NAME --owner EMAIL`, `kindling project set SLUG ...`, "
+        "`kindling project import FILE --name NAME --owner EMAIL`, `kindling project export SLUG`"
     )
 
     def add_arguments(self, parser):
@@ -19,6 +22,14 @@ class Command(BaseCommand):
         imp.add_argument("file")
         imp.add_argument("--name", required=True)
         imp.add_argument("--owner", required=True, help="email of the owner")
+        new = sub.add_parser("create", help="create an empty project with its inbox")
+        new.add_argument("--name", required=True)
+        new.add_argument("--owner", required=True, help="email of the owner")
+        new.add_argument("--description", default="")
+        change = sub.add_parser("set", help="change a project's settings (as Project Settings does)")
+        change.add_argument("slug")
+        for option in ("name", "description", "concurrency", "notification-threshold", "timezone"):
+            change.add_argument(f"--{option}")
         exp = sub.add_parser("export", help="print the project as a project.yaml, credential values masked")
         exp.add_argument("slug")
         exp.add_argument("--output", "-o", help="write to this file instead of standard output")
@@ -36,12 +47,33 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot write {output}: {exc.strerror}") from None
 
+    def set(self, slug: str, opts: dict) -> None:
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project with slug {slug}")
+        fields = ("name", "description", "concurrency", "notification_threshold", "timezone")
+        changes = {field: opts[field] for field in fields if opts.get(field) is not None}
+        try:
+            project = configure(project, **changes)
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(json.dumps(project_out(project), default=str))
+
     def handle(self, *args, action, **opts):
         if action == "export":
             return self.export(opts["slug"], opts["output"])
+        if action == "set":
+            return self.set(opts["slug"], opts)
         owner = User.objects.filter(email__iexact=opts["owner"]).first()
         if owner is None:
             raise CommandError(f"no user with email {opts['owner']}")
+        if action == "create":
+            try:
+                project = create_project(owner, opts["name"], opts["description"])
+            except ConfigError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(json.dumps({"project": project.slug, "inbox_url": project.inbox_url}))
+            return
         path = Path(opts["file"])
         try:
             text = path.read_text()

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ExportsConfig(AppConfig):
+    name = "kindling.exports"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The builders of this app; other apps register theirs the same way (kindling.exports.registry).
+        from kindling.exports import project_files  # noqa: F401
