@@ -105,6 +105,7 @@ def studio_context(request, project, form, job: Job | None) -> dict:
             "install": reverse("studio-adaptor-install", args=[slug]),
             "triggerMessages": reverse("studio-trigger-messages", args=[slug, 0]),
             "messageState": reverse("studio-message-state", args=[slug, 0]),
+            "save": (reverse("job-edit", args=[slug, job.pk]) if job else reverse("job-create", args=[slug])),
             "saveAndRun": (
                 reverse("studio-save-and-run", args=[slug, job.pk])
                 if job
@@ -131,24 +132,48 @@ def render_studio(request, project, form, job):
     return render(request, "jobs/studio.html", studio_context(request, project, form, job))
 
 
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def saved_fields(project, job: Job) -> dict:
+    """What the script needs once a job is saved; a new job's page becomes that job's edit page."""
+    return {
+        "job": job.pk,
+        "name": job.name,
+        "edit_url": reverse("job-edit", args=[project.slug, job.pk]),
+        "detail_url": reverse("job-detail", args=[project.slug, job.pk]),
+        "save_and_run_url": reverse("studio-save-and-run", args=[project.slug, job.pk]),
+    }
+
+
+def studio_save(request, project, form, save, done: str, job: Job | None):
+    """Save keeps the user in Job Studio, to go on editing and testing; Done or the breadcrumb leaves.
+    The script saves without leaving the page (JSON); without it the page reloads with the note."""
+    if wants_json(request) and request.method == "POST":
+        saved = save_posted(request, form, save, "")
+        if saved is None:
+            return JsonResponse(form_errors(form), status=400)
+        return JsonResponse({**saved_fields(project, saved), "note": done.format(saved)})
+    saved = save_posted(request, form, save, done)
+    if saved is not None:
+        return redirect("job-edit", project.slug, saved.pk)
+    return render_studio(request, project, form, job)
+
+
 @login_required
 def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
     form = JobForm(request.POST or None, project=project)
     created = "Job {.name} created. It is off until you switch it on."
-    job = save_posted(request, form, partial(editing.create_job, project), created)
-    if job is not None:
-        return redirect("job-detail", project.slug, job.pk)
-    return render_studio(request, project, form, None)
+    return studio_save(request, project, form, partial(editing.create_job, project), created, None)
 
 
 @login_required
 def job_edit(request, slug, job_id):
     project, job = project_job(request, slug, job_id, "edit_job")
     form = JobForm(request.POST or None, project=project, job=job)
-    if save_posted(request, form, partial(editing.update_job, job), "Job {.name} saved.") is not None:
-        return redirect("job-detail", project.slug, job.pk)
-    return render_studio(request, project, form, job)
+    return studio_save(request, project, form, partial(editing.update_job, job), "Job {.name} saved.", job)
 
 
 # JSON endpoints ----------------------------------------------------------------------------------
@@ -162,6 +187,13 @@ def read_json(request) -> dict:
     if not isinstance(body, dict):
         raise ValueError("The request body must be a JSON object.")
     return body
+
+
+def compile_reason(exc: CompileError) -> str:
+    """What is wrong, without the position the compiler puts in front of it (the page shows line and
+    column apart, and would otherwise say them twice), as a sentence."""
+    reason = str(exc).removeprefix(f"Syntax error at line {exc.line}, column {exc.column}: ")
+    return reason if reason.endswith((".", "!", "?")) else f"{reason}."
 
 
 @login_required
@@ -178,7 +210,7 @@ def check_expression(request, project):
     try:
         compiled = compile_expression(expression)
     except CompileError as exc:
-        return json_error(str(exc), 422, line=exc.line, column=exc.column)
+        return json_error(str(exc), 422, line=exc.line, column=exc.column, reason=compile_reason(exc))
     except CompilerUnavailable as exc:
         return json_error(f"The syntax check is not available right now: {exc}", 503)
     return JsonResponse({"ok": True, "operations": compiled.operations})
@@ -264,12 +296,7 @@ def save_and_run(request, project, job_id=None):
             editing.update_job(job, **form.changes())
     except editing.EditError as exc:
         return json_error(str(exc), 400, field=exc.field)
-    saved = {
-        "job": job.pk,
-        "name": job.name,
-        "edit_url": reverse("job-edit", args=[project.slug, job.pk]),
-        "save_and_run_url": reverse("studio-save-and-run", args=[project.slug, job.pk]),
-    }
+    saved = saved_fields(project, job)
     try:
         run = run_now(job, message)
     except CannotRun as exc:

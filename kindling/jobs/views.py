@@ -60,8 +60,8 @@ def apply_errors(form, exc: editing.EditError) -> None:
 
 def save_posted(request, form, save, done: str):
     """A form page's POST: once the form is valid, `save(**form.changes())` (an editing.* call) and the
-    note `done` (formatted with what it saved); an EditError goes onto the form instead. What was
-    saved, or None when nothing was."""
+    note `done` (formatted with what it saved; none if empty); an EditError goes onto the form instead.
+    What was saved, or None when nothing was."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
@@ -69,7 +69,8 @@ def save_posted(request, form, save, done: str):
     except editing.EditError as exc:
         apply_errors(form, exc)
         return None
-    messages.success(request, done.format(saved))
+    if done:
+        messages.success(request, done.format(saved))
     return saved
 
 

@@ -318,15 +318,16 @@
       if (monaco && model) monaco.editor.setModelMarkers(model, "kindling", []);
     } else if (result.status === 422) {
       const { error, line, column } = result.data;
-      state.lastCheck = { ok: false, error, line, column };
+      const reason = result.data.reason || error;
+      state.lastCheck = { ok: false, error: reason, line, column };
       const where = line ? `Line ${line}, column ${column}: ` : "";
-      status.append(el("span", { class: "text-danger kindling-syntax-error" }, el("i", { class: "bi bi-x-circle", "aria-hidden": "true" }), ` ${where}${error}`));
+      status.append(el("span", { class: "text-danger kindling-syntax-error" }, el("i", { class: "bi bi-x-circle", "aria-hidden": "true" }), ` ${where}${reason}`));
       if (monaco && model && line) {
         const word = model.getWordAtPosition({ lineNumber: line, column: column || 1 });
         monaco.editor.setModelMarkers(model, "kindling", [
           {
             severity: monaco.MarkerSeverity.Error,
-            message: error,
+            message: reason,
             startLineNumber: line,
             startColumn: column || 1,
             endLineNumber: line,
@@ -356,12 +357,37 @@
     return true;
   }
 
+  // Save stays in Job Studio (to go on editing and testing); Done or the breadcrumb leaves it.
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError("");
+    $("studio-saved").textContent = "";
     if (!(await expressionCompiles())) return;
+    const button = $("studio-save");
+    button.disabled = true;
+    let answer;
+    try {
+      answer = await send(config.urls.save, { method: "POST", body: new FormData(form) });
+    } catch (e) {
+      answer = { ok: false, data: { error: "Could not reach the server: the job is not saved. Try again." } };
+    }
+    button.disabled = false;
+    form.querySelectorAll(".is-invalid").forEach((field) => field.classList.remove("is-invalid"));
+    if (!answer.ok) {
+      showError(answer.data.error);
+      const field = answer.data.field && form.querySelector(`[name="${answer.data.field}"]`);
+      if (field) {
+        field.classList.add("is-invalid");
+        const step = field.closest(".kindling-step");
+        if (step && studio.dataset.mode === "wizard") openStep(Number(step.dataset.step));
+      }
+      return;
+    }
     markSaved();
-    form.submit();
+    if (config.isNew) becomeExisting(answer.data);
+    const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    $("studio-saved").textContent = `Saved at ${time}`;
+    toast(answer.data.note);
   });
 
   // Themes ----------------------------------------------------------------------------------------
@@ -437,12 +463,27 @@
     });
   }
 
+  function isInstalled(name, version) {
+    const entry = config.catalogue.adaptors.find((adaptor) => adaptor.name === name);
+    const versions = entry ? entry.versions : [];
+    return ["latest", "next", ""].includes(version) ? versions.length > 0 : versions.includes(version);
+  }
+
   async function loadAdaptor() {
     const name = fields.adaptor.value.trim();
     const version = fields.version.value.trim() || "latest";
     const key = `${name}@${version}`;
     if (!name || key === state.docsFor) return;
     state.docsFor = key;
+    if (!isInstalled(name, version)) {
+      // Docs and types come from the installed package: asking for them would only get a 404.
+      state.operations = [];
+      const what = version === "latest" ? `No version of ${name} is installed yet` : `${key} is not installed yet`;
+      renderDocs(null, `${what}: install it to see its documentation (a run of a job that uses it installs it too).`, { name, version });
+      if (state.monaco) javascriptDefaults(state.monaco).setExtraLibs([]);
+      studio.dataset.adaptorLoaded = "";
+      return;
+    }
     const query = `?adaptor=${encodeURIComponent(name)}&version=${encodeURIComponent(version)}`;
     const [docs, types] = await Promise.all([send(config.urls.docs + query), send(config.urls.types + query)]);
     if (state.docsFor !== key) return; // the adaptor changed again meanwhile
@@ -758,7 +799,10 @@
   function becomeExisting(saved) {
     // The job exists now: later saves update it instead of creating another.
     config.isNew = false;
+    config.urls.save = saved.edit_url;
     config.urls.saveAndRun = saved.save_and_run_url;
+    $("studio-done").href = saved.detail_url;
+    $("studio-done").hidden = false;
     history.replaceState(null, "", saved.edit_url);
     $("studio-title").textContent = `Edit ${saved.name}`;
   }
