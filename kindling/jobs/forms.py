@@ -6,6 +6,7 @@ from django import forms
 
 from kindling.credentials.models import Credential
 from kindling.jobs.models import Job, Trigger
+from kindling.lib.jsontext import JSONTextError, parse_object
 
 
 class BootstrapForm(forms.Form):
@@ -85,6 +86,9 @@ class TriggerForm(BootstrapForm):
     upstream_job = forms.ModelChoiceField(
         queryset=Job.objects.none(), required=False, label="Job", empty_label="Choose a job"
     )
+    # `{}` is contained in every object: such a filter starts its jobs for every message, which a new
+    # user rarely means. The form says so and wants this ticked before it saves one.
+    match_all = forms.BooleanField(required=False, label="Yes, match every message")
 
     def __init__(self, *args, project, trigger: Trigger | None = None, **kw):
         if trigger is not None and "initial" not in kw:
@@ -95,6 +99,7 @@ class TriggerForm(BootstrapForm):
                 "exclusion": pretty(trigger.exclusion),
                 "cron": trigger.cron,
                 "upstream_job": trigger.upstream_job_id,
+                "match_all": trigger.criteria == {},
             }
         super().__init__(*args, **kw)
         for name in ("criteria", "exclusion", "cron"):
@@ -106,6 +111,16 @@ class TriggerForm(BootstrapForm):
         if trigger is not None and trigger.upstream_job_id:
             jobs = jobs | project.jobs.filter(pk=trigger.upstream_job_id)
         self.fields["upstream_job"].queryset = jobs.order_by("name")
+
+    @property
+    def matches_everything(self) -> bool:
+        """The inclusion criteria as typed are `{}` (for a message filter)."""
+        if str(self["kind"].value()) != Trigger.Kind.MESSAGE:
+            return False
+        try:
+            return parse_object(str(self["criteria"].value() or ""), "Inclusion criteria") == {}
+        except JSONTextError:
+            return False
 
     def changes(self) -> dict:
         data = dict(self.cleaned_data)
