@@ -10,7 +10,7 @@ from kindling.jobs.models import Job, Trigger
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
-from kindling.runs.reprocess import CannotRun, run_now
+from kindling.runs.reprocess import BadToken, CannotRun, run_now
 
 router = Router(tags=["jobs"])
 ERRORS = {400: dict, 404: dict, 409: dict}
@@ -156,6 +156,8 @@ def job_changes(project, data: dict) -> dict:
 def refused(exc: Exception):
     if isinstance(exc, Refused):
         return Status(exc.status, {"error": str(exc)})
+    if isinstance(exc, BadToken):
+        return Status(400, {"error": f"Idempotency-Key: {exc}"})
     if isinstance(exc, CannotRun):
         return Status(409, {"error": str(exc)})
     return Status(400, {"error": str(exc)})
@@ -215,7 +217,7 @@ def run_job(request, job_id: int, payload: RunIn | None = None):
         if message is None:
             return Status(400, {"error": f"No message {payload.message} in this project's inbox."})
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.headers.get("Idempotency-Key"))
     except CannotRun as exc:
         return refused(exc)
     return Status(201, run_out(run))

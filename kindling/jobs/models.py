@@ -102,3 +102,17 @@ class AdaptorInstall(models.Model):
 
     def __str__(self):
         return f"{self.adaptor}@{self.version}"
+
+
+class RunRequest(models.Model):
+    """A person's click on Run now, Save and Run or Reprocess, by the token the page (or an API
+    client's Idempotency-Key) sent with it. The 10-second rule is for duplicate deliveries, not for
+    someone testing a job again; this is what keeps a double click (two requests, one token, maybe
+    in two web processes) to one run."""
+
+    token = models.CharField(max_length=64, unique=True)
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.token

@@ -298,7 +298,7 @@ def save_and_run(request, project, job_id=None):
         return json_error(str(exc), 400, field=exc.field)
     saved = saved_fields(project, job)
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.POST.get("request_token"))
     except CannotRun as exc:
         return json_error(f"Job {job.name} is saved, but it cannot run now: {exc}", 409, **saved)
     return JsonResponse(

@@ -25,7 +25,7 @@ from kindling.lib.history import Window
 from kindling.lib.jsontext import JSONTextError, parse
 from kindling.projects.access import project_for
 from kindling.runs.models import Run
-from kindling.runs.reprocess import CannotRun, run_now
+from kindling.runs.reprocess import CannotRun, new_request_token, run_now
 from kindling.runs.views import run_rows
 
 RECENT_RUNS = 10
@@ -118,6 +118,7 @@ def job_detail(request, slug, job_id):
         "job": job,
         "runs": run_rows(job.runs.all()).order_by("-created_at", "-id")[:RECENT_RUNS],
         "run_now_messages": run_now_messages(project, job),
+        "request_token": new_request_token(),
     }
     return render(request, "jobs/job_detail.html", context)
 
@@ -192,7 +193,7 @@ def job_run(request, slug, job_id):
             messages.error(request, f"There is no message {chosen} in this project's inbox.")
             return redirect("job-detail", project.slug, job.pk)
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.POST.get("request_token"))
     except CannotRun as exc:
         messages.error(request, str(exc))
         return redirect("job-detail", project.slug, job.pk)

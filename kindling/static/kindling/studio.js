@@ -770,16 +770,38 @@
     studio.dataset.runStatus = status;
   }
 
+  // One token per click: requests that repeat it (a double click that got through, a retry) get the
+  // run the first one started instead of a second run. A new click gets a new token.
+  function newRunToken() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  let runToken = newRunToken();
+
   $("studio-save-and-run").addEventListener("click", async () => {
-    showError("");
-    if (!(await expressionCompiles())) return;
     const button = $("studio-save-and-run");
     button.disabled = true;
+    showError("");
+    if (!(await expressionCompiles())) {
+      button.disabled = false;
+      return;
+    }
     state.stream?.close();
     $("run-log").replaceChildren();
     $("run-final-state").textContent = "—";
     $("run-link").hidden = true;
-    const answer = await send(config.urls.saveAndRun, { method: "POST", body: new FormData(form) });
+    const body = new FormData(form);
+    body.set("request_token", runToken);
+    let answer;
+    try {
+      answer = await send(config.urls.saveAndRun, { method: "POST", body });
+    } catch (e) {
+      // Not sent, or no answer: the same token again on the next click, in case it did start a run.
+      showError("Could not reach the server: try again.");
+      button.disabled = false;
+      return;
+    }
+    runToken = newRunToken();
     if (answer.data.job && config.isNew) becomeExisting(answer.data);
     if (answer.status !== 201) {
       showError(answer.data.error);
