@@ -62,10 +62,19 @@ class JobForm(BootstrapForm):
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
         credentials = shared_credentials(project)
+        self.credential_problem = None
         if job is not None and job.credential_id:
-            # A job keeps showing its credential even if it was unshared since: the owner decides.
+            # A job keeps showing its credential even if it was unshared or deleted since, marked as
+            # such, until someone chooses another one: its runs fail meanwhile, and the page says so.
             credentials = credentials | Credential.objects.filter(pk=job.credential_id)
+            self.credential_problem = job.credential_problem
         self.fields["credential"].queryset = credentials.distinct()
+        if self.credential_problem:
+            stale = job.credential_id
+            note = "deleted" if self.credential_problem == "deleted" else "no longer shared"
+            self.fields["credential"].label_from_instance = lambda c: (
+                f"{c.name} ({note})" if c.pk == stale else c.name
+            )
 
     def changes(self) -> dict:
         return dict(self.cleaned_data)

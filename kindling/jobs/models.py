@@ -38,6 +38,18 @@ class JobQuerySet(models.QuerySet):
         """Jobs that start runs by themselves: switched on and not archived."""
         return self.filter(enabled=True, archived=False)
 
+    def with_credential_access(self):
+        """Annotate whether each job's credential is shared with its project, for `credential_problem`
+        in lists without a query per job."""
+        shares = Job.credential.field.related_model.projects.through.objects
+        return self.annotate(
+            credential_shared=models.Exists(
+                shares.filter(
+                    credential_id=models.OuterRef("credential_id"), project_id=models.OuterRef("project_id")
+                )
+            )
+        )
+
 
 class Job(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="jobs")
@@ -73,6 +85,19 @@ class Job(models.Model):
     @property
     def adaptor_spec(self) -> str:
         return f"{self.adaptor}@{self.adaptor_version or 'latest'}"
+
+    @property
+    def credential_problem(self) -> str | None:
+        """ "deleted" or "revoked" (no longer shared with the project) when the job names a credential
+        its runs cannot get, which they fail on with exit code 3; None when it is fine or there is none."""
+        if self.credential_id is None:
+            return None
+        if self.credential.is_deleted:
+            return "deleted"
+        shared = getattr(self, "credential_shared", None)
+        if shared is None:
+            shared = self.credential.projects.filter(pk=self.project_id).exists()
+        return None if shared else "revoked"
 
 
 class AdaptorInstall(models.Model):

@@ -84,7 +84,8 @@ def job_list(request, slug):
     show_archived = request.GET.get("archived") == "1"
     last_status = Run.objects.filter(job=OuterRef("pk")).order_by("-created_at", "-id").values("status")[:1]
     jobs = (
-        project.jobs.select_related("trigger", "credential")
+        project.jobs.select_related("trigger", "credential__owner")
+        .with_credential_access()
         .defer("expression", "saved_state")
         .annotate(last_status=Subquery(last_status))
         .order_by("name", "id")

@@ -576,13 +576,10 @@ def test_the_stream_of_an_aborted_run_waits_for_the_last_lines_its_worker_writes
     run.abort()
 
     def the_worker_notices():
-        for seq, message in (
-            (1, "Aborted: the run was cancelled while it ran"),
-            (2, "Run complete with status: cancelled"),
-        ):
-            LogLine.objects.create(
-                run=run, seq=seq, time=timezone.now(), source="RTE", level="error", message=message
-            )
+        for seq, message in ((1, "Aborted: the run was cancelled while it ran"),
+                             (2, "Run complete with status: cancelled")):
+            LogLine.objects.create(run=run, seq=seq, time=timezone.now(), source="RTE", level="error",
+                                   message=message)
 
     async def follow():
         seen = []

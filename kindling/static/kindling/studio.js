@@ -116,6 +116,14 @@
     }
   });
 
+  // A deleted or unshared credential: the warning goes once another one is chosen.
+  const credentialProblem = $("credential-problem");
+  if (credentialProblem) {
+    fields.credential.addEventListener("change", () => {
+      credentialProblem.hidden = fields.credential.value !== credentialProblem.dataset.staleCredential;
+    });
+  }
+
   // Modes and wizard ------------------------------------------------------------------------------
 
   function applyMode(mode) {
