@@ -27,6 +27,8 @@ from kindling.jobs.forms import JobForm
 from kindling.jobs.models import Job, Trigger
 from kindling.jobs.views import matching_messages, project_job, save_posted
 from kindling.projects.access import project_for
+from kindling.runs import queue
+from kindling.runs.models import Run
 from kindling.runs.reprocess import CannotRun, run_now
 
 # The wizard's four steps, in v1's order, and the form fields each one holds.
@@ -88,6 +90,7 @@ def studio_context(request, project, form, job: Job | None) -> dict:
     config = {
         "mode": mode,
         "isNew": job is None,
+        "job": job.pk if job else None,
         "theme": preferences.get(request.user, preferences.EDITOR_THEME),
         "themes": preferences.EDITOR_THEMES,
         "step": first_error_step(form) or 1,
@@ -105,6 +108,7 @@ def studio_context(request, project, form, job: Job | None) -> dict:
             "install": reverse("studio-adaptor-install", args=[slug]),
             "triggerMessages": reverse("studio-trigger-messages", args=[slug, 0]),
             "messageState": reverse("studio-message-state", args=[slug, 0]),
+            "triggerState": reverse("studio-trigger-state", args=[slug, 0]),
             "save": (reverse("job-edit", args=[slug, job.pk]) if job else reverse("job-create", args=[slug])),
             "saveAndRun": (
                 reverse("studio-save-and-run", args=[slug, job.pk])
@@ -228,11 +232,61 @@ def trigger_messages(request, project, trigger_id):
         return JsonResponse(
             {
                 "messages": [],
-                "note": f"Trigger {trigger.name} is not a message filter: the state inspector and Save and "
-                "Run work for message-triggered jobs.",
+                "note": f"Trigger {trigger.name} is not a message filter: Save and Run works for "
+                "message-triggered jobs (use Run now on the job's page).",
             }
         )
     return JsonResponse({"messages": message_choices(project, trigger)})
+
+
+def next_state(project, trigger: Trigger, job_id) -> tuple[dict, str]:
+    """(state, what it is) for the inspector of a cron, flow or catch job: what its next run would get,
+    without the credential (added when the run starts)."""
+    if trigger.kind == Trigger.Kind.CRON:
+        job = project.jobs.filter(pk=job_id).first() if str(job_id or "").isdigit() else None
+        state = queue.cron_state(job) if job else {}
+        if state:
+            return (
+                state,
+                "The state the next cron run gets: the final state of this job's last successful run.",
+            )
+        return {}, "{}: this job has no saved state yet, so its next cron run starts from an empty state."
+    upstream = trigger.upstream_job
+    flow = trigger.kind == Trigger.Kind.FLOW
+    ended = [Run.Status.SUCCESS] if flow else [Run.Status.FAILED, Run.Status.LOST, Run.Status.ABORTED]
+    last = upstream.runs.filter(status__in=ended).order_by("-created_at", "-id").first() if upstream else None
+    if last is None:
+        name = upstream.name if upstream else "the upstream job"
+        return (
+            {},
+            f"{{}}: {name} has not {'succeeded' if flow else 'failed'} yet; this job's runs get its "
+            "state then.",
+        )
+    state = queue.listener_state(last)
+    if flow:
+        return state, f"The final state of {upstream.name}'s latest successful run ({last.pk})."
+    return (
+        state,
+        f"The initial state of {upstream.name}'s latest failed run ({last.pk}), with its log as error.",
+    )
+
+
+@login_required
+@require_GET
+@studio_endpoint()
+def trigger_state(request, project, trigger_id):
+    """The initial state the next run of a cron, flow or catch job would get (?job=ID for cron jobs)."""
+    trigger = Trigger.objects.select_related("upstream_job").filter(project=project, pk=trigger_id).first()
+    if trigger is None:
+        return json_error(f"There is no trigger {trigger_id} in this project.", 404)
+    if trigger.kind == Trigger.Kind.MESSAGE:
+        return json_error(
+            f"Trigger {trigger.name} is a message filter: the inspector shows the state of a message it "
+            "matches.",
+            400,
+        )
+    state, note = next_state(project, trigger, request.GET.get("job"))
+    return JsonResponse({"trigger": trigger.pk, "state": state, "note": note})
 
 
 @login_required

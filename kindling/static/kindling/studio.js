@@ -666,16 +666,28 @@
 
   let stateLoadedFor = null;
 
+  function triggerKind() {
+    return config.triggerKinds[fields.trigger.value] || null;
+  }
+
   async function loadState() {
-    const id = messageSelects[0].value;
-    if (!id || id === stateLoadedFor) return;
-    stateLoadedFor = id;
-    const answer = await send(config.urls.messageState.replace(/\/0\/state$/, `/${id}/state`));
+    const kind = triggerKind();
+    // Cron, flow and catch jobs: the state their next run would get, not a message's.
+    const byTrigger = kind !== null && kind !== "message";
+    $("inspector-message-field").hidden = byTrigger;
+    const key = byTrigger ? `trigger ${fields.trigger.value}` : messageSelects[0].value;
+    if (!key || key === stateLoadedFor) return;
+    stateLoadedFor = key;
+    const url = byTrigger
+      ? `${config.urls.triggerState.replace(/\/0\/state$/, `/${fields.trigger.value}/state`)}?job=${config.job || ""}`
+      : config.urls.messageState.replace(/\/0\/state$/, `/${key}/state`);
+    const answer = await send(url);
     const tree = $("inspector-tree");
     if (!answer.ok) {
       tree.replaceChildren(el("p", { class: "text-danger" }, answer.data.error));
       return;
     }
+    if (byTrigger) $("inspector-note").textContent = answer.data.note;
     tree.replaceChildren(el("ul", {}, renderNode("state", answer.data.state, "state", 0)));
   }
 
@@ -829,6 +841,7 @@
   function becomeExisting(saved) {
     // The job exists now: later saves update it instead of creating another.
     config.isNew = false;
+    config.job = saved.job;
     config.urls.save = saved.edit_url;
     config.urls.saveAndRun = saved.save_and_run_url;
     $("studio-done").href = saved.detail_url;
