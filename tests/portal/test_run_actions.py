@@ -157,3 +157,19 @@ def test_an_outsider_cannot_reprocess(client_for, project, charlie):
     response = client_for(charlie).post(reverse("run-reprocess", args=[project.slug, run.pk]))
 
     assert response.status_code == 404 and Run.objects.count() == 1
+
+
+def test_run_now_on_the_job_page_twice_runs_twice_and_a_double_click_once(client_for, project, alice):
+    job = make_job(project, "double", make_trigger(project, criteria={"number": 2}))
+    message, _runs = post_message(project, {"number": 2})
+    client = client_for(alice)
+    page = client.get(reverse("job-detail", args=[project.slug, job.pk])).content.decode()
+    token = page.split('name="request_token" value="', 1)[1].split('"', 1)[0]
+    url = reverse("job-run", args=[project.slug, job.pk])
+
+    first = client.post(url, {"message": message.pk, "request_token": token})
+    double = client.post(url, {"message": message.pk, "request_token": token})
+    again = client.post(url, {"message": message.pk, "request_token": "the-next-page-load"})
+
+    assert first["Location"] == double["Location"] != again["Location"]
+    assert Run.objects.filter(job=job, cause="manual").count() == 2
