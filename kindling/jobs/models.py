@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from kindling.credentials.models import Credential
 from kindling.lib import jsonmatch
 
 
@@ -41,7 +42,7 @@ class JobQuerySet(models.QuerySet):
     def with_credential_access(self):
         """Annotate whether each job's credential is shared with its project, for `credential_problem`
         in lists without a query per job."""
-        shares = Job.credential.field.related_model.projects.through.objects
+        shares = Credential.projects.through.objects
         return self.annotate(
             credential_shared=models.Exists(
                 shares.filter(
