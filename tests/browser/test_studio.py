@@ -347,5 +347,7 @@ def test_another_adaptor_version_installs_from_the_page_and_the_editor_uses_it(
         page.get_by_role("button", name="Close the documentation").click()
 
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")
+        page.get_by_role("link", name="Done").click()
         expect(page.get_by_role("heading", name="with-an-older-common", exact=True)).to_be_visible()
         assert Job.objects.get(name="with-an-older-common").adaptor_spec == "@openfn/language-common@3.3.1"
