@@ -26,6 +26,8 @@ def job_out(job: Job) -> dict:
         "adaptor_version": job.adaptor_version,
         "credential": job.credential.name if job.credential_id else None,
         "credential_id": job.credential_id,
+        # "deleted" or "revoked" (no longer shared with the project): its runs fail until it changes.
+        "credential_problem": job.credential_problem,
         "expression": job.expression,
         "enabled": job.enabled,
         "private": job.private,
@@ -166,7 +168,12 @@ def refused(exc: Exception):
 @router.get("/projects/{slug}/jobs", summary="Jobs of a project (archived ones with archived=true)")
 def list_jobs(request, slug: str, archived: bool = False, limit: int = DEFAULT_LIMIT, offset: int = 0):
     project = project_for(request.user, slug)
-    jobs = project.jobs.filter(archived=archived).select_related("trigger", "credential").order_by("name")
+    jobs = (
+        project.jobs.filter(archived=archived)
+        .select_related("trigger", "credential")
+        .with_credential_access()
+        .order_by("name")
+    )
     return page(jobs, limit, offset, job_out)
 
 

@@ -1,6 +1,7 @@
 """A job whose credential was deleted, or is no longer shared with its project, says so on its card, its
 page and in Job Studio's step 4 (in warning colours, with what to do), before a run fails on it."""
 
+from django.test import Client
 from django.urls import reverse
 
 from kindling.credentials.editing import delete_credential
@@ -96,3 +97,23 @@ def test_an_outsider_sees_no_job_page(client_for, project, alice, charlie):
     response = client_for(charlie).get(reverse("job-detail", args=[project.slug, job.pk]))
 
     assert response.status_code == 404
+
+
+def test_the_api_jobs_list_says_which_credential_is_deleted_or_no_longer_shared(project, alice, token_for):
+    deleted = make_credential(alice, "old", projects=[project])
+    revoked = make_credential(alice, "kobo", projects=[project])
+    make_job(project, "a", credential=deleted)
+    make_job(project, "b", credential=revoked)
+    make_job(project, "c")
+    delete_credential(deleted, alice)
+    set_projects(revoked, alice, [])
+
+    response = Client().get(
+        f"/api/v1/projects/{project.slug}/jobs", headers={"Authorization": f"Bearer {token_for(alice)}"}
+    )
+
+    assert [(j["name"], j["credential_problem"]) for j in response.json()["items"]] == [
+        ("a", "deleted"),
+        ("b", "revoked"),
+        ("c", None),
+    ]
