@@ -1,9 +1,23 @@
+from pathlib import Path
+
+from django.http import FileResponse
 from django.urls import include, path
 
 from kindling.api import api
 from kindling.inbox.views import inbox
 
+FAVICON = Path(__file__).parent / "static" / "kindling" / "favicon.ico"
+
+
+def favicon(request):
+    # Browsers ask for /favicon.ico on every fresh page load, whatever the page links to.
+    response = FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("inbox/<str:inbox_uuid>", inbox, name="inbox"),
     path("api/v1/", api.urls),
     path("", include("kindling.accounts.urls")),

@@ -15,6 +15,7 @@ OWNER_ACTIONS = {
     "share": "manage its access",
     "transfer": "transfer it",
     "delete": "delete it",
+    "reveal": "see its values",
 }
 
 

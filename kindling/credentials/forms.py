@@ -103,7 +103,15 @@ class CredentialForm(forms.Form):
         max_length=NAME_MAX, label="Name", widget=forms.TextInput(attrs={"class": "form-control"})
     )
 
-    def __init__(self, data=None, *, credential_type: CredentialType, stored: dict | None = None, name=""):
+    def __init__(
+        self,
+        data=None,
+        *,
+        credential_type: CredentialType,
+        stored: dict | None = None,
+        name="",
+        revealed: bool = False,
+    ):
         self.credential_type = credential_type
         self.stored = stored or {}
         self.body: dict = {}
@@ -123,11 +131,9 @@ class CredentialForm(forms.Form):
                     }
                 ),
             )
-            self.initial["body"] = (
-                json.dumps(schemas.masked(credential_type, self.stored), indent=2, ensure_ascii=False)
-                if self.stored
-                else ""
-            )
+            # Revealed (reveal.py: the owner typed their password again): the values in clear.
+            shown = self.stored if revealed else schemas.masked(credential_type, self.stored)
+            self.initial["body"] = json.dumps(shown, indent=2, ensure_ascii=False) if self.stored else ""
             return
         required = set(credential_type.required)
         for key, prop in credential_type.properties.items():

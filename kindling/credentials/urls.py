@@ -9,6 +9,7 @@ CREDENTIAL_PAGES = [
     ("<int:pk>/access", views.credential_access, "credential-access"),
     ("<int:pk>/transfer", views.credential_transfer, "credential-transfer"),
     ("<int:pk>/delete", views.credential_delete, "credential-delete"),
+    ("<int:pk>/reveal", views.credential_reveal, "credential-reveal"),
 ]
 
 urlpatterns = [

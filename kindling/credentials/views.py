@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from kindling.credentials import schemas
@@ -15,6 +16,7 @@ from kindling.credentials.access import credential_for
 from kindling.credentials.editing import create_credential, delete_credential, update_credential
 from kindling.credentials.forms import CredentialForm, TransferForm
 from kindling.credentials.models import Credential
+from kindling.credentials.reveal import reveal_body
 from kindling.credentials.sharing import CredentialError, set_projects, shareable_projects
 from kindling.credentials.transfer import transfer
 from kindling.projects.access import project_for
@@ -126,7 +128,7 @@ def detail_context(request, credential, project, **extra) -> dict:
         "list_url": list_url(project, own=project is None),
         "urls": {
             name: url_for(f"credential-{name}", project, credential.pk)
-            for name in ("detail", "access", "transfer", "delete")
+            for name in ("detail", "access", "transfer", "delete", "reveal")
         },
     }
     if is_owner:
@@ -169,6 +171,27 @@ def credential_detail(request, pk, slug=None):
             status=400,
         )
     return render(request, "credentials/detail.html", detail_context(request, credential, project))
+
+
+@login_required
+@require_POST
+@never_cache
+def credential_reveal(request, pk, slug=None):
+    """The owner's Raw JSON values in clear, once they typed their password again."""
+    project = project_for(request.user, slug) if slug else None
+    credential = credential_for(request.user, pk, "reveal")
+    credential_type = schemas.type_of(credential)
+    try:
+        if not credential_type.is_raw:
+            # A typed credential's form shows every field its schema does not mark secret.
+            raise CredentialError("Only a Raw JSON credential's values can be revealed.")
+        body = reveal_body(credential, request.user, request.POST.get("password", ""))
+    except CredentialError as exc:
+        context = detail_context(request, credential, project, reveal_error=str(exc))
+        return render(request, "credentials/detail.html", context, status=400)
+    form = CredentialForm(credential_type=credential_type, stored=body, name=credential.name, revealed=True)
+    context = detail_context(request, credential, project, form=form, revealed=True)
+    return render(request, "credentials/detail.html", context)
 
 
 @login_required

@@ -11,7 +11,7 @@ from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
-from kindling.runs.reprocess import CannotRun, run_now
+from kindling.runs.reprocess import BadToken, CannotRun, run_now
 
 router = Router(tags=["jobs"])
 ERRORS = {400: dict, 404: dict, 409: dict}
@@ -27,6 +27,8 @@ def job_out(job: Job) -> dict:
         "adaptor_version": job.adaptor_version,
         "credential": job.credential.name if job.credential_id else None,
         "credential_id": job.credential_id,
+        # "deleted" or "revoked" (no longer shared with the project): its runs fail until it changes.
+        "credential_problem": job.credential_problem,
         "expression": job.expression,
         "enabled": job.enabled,
         "private": job.private,
@@ -157,6 +159,8 @@ def job_changes(project, data: dict) -> dict:
 def refused(exc: Exception):
     if isinstance(exc, Refused):
         return Status(exc.status, {"error": str(exc)})
+    if isinstance(exc, BadToken):
+        return Status(400, {"error": f"Idempotency-Key: {exc}"})
     if isinstance(exc, CannotRun):
         return Status(409, {"error": str(exc)})
     return Status(400, {"error": str(exc)})
@@ -165,7 +169,12 @@ def refused(exc: Exception):
 @router.get("/projects/{slug}/jobs", summary="Jobs of a project (archived ones with archived=true)")
 def list_jobs(request, slug: str, archived: bool = False, limit: int = DEFAULT_LIMIT, offset: int = 0):
     project = project_for(request.user, slug)
-    jobs = project.jobs.filter(archived=archived).select_related("trigger", "credential").order_by("name")
+    jobs = (
+        project.jobs.filter(archived=archived)
+        .select_related("trigger", "credential")
+        .with_credential_access()
+        .order_by("name")
+    )
     return page(jobs, limit, offset, job_out)
 
 
@@ -216,7 +225,7 @@ def run_job(request, job_id: int, payload: RunIn | None = None):
         if message is None:
             return Status(400, {"error": f"No message {payload.message} in this project's inbox."})
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.headers.get("Idempotency-Key"))
     except CannotRun as exc:
         return refused(exc)
     return Status(201, run_out(run))

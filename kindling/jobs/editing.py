@@ -166,8 +166,10 @@ def _criteria(value, what: str, field: str, required: bool):
     return value
 
 
-def _check_trigger(trigger: Trigger, changed: set[str]) -> None:
-    """Validate a trigger and clear the fields its kind does not use."""
+def _check_trigger(trigger: Trigger, changed: set[str], match_all: bool) -> None:
+    """Validate a trigger and clear the fields its kind does not use. `{}` as inclusion criteria
+    matches every message, which a new user rarely means: the form asks (`match_all`) before it saves
+    one; the API and imports state what they want, so their criteria are taken as sent."""
     kinds = Trigger.Kind.values
     if trigger.kind not in kinds:
         raise EditError(f"The kind must be one of: {', '.join(kinds)}.", "kind")
@@ -176,6 +178,13 @@ def _check_trigger(trigger: Trigger, changed: set[str]) -> None:
     if trigger.kind == Trigger.Kind.MESSAGE:
         trigger.criteria = _criteria(trigger.criteria, "Inclusion criteria", "criteria", required=True)
         trigger.exclusion = _criteria(trigger.exclusion, "Exclusion criteria", "exclusion", required=False)
+        if trigger.criteria == {} and not match_all:
+            raise EditError(
+                "Inclusion criteria {} match every message: each one posted to this project's inbox would "
+                'start this trigger\'s jobs. Tick "Yes, match every message" to confirm, or add what to '
+                'match on, like {"formID": "patient_registration_v7"}.',
+                "criteria",
+            )
     else:
         trigger.criteria = trigger.exclusion = None
     if trigger.kind == Trigger.Kind.CRON:
@@ -205,17 +214,17 @@ def _check_trigger(trigger: Trigger, changed: set[str]) -> None:
                 raise EditError(str(exc), "upstream_job") from None
 
 
-def create_trigger(project: Project, **fields) -> Trigger:
+def create_trigger(project: Project, match_all: bool = True, **fields) -> Trigger:
     _only(fields, TRIGGER_FIELDS, "trigger")
     trigger = Trigger(project=project, **fields)
     with transaction.atomic():
         _lock_graph(project)
-        _check_trigger(trigger, set(TRIGGER_FIELDS))
+        _check_trigger(trigger, set(TRIGGER_FIELDS), match_all)
         trigger.save()
     return trigger
 
 
-def update_trigger(trigger: Trigger, **changes) -> Trigger:
+def update_trigger(trigger: Trigger, match_all: bool = True, **changes) -> Trigger:
     _only(changes, TRIGGER_FIELDS, "trigger")
     with transaction.atomic():
         _lock_graph(trigger.project)
@@ -223,7 +232,7 @@ def update_trigger(trigger: Trigger, **changes) -> Trigger:
         changed = {key for key, value in changes.items() if getattr(fresh, key) != value}
         for key, value in changes.items():
             setattr(fresh, key, value)
-        _check_trigger(fresh, changed)
+        _check_trigger(fresh, changed, match_all)
         fresh.save()
     trigger.refresh_from_db()
     return trigger

@@ -6,6 +6,7 @@ from django import forms
 
 from kindling.credentials.models import Credential
 from kindling.jobs.models import Job, Trigger
+from kindling.lib.jsontext import JSONTextError, parse_object
 
 
 class BootstrapForm(forms.Form):
@@ -61,10 +62,19 @@ class JobForm(BootstrapForm):
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
         credentials = shared_credentials(project)
+        self.credential_problem = None
         if job is not None and job.credential_id:
-            # A job keeps showing its credential even if it was unshared since: the owner decides.
+            # A job keeps showing its credential even if it was unshared or deleted since, marked as
+            # such, until someone chooses another one: its runs fail meanwhile, and the page says so.
             credentials = credentials | Credential.objects.filter(pk=job.credential_id)
+            self.credential_problem = job.credential_problem
         self.fields["credential"].queryset = credentials.distinct()
+        if self.credential_problem:
+            stale = job.credential_id
+            note = "deleted" if self.credential_problem == "deleted" else "no longer shared"
+            self.fields["credential"].label_from_instance = lambda c: (
+                f"{c.name} ({note})" if c.pk == stale else c.name
+            )
 
     def changes(self) -> dict:
         return dict(self.cleaned_data)
@@ -85,6 +95,9 @@ class TriggerForm(BootstrapForm):
     upstream_job = forms.ModelChoiceField(
         queryset=Job.objects.none(), required=False, label="Job", empty_label="Choose a job"
     )
+    # `{}` is contained in every object: such a filter starts its jobs for every message, which a new
+    # user rarely means. The form says so and wants this ticked before it saves one.
+    match_all = forms.BooleanField(required=False, label="Yes, match every message")
 
     def __init__(self, *args, project, trigger: Trigger | None = None, **kw):
         if trigger is not None and "initial" not in kw:
@@ -95,6 +108,7 @@ class TriggerForm(BootstrapForm):
                 "exclusion": pretty(trigger.exclusion),
                 "cron": trigger.cron,
                 "upstream_job": trigger.upstream_job_id,
+                "match_all": trigger.criteria == {},
             }
         super().__init__(*args, **kw)
         for name in ("criteria", "exclusion", "cron"):
@@ -106,6 +120,16 @@ class TriggerForm(BootstrapForm):
         if trigger is not None and trigger.upstream_job_id:
             jobs = jobs | project.jobs.filter(pk=trigger.upstream_job_id)
         self.fields["upstream_job"].queryset = jobs.order_by("name")
+
+    @property
+    def matches_everything(self) -> bool:
+        """The inclusion criteria as typed are `{}` (for a message filter)."""
+        if str(self["kind"].value()) != Trigger.Kind.MESSAGE:
+            return False
+        try:
+            return parse_object(str(self["criteria"].value() or ""), "Inclusion criteria") == {}
+        except JSONTextError:
+            return False
 
     def changes(self) -> dict:
         data = dict(self.cleaned_data)

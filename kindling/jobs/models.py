@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from kindling.credentials.models import Credential
 from kindling.lib import jsonmatch
 
 
@@ -38,6 +39,18 @@ class JobQuerySet(models.QuerySet):
         """Jobs that start runs by themselves: switched on and not archived."""
         return self.filter(enabled=True, archived=False)
 
+    def with_credential_access(self):
+        """Annotate whether each job's credential is shared with its project, for `credential_problem`
+        in lists without a query per job."""
+        shares = Credential.projects.through.objects
+        return self.annotate(
+            credential_shared=models.Exists(
+                shares.filter(
+                    credential_id=models.OuterRef("credential_id"), project_id=models.OuterRef("project_id")
+                )
+            )
+        )
+
 
 class Job(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="jobs")
@@ -74,6 +87,19 @@ class Job(models.Model):
     def adaptor_spec(self) -> str:
         return f"{self.adaptor}@{self.adaptor_version or 'latest'}"
 
+    @property
+    def credential_problem(self) -> str | None:
+        """ "deleted" or "revoked" (no longer shared with the project) when the job names a credential
+        its runs cannot get, which they fail on with exit code 3; None when it is fine or there is none."""
+        if self.credential_id is None:
+            return None
+        if self.credential.is_deleted:
+            return "deleted"
+        shared = getattr(self, "credential_shared", None)
+        if shared is None:
+            shared = self.credential.projects.filter(pk=self.project_id).exists()
+        return None if shared else "revoked"
+
 
 class AdaptorInstall(models.Model):
     """An adaptor version someone asked Job Studio to install from npm, and how that went.
@@ -102,3 +128,17 @@ class AdaptorInstall(models.Model):
 
     def __str__(self):
         return f"{self.adaptor}@{self.version}"
+
+
+class RunRequest(models.Model):
+    """A person's click on Run now, Save and Run or Reprocess, by the token the page (or an API
+    client's Idempotency-Key) sent with it. The 10-second rule is for duplicate deliveries, not for
+    someone testing a job again; this is what keeps a double click (two requests, one token, maybe
+    in two web processes) to one run."""
+
+    token = models.CharField(max_length=64, unique=True)
+    run = models.ForeignKey("runs.Run", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.token

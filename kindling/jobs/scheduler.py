@@ -1,8 +1,9 @@
 """Cron: fire each switched-on job of a cron trigger once per due minute.
 
 The unique (trigger, minute) row makes a fire happen once even with several scheduler processes.
-After downtime only the latest due minute fires (at most one catch-up run per trigger), and a trigger
-that never fired only fires for the current minute, never for a past one.
+After downtime only the latest due minute fires (at most one catch-up run per trigger). A trigger that
+never fired only fires for the current minute, never for a past one, and never for a minute that began
+before it was created: a trigger made at 06:23:45 with `* * * * *` first fires at 06:24:00.
 """
 
 import logging
@@ -29,7 +30,7 @@ def due_minute(trigger: Trigger, now: datetime) -> datetime | None:
     last = trigger.ticks.order_by("-minute").values_list("minute", flat=True).first()
     if last is None:
         fresh = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
-        return due if due >= fresh else None
+        return due if due >= max(fresh, trigger.created_at) else None
     return due if due > last else None
 
 

@@ -27,6 +27,8 @@ from kindling.jobs.forms import JobForm
 from kindling.jobs.models import Job, Trigger
 from kindling.jobs.views import matching_messages, project_job, save_posted
 from kindling.projects.access import project_for
+from kindling.runs import queue
+from kindling.runs.models import Run
 from kindling.runs.reprocess import CannotRun, run_now
 
 # The wizard's four steps, in v1's order, and the form fields each one holds.
@@ -88,6 +90,7 @@ def studio_context(request, project, form, job: Job | None) -> dict:
     config = {
         "mode": mode,
         "isNew": job is None,
+        "job": job.pk if job else None,
         "theme": preferences.get(request.user, preferences.EDITOR_THEME),
         "themes": preferences.EDITOR_THEMES,
         "step": first_error_step(form) or 1,
@@ -105,6 +108,8 @@ def studio_context(request, project, form, job: Job | None) -> dict:
             "install": reverse("studio-adaptor-install", args=[slug]),
             "triggerMessages": reverse("studio-trigger-messages", args=[slug, 0]),
             "messageState": reverse("studio-message-state", args=[slug, 0]),
+            "triggerState": reverse("studio-trigger-state", args=[slug, 0]),
+            "save": (reverse("job-edit", args=[slug, job.pk]) if job else reverse("job-create", args=[slug])),
             "saveAndRun": (
                 reverse("studio-save-and-run", args=[slug, job.pk])
                 if job
@@ -131,24 +136,48 @@ def render_studio(request, project, form, job):
     return render(request, "jobs/studio.html", studio_context(request, project, form, job))
 
 
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def saved_fields(project, job: Job) -> dict:
+    """What the script needs once a job is saved; a new job's page becomes that job's edit page."""
+    return {
+        "job": job.pk,
+        "name": job.name,
+        "edit_url": reverse("job-edit", args=[project.slug, job.pk]),
+        "detail_url": reverse("job-detail", args=[project.slug, job.pk]),
+        "save_and_run_url": reverse("studio-save-and-run", args=[project.slug, job.pk]),
+    }
+
+
+def studio_save(request, project, form, save, done: str, job: Job | None):
+    """Save keeps the user in Job Studio, to go on editing and testing; Done or the breadcrumb leaves.
+    The script saves without leaving the page (JSON); without it the page reloads with the note."""
+    if wants_json(request) and request.method == "POST":
+        saved = save_posted(request, form, save, "")
+        if saved is None:
+            return JsonResponse(form_errors(form), status=400)
+        return JsonResponse({**saved_fields(project, saved), "note": done.format(saved)})
+    saved = save_posted(request, form, save, done)
+    if saved is not None:
+        return redirect("job-edit", project.slug, saved.pk)
+    return render_studio(request, project, form, job)
+
+
 @login_required
 def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
     form = JobForm(request.POST or None, project=project)
     created = "Job {.name} created. It is off until you switch it on."
-    job = save_posted(request, form, partial(editing.create_job, project), created)
-    if job is not None:
-        return redirect("job-detail", project.slug, job.pk)
-    return render_studio(request, project, form, None)
+    return studio_save(request, project, form, partial(editing.create_job, project), created, None)
 
 
 @login_required
 def job_edit(request, slug, job_id):
     project, job = project_job(request, slug, job_id, "edit_job")
     form = JobForm(request.POST or None, project=project, job=job)
-    if save_posted(request, form, partial(editing.update_job, job), "Job {.name} saved.") is not None:
-        return redirect("job-detail", project.slug, job.pk)
-    return render_studio(request, project, form, job)
+    return studio_save(request, project, form, partial(editing.update_job, job), "Job {.name} saved.", job)
 
 
 # JSON endpoints ----------------------------------------------------------------------------------
@@ -162,6 +191,13 @@ def read_json(request) -> dict:
     if not isinstance(body, dict):
         raise ValueError("The request body must be a JSON object.")
     return body
+
+
+def compile_reason(exc: CompileError) -> str:
+    """What is wrong, without the position the compiler puts in front of it (the page shows line and
+    column apart, and would otherwise say them twice), as a sentence."""
+    reason = str(exc).removeprefix(f"Syntax error at line {exc.line}, column {exc.column}: ")
+    return reason if reason.endswith((".", "!", "?")) else f"{reason}."
 
 
 @login_required
@@ -178,7 +214,7 @@ def check_expression(request, project):
     try:
         compiled = compile_expression(expression)
     except CompileError as exc:
-        return json_error(str(exc), 422, line=exc.line, column=exc.column)
+        return json_error(str(exc), 422, line=exc.line, column=exc.column, reason=compile_reason(exc))
     except CompilerUnavailable as exc:
         return json_error(f"The syntax check is not available right now: {exc}", 503)
     return JsonResponse({"ok": True, "operations": compiled.operations})
@@ -196,11 +232,61 @@ def trigger_messages(request, project, trigger_id):
         return JsonResponse(
             {
                 "messages": [],
-                "note": f"Trigger {trigger.name} is not a message filter: the state inspector and Save and "
-                "Run work for message-triggered jobs.",
+                "note": f"Trigger {trigger.name} is not a message filter: Save and Run works for "
+                "message-triggered jobs (use Run now on the job's page).",
             }
         )
     return JsonResponse({"messages": message_choices(project, trigger)})
+
+
+def next_state(project, trigger: Trigger, job_id) -> tuple[dict, str]:
+    """(state, what it is) for the inspector of a cron, flow or catch job: what its next run would get,
+    without the credential (added when the run starts)."""
+    if trigger.kind == Trigger.Kind.CRON:
+        job = project.jobs.filter(pk=job_id).first() if str(job_id or "").isdigit() else None
+        state = queue.cron_state(job) if job else {}
+        if state:
+            return (
+                state,
+                "The state the next cron run gets: the final state of this job's last successful run.",
+            )
+        return {}, "{}: this job has no saved state yet, so its next cron run starts from an empty state."
+    upstream = trigger.upstream_job
+    flow = trigger.kind == Trigger.Kind.FLOW
+    ended = [Run.Status.SUCCESS] if flow else [Run.Status.FAILED, Run.Status.LOST, Run.Status.ABORTED]
+    last = upstream.runs.filter(status__in=ended).order_by("-created_at", "-id").first() if upstream else None
+    if last is None:
+        name = upstream.name if upstream else "the upstream job"
+        return (
+            {},
+            f"{{}}: {name} has not {'succeeded' if flow else 'failed'} yet; this job's runs get its "
+            "state then.",
+        )
+    state = queue.listener_state(last)
+    if flow:
+        return state, f"The final state of {upstream.name}'s latest successful run ({last.pk})."
+    return (
+        state,
+        f"The initial state of {upstream.name}'s latest failed run ({last.pk}), with its log as error.",
+    )
+
+
+@login_required
+@require_GET
+@studio_endpoint()
+def trigger_state(request, project, trigger_id):
+    """The initial state the next run of a cron, flow or catch job would get (?job=ID for cron jobs)."""
+    trigger = Trigger.objects.select_related("upstream_job").filter(project=project, pk=trigger_id).first()
+    if trigger is None:
+        return json_error(f"There is no trigger {trigger_id} in this project.", 404)
+    if trigger.kind == Trigger.Kind.MESSAGE:
+        return json_error(
+            f"Trigger {trigger.name} is a message filter: the inspector shows the state of a message it "
+            "matches.",
+            400,
+        )
+    state, note = next_state(project, trigger, request.GET.get("job"))
+    return JsonResponse({"trigger": trigger.pk, "state": state, "note": note})
 
 
 @login_required
@@ -264,14 +350,9 @@ def save_and_run(request, project, job_id=None):
             editing.update_job(job, **form.changes())
     except editing.EditError as exc:
         return json_error(str(exc), 400, field=exc.field)
-    saved = {
-        "job": job.pk,
-        "name": job.name,
-        "edit_url": reverse("job-edit", args=[project.slug, job.pk]),
-        "save_and_run_url": reverse("studio-save-and-run", args=[project.slug, job.pk]),
-    }
+    saved = saved_fields(project, job)
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.POST.get("request_token"))
     except CannotRun as exc:
         return json_error(f"Job {job.name} is saved, but it cannot run now: {exc}", 409, **saved)
     return JsonResponse(

@@ -29,6 +29,7 @@ urlpatterns = [
         "studio/triggers/<int:trigger_id>/messages", studio.trigger_messages, name="studio-trigger-messages"
     ),
     path("studio/messages/<int:message_id>/state", studio.message_state, name="studio-message-state"),
+    path("studio/triggers/<int:trigger_id>/state", studio.trigger_state, name="studio-trigger-state"),
     path("triggers", views.trigger_list, name="trigger-list"),
     path("triggers/new", views.trigger_create, name="trigger-create"),
     path("triggers/cron-times", views.cron_preview, name="trigger-cron-times"),

@@ -25,7 +25,7 @@ from kindling.lib.history import Window
 from kindling.lib.jsontext import JSONTextError, parse
 from kindling.projects.access import project_for
 from kindling.runs.models import Run
-from kindling.runs.reprocess import CannotRun, run_now
+from kindling.runs.reprocess import CannotRun, new_request_token, run_now
 from kindling.runs.views import run_rows
 
 RECENT_RUNS = 10
@@ -60,8 +60,8 @@ def apply_errors(form, exc: editing.EditError) -> None:
 
 def save_posted(request, form, save, done: str):
     """A form page's POST: once the form is valid, `save(**form.changes())` (an editing.* call) and the
-    note `done` (formatted with what it saved); an EditError goes onto the form instead. What was
-    saved, or None when nothing was."""
+    note `done` (formatted with what it saved; none if empty); an EditError goes onto the form instead.
+    What was saved, or None when nothing was."""
     if request.method != "POST" or not form.is_valid():
         return None
     try:
@@ -69,7 +69,8 @@ def save_posted(request, form, save, done: str):
     except editing.EditError as exc:
         apply_errors(form, exc)
         return None
-    messages.success(request, done.format(saved))
+    if done:
+        messages.success(request, done.format(saved))
     return saved
 
 
@@ -83,7 +84,8 @@ def job_list(request, slug):
     show_archived = request.GET.get("archived") == "1"
     last_status = Run.objects.filter(job=OuterRef("pk")).order_by("-created_at", "-id").values("status")[:1]
     jobs = (
-        project.jobs.select_related("trigger", "credential")
+        project.jobs.select_related("trigger", "credential__owner")
+        .with_credential_access()
         .defer("expression", "saved_state")
         .annotate(last_status=Subquery(last_status))
         .order_by("name", "id")
@@ -117,6 +119,7 @@ def job_detail(request, slug, job_id):
         "job": job,
         "runs": run_rows(job.runs.all()).order_by("-created_at", "-id")[:RECENT_RUNS],
         "run_now_messages": run_now_messages(project, job),
+        "request_token": new_request_token(),
     }
     return render(request, "jobs/job_detail.html", context)
 
@@ -191,7 +194,7 @@ def job_run(request, slug, job_id):
             messages.error(request, f"There is no message {chosen} in this project's inbox.")
             return redirect("job-detail", project.slug, job.pk)
     try:
-        run = run_now(job, message)
+        run = run_now(job, message, token=request.POST.get("request_token"))
     except CannotRun as exc:
         messages.error(request, str(exc))
         return redirect("job-detail", project.slug, job.pk)

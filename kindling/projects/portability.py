@@ -233,12 +233,13 @@ def export_project(project: Project) -> str:
     """The project as a v2 project.yaml; values of credentials are masked. Our `kindling:` block is there
     only when the project uses something v2 cannot say (a job off, private, console disabled, archived;
     a concurrency other than 1)."""
-    jobs = list(project.jobs.select_related("trigger", "credential").order_by("id"))
-    # The credentials shared with the project, and any a job still names after its owner revoked it
-    # (the file must stay importable); a deleted one has no values left and is not exported.
+    jobs = list(project.jobs.select_related("trigger", "credential").with_credential_access().order_by("id"))
+    # The credentials shared with the project, and any a job still names after its owner revoked or
+    # deleted it: the job keeps its reference and the file stays importable (a deleted one has no
+    # values left, so it is exported empty), and a comment at the top says what is missing.
     credentials = list(Credential.objects.shared_with(project).order_by("name", "id"))
     for job in jobs:
-        if job.credential_id and not job.credential.is_deleted and job.credential not in credentials:
+        if job.credential_id and job.credential not in credentials:
             credentials.append(job.credential)
     taken: set[str] = set()
     credential_names = {c.pk: _unique(c.name, taken) for c in credentials}
@@ -277,7 +278,8 @@ def export_project(project: Project) -> str:
             spec = {kind: trigger.upstream_job.name if trigger.upstream_job_id else None}
         out["triggers"][trigger.name] = spec
     for credential in credentials:
-        out["credentials"][credential_names[credential.pk]] = {key: MASKED_VALUE for key in credential.body}
+        body = {} if credential.is_deleted else credential.body
+        out["credentials"][credential_names[credential.pk]] = {key: MASKED_VALUE for key in body}
     extra: dict = {}
     if project.concurrency != 1:
         extra["concurrency"] = project.concurrency
@@ -285,4 +287,23 @@ def export_project(project: Project) -> str:
         extra["jobs"] = job_options
     if extra:
         out["kindling"] = extra
-    return yaml.dump(out, Dumper=_ExportDumper, sort_keys=False, allow_unicode=True, width=110)
+    notes = "".join(f"# {note}\n" for note in missing_credentials(jobs, credential_names))
+    return notes + yaml.dump(out, Dumper=_ExportDumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def missing_credentials(jobs, names: dict) -> list[str]:
+    """One line per job whose credential its runs cannot get (deleted, or no longer shared)."""
+    notes = []
+    for job in jobs:
+        problem = job.credential_problem
+        if problem == "deleted":
+            notes.append(
+                f"Missing credential: {names[job.credential_id]!r} of job {job.name!r} was deleted; it is "
+                "exported without values. Give the job another credential."
+            )
+        elif problem == "revoked":
+            notes.append(
+                f"Missing credential: {names[job.credential_id]!r} of job {job.name!r} is no longer shared "
+                "with this project; its runs fail until its owner shares it again."
+            )
+    return notes

@@ -9,7 +9,7 @@ from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.projects.access import can, project_for, projects_of
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import IllegalTransition, Run
-from kindling.runs.reprocess import CannotRun, reprocess_run
+from kindling.runs.reprocess import BadToken, CannotRun, reprocess_run
 
 router = Router(tags=["runs"])
 
@@ -89,13 +89,15 @@ def get_run(request, run_id: int):
 
 @router.post(
     "/runs/{run_id}/reprocess",
-    response={201: dict, 409: dict},
+    response={201: dict, 400: dict, 409: dict},
     summary="Run the run's job again (on its message as it is now, or from the same state)",
 )
 def reprocess(request, run_id: int):
     run = in_project(Run, request.user, run_id, "reprocess", "run")
     try:
-        new = reprocess_run(run)
+        new = reprocess_run(run, token=request.headers.get("Idempotency-Key"))
+    except BadToken as exc:
+        return Status(400, {"error": f"Idempotency-Key: {exc}"})
     except CannotRun as exc:
         return Status(409, {"error": str(exc)})
     return Status(201, run_out(new))

@@ -225,15 +225,18 @@ def listening_jobs(job_id: int, kind: str) -> list[Job]:
     return list(Job.objects.filter(pk__in=ids).order_by("id")) if ids else []
 
 
+def listener_state(run: Run) -> dict:
+    """What the flow (after a success) or catch (after a failure) runs of `run` start from (spec §3)."""
+    if run.succeeded:
+        return dict(run.final_state or {})
+    return {**run.initial_state, "error": run.log_text()}
+
+
 def start_listeners(run: Run) -> list[Run]:
     kind = Trigger.Kind.FLOW if run.succeeded else Trigger.Kind.CATCH
     jobs = listening_jobs(run.job_id, kind)
     if not jobs:
         return []
-    if run.succeeded:
-        state = dict(run.final_state or {})
-        cause = Run.Cause.FLOW
-    else:
-        state = {**run.initial_state, "error": run.log_text()}
-        cause = Run.Cause.CATCH
+    cause = Run.Cause.FLOW if run.succeeded else Run.Cause.CATCH
+    state = listener_state(run)
     return [enqueue(job, cause, state, parent=run) for job in jobs]

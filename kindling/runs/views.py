@@ -11,7 +11,7 @@ from kindling.engine import ExitCode
 from kindling.projects.access import can, project_for
 from kindling.runs.filters import RUNS_PER_PAGE, ActivityFilters, keyset_page
 from kindling.runs.models import IllegalTransition, Run
-from kindling.runs.reprocess import CannotRun, reprocess_run
+from kindling.runs.reprocess import CannotRun, new_request_token, reprocess_run
 
 # Spec §6: the meaning shown next to every exit code.
 EXIT_CODES = {
@@ -78,6 +78,7 @@ def run_detail(request, slug, run_id):
         "initial_state": pretty_json(run.initial_state),
         "final_state": None if run.final_state is None else pretty_json(run.final_state),
         "children": run_rows(run.children.all()).order_by("created_at", "id"),
+        "request_token": new_request_token(),
         "can_abort": run.status in (Run.Status.PENDING, Run.Status.RUNNING)
         and can(request.user, "abort_run", project),
         **log_context(run, run.log_lines.all()),
@@ -122,7 +123,7 @@ def run_reprocess(request, slug, run_id):
     project = project_for(request.user, slug, "reprocess")
     run = get_object_or_404(Run.objects.select_related("job", "message"), pk=run_id, project=project)
     try:
-        new = reprocess_run(run)
+        new = reprocess_run(run, token=request.POST.get("request_token"))
     except CannotRun as exc:
         messages.error(request, str(exc))
         return redirect("run-detail", project.slug, run.pk)

@@ -118,6 +118,8 @@ def test_an_http_credential_made_in_its_form_shared_and_used_by_a_job(
         page.get_by_role("button", name="Next").click()
         set_expression(page, "get('/patients/1');")
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")
+        page.get_by_role("link", name="Done").click()
         expect(page.get_by_role("heading", name="fetch-patient", exact=True)).to_be_visible()
 
         job = Job.objects.get(name="fetch-patient")

@@ -180,6 +180,8 @@ def test_the_jobs_section(health, live_server, tmp_path):
         wait_for_editor(page)
         set_expression(page, "fn(state => { state.sent = true; return state; })")
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")  # Save stays in Job Studio
+        page.get_by_role("link", name="Done").click()
         expect(page.locator("#job-expression")).to_contain_text("state.sent = true")
         assert "state.sent = true" in Job.objects.get(name="send-to-dhis2").expression
 
@@ -195,6 +197,8 @@ def test_the_jobs_section(health, live_server, tmp_path):
         page.get_by_role("button", name="Next").click()
         page.get_by_label("Credential", exact=True).select_option(label="dhis2-prod")
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")
+        page.get_by_role("link", name="Done").click()
         expect(page.get_by_role("heading", name="send-to-commcare", exact=True)).to_be_visible()
         created = Job.objects.get(name="send-to-commcare")
         assert (created.enabled, created.adaptor_spec, created.credential.name) == (

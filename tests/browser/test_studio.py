@@ -102,9 +102,15 @@ def test_a_job_is_created_in_wizard_mode_and_fullscreen_is_kept_for_existing_job
         expect(page.get_by_role("heading", name="New job")).to_be_visible()
         assert dialogs == ["beforeunload"]
 
+        # Save keeps the user in Job Studio, which now edits the new job; Done leaves for its page.
         page.get_by_role("button", name="Save", exact=True).click()
-        expect(page.get_by_role("heading", name="send-to-dhis2", exact=True)).to_be_visible()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")
+        expect(page.locator("#studio-toast")).to_contain_text("Job send-to-dhis2 created")
+        expect(page.get_by_role("heading", name="Edit send-to-dhis2")).to_be_visible()
         job = Job.objects.get(name="send-to-dhis2")
+        assert page.url.endswith(f"/jobs/{job.pk}/edit")
+        page.get_by_role("link", name="Done").click()
+        expect(page.get_by_role("heading", name="send-to-dhis2", exact=True)).to_be_visible()
         assert (job.trigger.name, job.adaptor_spec, job.credential.name, job.expression, job.enabled) == (
             "patient-registration",
             COMMON,
@@ -341,5 +347,7 @@ def test_another_adaptor_version_installs_from_the_page_and_the_editor_uses_it(
         page.get_by_role("button", name="Close the documentation").click()
 
         page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator("#studio-saved")).to_contain_text("Saved at")
+        page.get_by_role("link", name="Done").click()
         expect(page.get_by_role("heading", name="with-an-older-common", exact=True)).to_be_visible()
         assert Job.objects.get(name="with-an-older-common").adaptor_spec == "@openfn/language-common@3.3.1"

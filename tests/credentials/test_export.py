@@ -101,7 +101,7 @@ def test_a_job_whose_trigger_was_deleted_exports_without_one_and_imports_again(e
     assert again.jobs.get(name="recurring-job").trigger is None
 
 
-def test_a_revoked_credential_a_job_still_names_is_exported_a_deleted_one_is_not(alice, project):
+def test_a_revoked_or_deleted_credential_a_job_still_names_is_kept_and_said_missing(alice, project):
     revoked = make_credential(alice, name="revoked", projects=[project])
     deleted = make_credential(alice, name="deleted", projects=[project])
     make_job(project, "a", credential=revoked)
@@ -109,10 +109,31 @@ def test_a_revoked_credential_a_job_still_names_is_exported_a_deleted_one_is_not
     set_projects(revoked, alice, [])
     delete_credential(deleted, alice)
 
-    data = yaml.safe_load(export_project(project))
+    text = export_project(project)
+    data = yaml.safe_load(text)
 
-    assert list(data["credentials"]) == ["revoked"]
-    assert data["jobs"]["a"]["credential"] == "revoked" and "credential" not in data["jobs"]["b"]
+    assert data["credentials"] == {"revoked": {"username": "******", "password": "******"}, "deleted": {}}
+    assert data["jobs"]["a"]["credential"] == "revoked" and data["jobs"]["b"]["credential"] == "deleted"
+    assert text.splitlines()[:2] == [
+        "# Missing credential: 'revoked' of job 'a' is no longer shared with this project; its runs fail "
+        "until its owner shares it again.",
+        "# Missing credential: 'deleted' of job 'b' was deleted; it is exported without values. Give the "
+        "job another credential.",
+    ]
+    again = import_project(text, "Again", alice)
+    assert again.jobs.get(name="b").credential.name == "deleted"
+
+
+def test_the_command_says_on_stderr_which_credentials_are_missing(alice, project):
+    deleted = make_credential(alice, name="deleted", projects=[project])
+    make_job(project, "b", credential=deleted)
+    delete_credential(deleted, alice)
+    out, err = StringIO(), StringIO()
+
+    call_command("project", "export", project.slug, stdout=out, stderr=err)
+
+    assert err.getvalue().startswith("Missing credential: 'deleted' of job 'b' was deleted")
+    assert yaml.safe_load(out.getvalue())["jobs"]["b"]["credential"] == "deleted"
 
 
 def test_two_credentials_with_one_name_get_distinct_names(alice, bob, project):

@@ -13,7 +13,9 @@ TEN = datetime(2025, 3, 4, 10, 0, 20, tzinfo=UTC)  # 20 seconds into 10:00 UTC
 
 
 def cron_job(project, cron="* * * * *", name="recurring-job", trigger_name="every-minute", **kw):
-    return make_job(project, name, make_trigger(project, trigger_name, kind="cron", cron=cron), **kw)
+    # Made the day before: a trigger never fires for a minute that began before it existed.
+    trigger = make_trigger(project, trigger_name, kind="cron", cron=cron, created_at=TEN - timedelta(days=1))
+    return make_job(project, name, trigger, **kw)
 
 
 def test_it_fires_a_switched_on_cron_job_for_the_current_minute(project):
@@ -79,6 +81,26 @@ def test_a_trigger_that_never_fired_does_not_fire_a_past_minute(project):
     cron_job(project, "0 0 * * *")
     assert scheduler.fire_due(TEN) == []
     assert not Run.objects.exists() and not CronTick.objects.exists()
+
+
+def test_a_new_trigger_first_fires_at_its_next_due_minute_not_at_once(project):
+    created = datetime(2025, 3, 4, 6, 23, 45, tzinfo=UTC)
+    trigger = make_trigger(project, "every-minute", kind="cron", cron="* * * * *", created_at=created)
+    job = make_job(project, "recurring-job", trigger)
+    assert scheduler.fire_due(created) == []
+    assert scheduler.fire_due(created + timedelta(seconds=14)) == []
+    next_minute = datetime(2025, 3, 4, 6, 24, tzinfo=UTC)
+    started = scheduler.fire_due(next_minute + timedelta(milliseconds=300))
+    assert [r.job for r in started] == [job]
+    assert list(CronTick.objects.values_list("minute", flat=True)) == [next_minute]
+
+
+def test_a_new_trigger_whose_first_minute_passed_during_downtime_waits_for_its_next_one(project):
+    created = datetime(2025, 3, 4, 6, 23, 45, tzinfo=UTC)
+    trigger = make_trigger(project, "daily", kind="cron", cron="25 6 * * *", created_at=created)
+    make_job(project, "daily-job", trigger)
+    assert scheduler.fire_due(datetime(2025, 3, 4, 6, 30, 10, tzinfo=UTC)) == []
+    assert len(scheduler.fire_due(datetime(2025, 3, 5, 6, 25, 1, tzinfo=UTC))) == 1
 
 
 def test_a_trigger_that_is_not_due_does_not_fire(project):

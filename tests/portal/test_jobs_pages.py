@@ -185,7 +185,7 @@ def test_creating_a_job_saves_it_switched_off(client_for, project, alice):
     )
 
     job = Job.objects.get(name="send-to-dhis2")
-    assert response["Location"] == reverse("job-detail", args=[project.slug, job.pk])
+    assert response["Location"] == reverse("job-edit", args=[project.slug, job.pk])  # stays in Job Studio
     assert (job.trigger, job.credential, job.adaptor_spec, job.enabled) == (
         trigger,
         credential,

@@ -118,3 +118,58 @@ def test_an_admin_may_abort_and_a_finished_run_stays_as_it_was(client_for, proje
     assert "had already ended" in response.content.decode()
     run.refresh_from_db()
     assert run.status == "success"
+
+
+# Explicit clicks pass the 10-second rule; a double click (one page's token) starts one run.
+
+
+def test_reprocess_pressed_again_at_once_starts_another_run(client_for, project, alice):
+    job = make_job(project, "double", make_trigger(project, criteria={"number": 2}))
+    _message, (run,) = post_message(project, {"number": 2})
+    client = client_for(alice)
+    url = reverse("run-reprocess", args=[project.slug, run.pk])
+
+    client.post(url, {"request_token": "first-page-token"})
+    client.post(url, {"request_token": "second-page-token"})
+
+    assert Run.objects.filter(job=job).count() == 3
+
+
+def test_a_double_click_on_reprocess_starts_one_run_and_both_land_on_it(client_for, project, alice):
+    make_job(project, "double", make_trigger(project, criteria={"number": 2}))
+    _message, (run,) = post_message(project, {"number": 2})
+    client = client_for(alice)
+    page = client.get(reverse("run-detail", args=[project.slug, run.pk])).content.decode()
+    token = page.split('name="request_token" value="', 1)[1].split('"', 1)[0]
+    url = reverse("run-reprocess", args=[project.slug, run.pk])
+
+    first = client.post(url, {"request_token": token})
+    second = client.post(url, {"request_token": token})
+
+    new = Run.objects.exclude(pk=run.pk).get()
+    assert first["Location"] == second["Location"] == reverse("run-detail", args=[project.slug, new.pk])
+
+
+def test_an_outsider_cannot_reprocess(client_for, project, charlie):
+    make_job(project, "double", make_trigger(project, criteria={"number": 2}))
+    _message, (run,) = post_message(project, {"number": 2})
+
+    response = client_for(charlie).post(reverse("run-reprocess", args=[project.slug, run.pk]))
+
+    assert response.status_code == 404 and Run.objects.count() == 1
+
+
+def test_run_now_on_the_job_page_twice_runs_twice_and_a_double_click_once(client_for, project, alice):
+    job = make_job(project, "double", make_trigger(project, criteria={"number": 2}))
+    message, _runs = post_message(project, {"number": 2})
+    client = client_for(alice)
+    page = client.get(reverse("job-detail", args=[project.slug, job.pk])).content.decode()
+    token = page.split('name="request_token" value="', 1)[1].split('"', 1)[0]
+    url = reverse("job-run", args=[project.slug, job.pk])
+
+    first = client.post(url, {"message": message.pk, "request_token": token})
+    double = client.post(url, {"message": message.pk, "request_token": token})
+    again = client.post(url, {"message": message.pk, "request_token": "the-next-page-load"})
+
+    assert first["Location"] == double["Location"] != again["Location"]
+    assert Run.objects.filter(job=job, cause="manual").count() == 2

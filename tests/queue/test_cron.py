@@ -12,7 +12,9 @@ TEN = datetime(2025, 3, 4, 10, 0, 20, tzinfo=UTC)
 
 def test_schedulers_firing_the_same_minute_at_the_same_moment_start_one_run(shared_db, project_with):
     project = project_with()
-    every_minute = make_trigger(project, "every-minute", kind="cron", cron="* * * * *")
+    every_minute = make_trigger(
+        project, "every-minute", kind="cron", cron="* * * * *", created_at=TEN - timedelta(days=1)
+    )
     job = make_job(project, "recurring-job", every_minute)
     make_job(project, "also-recurring", every_minute)
     for minute in range(3):

@@ -1,5 +1,6 @@
-"""Starting runs by hand (runs/reprocess.py): run now, reprocess a run or a message, and the v1 rule
-that one (message, job) pair creates at most one run every 10 seconds (spec sections 4, 8 and 11)."""
+"""Starting runs by hand (runs/reprocess.py): run now, reprocess a run or a message, the v1 rule that one
+(message, job) pair creates at most one run every 10 seconds when a message is matched again (spec
+sections 4, 8 and 11), and the request token that keeps an explicit click's double click to one run."""
 
 from datetime import timedelta
 
@@ -7,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from kindling.inbox.models import Message
-from kindling.jobs.models import Job
+from kindling.jobs.models import Job, RunRequest
 from kindling.runs import queue
 from kindling.runs.models import Run
-from kindling.runs.reprocess import CannotRun, reprocess_message, reprocess_run, run_now
+from kindling.runs.reprocess import BadToken, CannotRun, reprocess_message, reprocess_run, run_now
 from tests.conftest import make_job, make_project, make_trigger, post_message
 from tests.domain.conftest import Line, claim_next
 from tests.queue.conftest import in_threads
@@ -104,14 +105,44 @@ def test_run_now_refuses_an_archived_job(job, message):
         run_now(job, message)
 
 
-# The 10-second rule
+# Explicit runs and the request token
 
 
-def test_the_same_message_and_job_start_at_most_one_run_in_10_seconds(job, message):
-    run_now(job, message)
-    with pytest.raises(CannotRun, match="less than 10 seconds ago"):
-        run_now(job, message)
+def test_running_a_job_now_twice_at_once_on_the_same_message_starts_two_runs(job, message):
+    first = run_now(job, message, token="click-one")
+    second = run_now(job, message, token="click-two")
+    assert first.pk != second.pk
+    assert Run.objects.filter(job=job, message=message).count() == 2
+
+
+def test_a_repeated_request_token_gets_the_run_it_started_instead_of_a_second(job, message):
+    first = run_now(job, message, token="double-click")
+    again = run_now(job, message, token="double-click")
+    assert again.pk == first.pk
     assert Run.objects.count() == 1
+
+
+def test_a_request_token_older_than_a_minute_starts_a_new_run(job, message):
+    first = run_now(job, message, token="page-kept-open")
+    RunRequest.objects.update(created_at=timezone.now() - timedelta(minutes=1, seconds=1))
+    again = run_now(job, message, token="page-kept-open")
+    assert again.pk != first.pk
+    assert RunRequest.objects.get().run == again
+
+
+def test_a_request_token_of_another_project_is_not_reused(project, job, message, alice):
+    other = make_project(alice, "Other Ministry")
+    other_job = make_job(other, "job-1")
+    run_now(other_job, token="shared-token")
+    with pytest.raises(CannotRun, match="already used"):
+        run_now(job, message, token="shared-token")
+    assert Run.objects.filter(job=job).count() == 0
+
+
+def test_a_malformed_request_token_is_refused(job, message):
+    with pytest.raises(BadToken, match="8 to 64 letters"):
+        run_now(job, message, token="no spaces!")
+    assert not Run.objects.exists()
 
 
 def test_after_10_seconds_the_pair_may_run_again(job, message):
@@ -136,10 +167,11 @@ def test_a_double_click_that_reaches_two_processes_at_once_starts_one_run(shared
     project = project_with()
     job = project.jobs.get()
     message = Message.objects.create(project=project, body={"number": 2})
-    results = in_threads(4, lambda: run_now(job, message))
-    assert sum(isinstance(r, Run) for r in results) == 1
-    assert all(isinstance(r, Run | CannotRun) for r in results), results
+    results = in_threads(4, lambda: run_now(job, message, token="one-click-token"))
+    assert all(isinstance(r, Run) for r in results), results
+    assert len({r.pk for r in results}) == 1
     assert Run.objects.filter(message=message, job=job).count() == 1
+    assert RunRequest.objects.count() == 1
 
 
 # Reprocess a run
@@ -154,11 +186,12 @@ def test_reprocessing_a_message_run_uses_the_message_as_it_is_now(project, job):
     assert again.initial_state == {"data": {"number": 2, "edited": True}}
 
 
-def test_reprocessing_a_message_run_within_10_seconds_is_refused(project, job):
+def test_reprocessing_a_message_run_at_once_starts_a_run_and_a_double_click_one_only(project, job):
     _message, (run,) = post_message(project, {"number": 2})
-    with pytest.raises(CannotRun, match="less than 10 seconds ago"):
-        reprocess_run(run)
-    assert Run.objects.count() == 1
+    again = reprocess_run(run, token="reprocess-click")
+    assert reprocess_run(run, token="reprocess-click").pk == again.pk
+    assert reprocess_run(run, token="another-click").pk != again.pk
+    assert Run.objects.count() == 3
 
 
 def test_reprocessing_a_cron_run_starts_from_the_current_saved_state(cron_job):

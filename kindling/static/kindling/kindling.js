@@ -142,3 +142,21 @@ function watchSession() {
 
 restoreKeptForms();
 watchSession();
+
+// Trigger form: inclusion criteria of {} match every message; say so as they are typed (the form
+// asks for the confirmation box to be ticked before it saves them).
+function noteMatchAll(criteria) {
+  const note = document.getElementById("match-all-note");
+  if (!note) return;
+  let value;
+  try {
+    value = JSON.parse(criteria.value);
+  } catch (e) {
+    value = null;
+  }
+  note.hidden = !(value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0);
+}
+
+document.addEventListener("input", (event) => {
+  if (event.target.matches("#id_criteria")) noteMatchAll(event.target);
+});

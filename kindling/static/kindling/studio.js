@@ -116,6 +116,14 @@
     }
   });
 
+  // A deleted or unshared credential: the warning goes once another one is chosen.
+  const credentialProblem = $("credential-problem");
+  if (credentialProblem) {
+    fields.credential.addEventListener("change", () => {
+      credentialProblem.hidden = fields.credential.value !== credentialProblem.dataset.staleCredential;
+    });
+  }
+
   // Modes and wizard ------------------------------------------------------------------------------
 
   function applyMode(mode) {
@@ -318,15 +326,16 @@
       if (monaco && model) monaco.editor.setModelMarkers(model, "kindling", []);
     } else if (result.status === 422) {
       const { error, line, column } = result.data;
-      state.lastCheck = { ok: false, error, line, column };
+      const reason = result.data.reason || error;
+      state.lastCheck = { ok: false, error: reason, line, column };
       const where = line ? `Line ${line}, column ${column}: ` : "";
-      status.append(el("span", { class: "text-danger kindling-syntax-error" }, el("i", { class: "bi bi-x-circle", "aria-hidden": "true" }), ` ${where}${error}`));
+      status.append(el("span", { class: "text-danger kindling-syntax-error" }, el("i", { class: "bi bi-x-circle", "aria-hidden": "true" }), ` ${where}${reason}`));
       if (monaco && model && line) {
         const word = model.getWordAtPosition({ lineNumber: line, column: column || 1 });
         monaco.editor.setModelMarkers(model, "kindling", [
           {
             severity: monaco.MarkerSeverity.Error,
-            message: error,
+            message: reason,
             startLineNumber: line,
             startColumn: column || 1,
             endLineNumber: line,
@@ -356,12 +365,37 @@
     return true;
   }
 
+  // Save stays in Job Studio (to go on editing and testing); Done or the breadcrumb leaves it.
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError("");
+    $("studio-saved").textContent = "";
     if (!(await expressionCompiles())) return;
+    const button = $("studio-save");
+    button.disabled = true;
+    let answer;
+    try {
+      answer = await send(config.urls.save, { method: "POST", body: new FormData(form) });
+    } catch (e) {
+      answer = { ok: false, data: { error: "Could not reach the server: the job is not saved. Try again." } };
+    }
+    button.disabled = false;
+    form.querySelectorAll(".is-invalid").forEach((field) => field.classList.remove("is-invalid"));
+    if (!answer.ok) {
+      showError(answer.data.error);
+      const field = answer.data.field && form.querySelector(`[name="${answer.data.field}"]`);
+      if (field) {
+        field.classList.add("is-invalid");
+        const step = field.closest(".kindling-step");
+        if (step && studio.dataset.mode === "wizard") openStep(Number(step.dataset.step));
+      }
+      return;
+    }
     markSaved();
-    form.submit();
+    if (config.isNew) becomeExisting(answer.data);
+    const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    $("studio-saved").textContent = `Saved at ${time}`;
+    toast(answer.data.note);
   });
 
   // Themes ----------------------------------------------------------------------------------------
@@ -437,12 +471,27 @@
     });
   }
 
+  function isInstalled(name, version) {
+    const entry = config.catalogue.adaptors.find((adaptor) => adaptor.name === name);
+    const versions = entry ? entry.versions : [];
+    return ["latest", "next", ""].includes(version) ? versions.length > 0 : versions.includes(version);
+  }
+
   async function loadAdaptor() {
     const name = fields.adaptor.value.trim();
     const version = fields.version.value.trim() || "latest";
     const key = `${name}@${version}`;
     if (!name || key === state.docsFor) return;
     state.docsFor = key;
+    if (!isInstalled(name, version)) {
+      // Docs and types come from the installed package: asking for them would only get a 404.
+      state.operations = [];
+      const what = version === "latest" ? `No version of ${name} is installed yet` : `${key} is not installed yet`;
+      renderDocs(null, `${what}: install it to see its documentation (a run of a job that uses it installs it too).`, { name, version });
+      if (state.monaco) javascriptDefaults(state.monaco).setExtraLibs([]);
+      studio.dataset.adaptorLoaded = "";
+      return;
+    }
     const query = `?adaptor=${encodeURIComponent(name)}&version=${encodeURIComponent(version)}`;
     const [docs, types] = await Promise.all([send(config.urls.docs + query), send(config.urls.types + query)]);
     if (state.docsFor !== key) return; // the adaptor changed again meanwhile
@@ -617,16 +666,28 @@
 
   let stateLoadedFor = null;
 
+  function triggerKind() {
+    return config.triggerKinds[fields.trigger.value] || null;
+  }
+
   async function loadState() {
-    const id = messageSelects[0].value;
-    if (!id || id === stateLoadedFor) return;
-    stateLoadedFor = id;
-    const answer = await send(config.urls.messageState.replace(/\/0\/state$/, `/${id}/state`));
+    const kind = triggerKind();
+    // Cron, flow and catch jobs: the state their next run would get, not a message's.
+    const byTrigger = kind !== null && kind !== "message";
+    $("inspector-message-field").hidden = byTrigger;
+    const key = byTrigger ? `trigger ${fields.trigger.value}` : messageSelects[0].value;
+    if (!key || key === stateLoadedFor) return;
+    stateLoadedFor = key;
+    const url = byTrigger
+      ? `${config.urls.triggerState.replace(/\/0\/state$/, `/${fields.trigger.value}/state`)}?job=${config.job || ""}`
+      : config.urls.messageState.replace(/\/0\/state$/, `/${key}/state`);
+    const answer = await send(url);
     const tree = $("inspector-tree");
     if (!answer.ok) {
       tree.replaceChildren(el("p", { class: "text-danger" }, answer.data.error));
       return;
     }
+    if (byTrigger) $("inspector-note").textContent = answer.data.note;
     tree.replaceChildren(el("ul", {}, renderNode("state", answer.data.state, "state", 0)));
   }
 
@@ -729,16 +790,38 @@
     studio.dataset.runStatus = status;
   }
 
+  // One token per click: requests that repeat it (a double click that got through, a retry) get the
+  // run the first one started instead of a second run. A new click gets a new token.
+  function newRunToken() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  let runToken = newRunToken();
+
   $("studio-save-and-run").addEventListener("click", async () => {
-    showError("");
-    if (!(await expressionCompiles())) return;
     const button = $("studio-save-and-run");
     button.disabled = true;
+    showError("");
+    if (!(await expressionCompiles())) {
+      button.disabled = false;
+      return;
+    }
     state.stream?.close();
     $("run-log").replaceChildren();
     $("run-final-state").textContent = "—";
     $("run-link").hidden = true;
-    const answer = await send(config.urls.saveAndRun, { method: "POST", body: new FormData(form) });
+    const body = new FormData(form);
+    body.set("request_token", runToken);
+    let answer;
+    try {
+      answer = await send(config.urls.saveAndRun, { method: "POST", body });
+    } catch (e) {
+      // Not sent, or no answer: the same token again on the next click, in case it did start a run.
+      showError("Could not reach the server: try again.");
+      button.disabled = false;
+      return;
+    }
+    runToken = newRunToken();
     if (answer.data.job && config.isNew) becomeExisting(answer.data);
     if (answer.status !== 201) {
       showError(answer.data.error);
@@ -758,7 +841,11 @@
   function becomeExisting(saved) {
     // The job exists now: later saves update it instead of creating another.
     config.isNew = false;
+    config.job = saved.job;
+    config.urls.save = saved.edit_url;
     config.urls.saveAndRun = saved.save_and_run_url;
+    $("studio-done").href = saved.detail_url;
+    $("studio-done").hidden = false;
     history.replaceState(null, "", saved.edit_url);
     $("studio-title").textContent = `Edit ${saved.name}`;
   }

@@ -39,6 +39,9 @@ class Command(BaseCommand):
         if project is None:
             raise CommandError(f"no project with slug {slug}")
         text = export_project(project)
+        for line in text.splitlines():
+            if line.startswith("# Missing credential:"):
+                self.stderr.write(line[2:])
         if not output:
             self.stdout.write(text, ending="")
             return
