@@ -111,6 +111,8 @@ def load(project, jobs: dict, size: int) -> None:
     """
     from django.db import connection, transaction
 
+    from kindling.runs.models import JobState
+
     rebuild = gin_indexes(connection) if connection.vendor == "postgresql" else {}
     with connection.cursor() as cursor:
         for name in rebuild:
@@ -184,6 +186,8 @@ def load(project, jobs: dict, size: int) -> None:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
+    # The job-state of each (message, job) pair, which enqueue and finish keep as runs come and go.
+    JobState.rebuild()
     with connection.cursor() as cursor:
         for definition in rebuild.values():
             cursor.execute(definition)
