@@ -257,7 +257,9 @@ class JobState(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "job"], name="jobstate_pair")]
         indexes = [
-            models.Index(fields=["project", "state", "-received_at", "-message"], name="jobstate_project_state")
+            models.Index(
+                fields=["project", "state", "-received_at", "-message"], name="jobstate_project_state"
+            )
         ]
 
     def __str__(self):
@@ -307,7 +309,7 @@ JOB_STATE_SQL = {
         ON CONFLICT (message_id, job_id) DO NOTHING
     """,
     "settle": """
-        INSERT INTO {state} (message_id, job_id, project_id, received_at, state, run_id, finished_at, started_at)
+        INSERT INTO {state} ({columns})
         SELECT m.id, r.job_id, m.project_id, m.received_at, %s, r.id, r.finished_at, r.started_at
         FROM {run} r JOIN {message} m ON m.id = r.message_id WHERE r.id = %s
         ON CONFLICT (message_id, job_id) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,
@@ -324,7 +326,7 @@ JOB_STATE_SQL = {
     "clear": "DELETE FROM {state}",
     # The deciding run of every pair: the first in the spec's order, newest first.
     "rebuild": """
-        INSERT INTO {state} (message_id, job_id, project_id, received_at, state, run_id, finished_at, started_at)
+        INSERT INTO {state} ({columns})
         SELECT m.id, d.job_id, m.project_id, m.received_at,
                CASE d.status WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s
                              WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s END,
@@ -347,8 +349,13 @@ JOB_STATE_SQL = {
 def _sql() -> dict[str, str]:
     from kindling.inbox.models import Message
 
-    tables = {"state": JobState._meta.db_table, "run": Run._meta.db_table, "message": Message._meta.db_table}
-    return {name: statement.format(**tables) for name, statement in JOB_STATE_SQL.items()}
+    names = {
+        "state": JobState._meta.db_table,
+        "run": Run._meta.db_table,
+        "message": Message._meta.db_table,
+        "columns": "message_id, job_id, project_id, received_at, state, run_id, finished_at, started_at",
+    }
+    return {name: statement.format(**names) for name, statement in JOB_STATE_SQL.items()}
 
 
 def _execute(name: str, params) -> None:

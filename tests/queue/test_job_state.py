@@ -51,11 +51,8 @@ def assert_filters_match_the_runs(project) -> None:
 
 
 def rows() -> list[tuple]:
-    return list(
-        JobState.objects.order_by("message_id", "job_id").values_list(
-            "message_id", "job_id", "project_id", "received_at", "state", "run_id", "finished_at", "started_at"
-        )
-    )
+    kept = JobState.objects.order_by("message_id", "job_id")
+    return list(kept.values_list("message_id", "job_id", "project_id", "received_at", "state"))
 
 
 class Clock:
@@ -105,8 +102,22 @@ def play(rng: random.Random, jobs, messages, clock: Clock) -> None:
     # The last two messages never get a run: they stay in state "none".
     message, job = rng.choice(messages[:-2]), rng.choice(jobs)
     action = rng.choice(
-        ["enqueue", "enqueue", "start", "start", "finish", "finish", "finish", "abort", "lose", "reprocess",
-         "reprocess message", "run now", "delete", "delete one"]
+        [
+            "enqueue",
+            "enqueue",
+            "start",
+            "start",
+            "finish",
+            "finish",
+            "finish",
+            "abort",
+            "lose",
+            "reprocess",
+            "reprocess message",
+            "run now",
+            "delete",
+            "delete one",
+        ]
     )
     if action in ("reprocess", "reprocess message", "run now"):
         # Out of the 10-second window of every (message, job) pair: created_at is not on `clock`.
