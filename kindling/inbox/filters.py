@@ -76,7 +76,9 @@ def strings_in(value) -> set[str]:
 def in_run_state(state: str) -> Q:
     """Messages one of whose jobs is in `state` (a RUN_STATES key), read from runs.JobState, which
     the runs keep as they are created and end (deriving it here took seconds on large inboxes)."""
-    pairs = JobState.objects.filter(message_id=OuterRef("pk"))
+    # The project's equality lets PostgreSQL take the message's project (a constant in every Inbox
+    # query) for the pairs' too: a rare state is then read from the (project, state, time) index.
+    pairs = JobState.objects.filter(message_id=OuterRef("pk"), project_id=OuterRef("project_id"))
     if state == "none":
         return ~Q(Exists(pairs))
     return Q(Exists(pairs.filter(state=state)))

@@ -88,8 +88,9 @@ class Run(models.Model):
     def __str__(self):
         return f"run {self.pk} of {self.job_id}"
 
-    def delete(self, *args, **kwargs):
-        return Run.objects.using(self._state.db or "default").filter(pk=self.pk).delete()
+    def delete(self, using=None, keep_parents=False):
+        # Through the queryset's delete, which derives the job-state of the run's pair again.
+        return Run.objects.using(using or self._state.db).filter(pk=self.pk).delete()
 
     @property
     def succeeded(self) -> bool:
