@@ -13,7 +13,7 @@ from django.db import connections, router, transaction
 
 from kindling.jobs.models import Job, Trigger
 from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
-from kindling.runs.models import Run
+from kindling.runs.models import JobState, Run
 
 __all__ = [
     "aborted_or_lost",
@@ -54,14 +54,17 @@ def wake_workers() -> None:
 
 
 def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=None) -> Run:
-    run = Run.objects.create(
-        project_id=job.project_id,
-        job=job,
-        cause=cause,
-        message=message,
-        parent=parent,
-        initial_state=without_configuration(initial_state),
-    )
+    with transaction.atomic(savepoint=False):
+        run = Run.objects.create(
+            project_id=job.project_id,
+            job=job,
+            cause=cause,
+            message=message,
+            parent=parent,
+            initial_state=without_configuration(initial_state),
+        )
+        if message is not None:
+            JobState.open(run)  # the Inbox's run-state filter reads the pair's state there
     wake_workers()
     return run
 

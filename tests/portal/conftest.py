@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from kindling.runs.models import LogLine, Run
+from kindling.runs.models import JobState, LogLine, Run
 
 
 def make_run(
@@ -18,7 +18,8 @@ def make_run(
     seconds=1.5,
     **kw,
 ) -> Run:
-    """A run as the worker leaves it: started, finished, with its log lines (source, level, text)."""
+    """A run as the worker leaves it: started, finished, with its log lines (source, level, text),
+    and its message's job-state."""
     started = timezone.now() - timedelta(minutes=5)
     finished = status in Run.FINISHED
     run = Run.objects.create(
@@ -39,6 +40,8 @@ def make_run(
         LogLine(run=run, seq=i, time=started, source=source, level=level, message=text)
         for i, (source, level, text) in enumerate(logs)
     )
+    if message is not None:
+        JobState.rebuild([message.pk])  # as enqueue and finish leave it
     return run
 
 
