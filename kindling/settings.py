@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kindling.jobs",
     "kindling.inbox",
     "kindling.runs",
+    "kindling.audit",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kindling.audit.middleware.record_support_requests",
 ]
 
 ROOT_URLCONF = "kindling.urls"

@@ -136,7 +136,7 @@ def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
     form = JobForm(request.POST or None, project=project)
     created = "Job {.name} created. It is off until you switch it on."
-    job = save_posted(request, form, partial(editing.create_job, project), created)
+    job = save_posted(request, form, partial(editing.create_job, project, request.user), created)
     if job is not None:
         return redirect("job-detail", project.slug, job.pk)
     return render_studio(request, project, form, None)
@@ -146,7 +146,8 @@ def job_create(request, slug):
 def job_edit(request, slug, job_id):
     project, job = project_job(request, slug, job_id, "edit_job")
     form = JobForm(request.POST or None, project=project, job=job)
-    if save_posted(request, form, partial(editing.update_job, job), "Job {.name} saved.") is not None:
+    save = partial(editing.update_job, job, request.user)
+    if save_posted(request, form, save, "Job {.name} saved.") is not None:
         return redirect("job-detail", project.slug, job.pk)
     return render_studio(request, project, form, job)
 
@@ -259,9 +260,9 @@ def save_and_run(request, project, job_id=None):
         )
     try:
         if job is None:
-            job = editing.create_job(project, **form.changes())
+            job = editing.create_job(project, request.user, **form.changes())
         else:
-            editing.update_job(job, **form.changes())
+            editing.update_job(job, request.user, **form.changes())
     except editing.EditError as exc:
         return json_error(str(exc), 400, field=exc.field)
     saved = {

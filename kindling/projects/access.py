@@ -1,7 +1,9 @@
-"""Who may do what in a project: one table, denying by default.
+"""Who may do what in a project: one table, denying by default, for the portal, the REST API and the CLI.
 
 Views and API endpoints fetch through `project_for`, which answers 404 to non-members so that
-an outsider cannot even learn that a project exists.
+an outsider cannot even learn that a project exists. Instance staff marked as support (User.is_support)
+reach a project whose administrators granted support access, with an administrator's permissions;
+every request they make there is recorded in the audit log (kindling/audit/middleware.py).
 """
 
 from django.core.exceptions import PermissionDenied
@@ -9,15 +11,25 @@ from django.http import Http404
 
 from kindling.projects.models import Membership, Project
 
-# action -> roles allowed
+SUPPORT = "support"
+ADMINS = {Membership.Role.OWNER, Membership.Role.ADMIN, SUPPORT}
+MEMBERS = ADMINS | {Membership.Role.COLLABORATOR}
+
+# action -> roles allowed. Administrators manage settings, plan, access, inbox authentication and
+# version control; collaborators work with jobs, triggers, credentials, runs, messages, reprocess, export.
 PERMISSIONS: dict[str, set[str]] = {
-    "view": {"owner", "admin", "collaborator"},
-    "edit_job": {"owner", "admin", "collaborator"},
-    "post_message": {"owner", "admin", "collaborator"},
-    "reprocess": {"owner", "admin", "collaborator"},
-    "abort_run": {"owner", "admin"},
-    "manage_access": {"owner", "admin"},
-    "edit_settings": {"owner", "admin"},
+    "view": MEMBERS,
+    "edit_job": MEMBERS,
+    "post_message": MEMBERS,
+    "reprocess": MEMBERS,
+    "export": MEMBERS,
+    "abort_run": ADMINS,
+    "manage_access": ADMINS,
+    "edit_settings": ADMINS,
+    "manage_plan": ADMINS,
+    "manage_inbox_auth": ADMINS,
+    "manage_vcs": ADMINS,
+    "view_audit": ADMINS,
 }
 
 
@@ -25,12 +37,22 @@ def role_of(user, project: Project) -> str | None:
     if not user or not user.is_authenticated:
         return None
     membership = Membership.objects.filter(project=project, user=user).only("role").first()
-    return membership.role if membership else None
+    if membership is not None:
+        return membership.role
+    if getattr(user, "is_support", False) and project.support_access:
+        return SUPPORT
+    return None
 
 
 def can(user, action: str, project: Project) -> bool:
     role = role_of(user, project)
     return role is not None and role in PERMISSIONS.get(action, set())
+
+
+def require(user, action: str, project: Project) -> None:
+    """Raise PermissionDenied (403) unless `user` may do `action` in `project`."""
+    if not can(user, action, project):
+        raise PermissionDenied(f"Your role in this project does not allow: {action.replace('_', ' ')}")
 
 
 def projects_of(user):
@@ -39,10 +61,18 @@ def projects_of(user):
     return Project.objects.filter(memberships__user=user)
 
 
+def supported_projects(user):
+    """The projects a support user may open because their administrators granted support access."""
+    if not getattr(user, "is_support", False) or not user.is_active:
+        return Project.objects.none()
+    return Project.objects.filter(support_access=True).exclude(memberships__user=user)
+
+
 def project_for(user, slug: str, action: str = "view") -> Project:
-    project = projects_of(user).filter(slug=slug).first()
+    project = (
+        projects_of(user).filter(slug=slug).first() or supported_projects(user).filter(slug=slug).first()
+    )
     if project is None:
         raise Http404("No such project")
-    if not can(user, action, project):
-        raise PermissionDenied(f"Your role in this project does not allow: {action.replace('_', ' ')}")
+    require(user, action, project)
     return project
