@@ -7,6 +7,7 @@ every request they make there is recorded in the audit log (kindling/audit/middl
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from kindling.projects.models import Membership, Project
@@ -68,10 +69,17 @@ def supported_projects(user):
     return Project.objects.filter(support_access=True).exclude(memberships__user=user)
 
 
+def reachable_projects(user):
+    """The projects `user` may open at all: theirs, and for support staff those granting support access.
+    For lookups by an object's id (`/jobs/{id}`, a credential shared with a project)."""
+    if not getattr(user, "is_support", False) or not user.is_active:
+        return projects_of(user)
+    mine = Membership.objects.filter(user=user).values("project_id")
+    return Project.objects.filter(Q(pk__in=mine) | Q(support_access=True))
+
+
 def project_for(user, slug: str, action: str = "view") -> Project:
-    project = (
-        projects_of(user).filter(slug=slug).first() or supported_projects(user).filter(slug=slug).first()
-    )
+    project = reachable_projects(user).filter(slug=slug).first()
     if project is None:
         raise Http404("No such project")
     require(user, action, project)
