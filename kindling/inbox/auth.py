@@ -13,7 +13,8 @@ process; revoking the method removes it from the query, and with it the remember
 
 Brute force: an address with FAILURES_ALLOWED failures within FAILURE_WINDOW seconds is answered 429 for
 what it sends next, except what verifies without a slow hash and passes (an API key, a signature, a
-remembered login): valid senders behind the same address keep getting through, guessing stops.
+remembered login): valid senders behind the same address keep getting through, guessing stops. And
+new Basic logins get at most SLOW_CHECKS_PER_MINUTE slow checks per minute in all (429 beyond).
 """
 
 import base64
@@ -32,6 +33,10 @@ from kindling.inbox.models import InboxAuthMethod
 
 FAILURES_ALLOWED = 10
 FAILURE_WINDOW = 60.0
+# Django's password hash takes a good fraction of a second, in the one thread that stores this process's
+# messages: logins not verified yet get at most this many checks per minute, from every address together,
+# so that guessing from many addresses cannot stall the intake. Remembered logins are not counted.
+SLOW_CHECKS_PER_MINUTE = 20
 # last_used_at is written at most this often per method and process: not one UPDATE per message.
 LAST_USED_EVERY = 60.0
 SIGNATURE_HEADER = "x-kindling-signature"
@@ -41,6 +46,7 @@ _failures: dict[str, deque] = {}
 _verified_logins: set[str] = set()
 _hmac_secrets: dict[tuple[int, str], bytes] = {}
 _last_written: dict[int, float] = {}
+_slow_checks: deque = deque(maxlen=SLOW_CHECKS_PER_MINUTE)
 
 
 def sha256_hex(value: bytes | str) -> str:
@@ -78,7 +84,8 @@ def refusal(project_id: int, headers, raw_body: bytes, client: str | None) -> tu
             {"WWW-Authenticate": 'Basic realm="inbox"'},
         )
     blocked = is_blocked(client)
-    method_id = verify(methods, api_key, login, signature, raw_body, slow_allowed=not blocked)
+    slow_allowed = not blocked and slow_check_available()
+    method_id = verify(methods, api_key, login, signature, raw_body, slow_allowed)
     if method_id is not None:
         note_use(method_id)
         return None
@@ -87,6 +94,12 @@ def refusal(project_id: int, headers, raw_body: bytes, client: str | None) -> tu
             429,
             {"error": "Too many failed authentications from your address: wait a minute."},
             {"Retry-After": str(int(FAILURE_WINDOW))},
+        )
+    if login is not None and not slow_allowed:
+        return (
+            429,
+            {"error": "Too many new Basic logins to check at once: send the request again in a few seconds."},
+            {"Retry-After": "5"},
         )
     note_failure(client)
     return 404, {"error": "No inbox at this address."}, {}
@@ -132,6 +145,7 @@ def login_ok(
         return True
     if not hmac.compare_digest(username.encode(), login[0].encode()) or not slow_allowed:
         return False
+    take_slow_check()
     if not check_password(login[1], password_hash):
         return False
     with _lock:
@@ -172,6 +186,16 @@ def note_failure(client: str | None) -> None:
         _failures.setdefault(client or "", deque(maxlen=FAILURES_ALLOWED)).append(time.monotonic())
 
 
+def slow_check_available() -> bool:
+    with _lock:
+        return len(_slow_checks) < SLOW_CHECKS_PER_MINUTE or _slow_checks[0] < time.monotonic() - 60.0
+
+
+def take_slow_check() -> None:
+    with _lock:
+        _slow_checks.append(time.monotonic())
+
+
 def note_use(method_id: int) -> None:
     now = time.monotonic()
     if now - _last_written.get(method_id, -LAST_USED_EVERY) < LAST_USED_EVERY:
@@ -187,3 +211,4 @@ def forget() -> None:
         _verified_logins.clear()
         _hmac_secrets.clear()
         _last_written.clear()
+        _slow_checks.clear()

@@ -291,3 +291,23 @@ def test_the_fast_path_checks_the_key_and_the_signature(transactional_db, alice)
     assert asgi_post(project, raw, {"x-api-key": key})[0] == 202
     assert asgi_post(project, raw, {"x-kindling-signature": signature(secret, raw)})[0] == 202
     assert Message.objects.filter(project=project).count() == 2
+
+
+def test_new_basic_logins_share_a_budget_of_slow_checks_but_remembered_ones_pass(
+    client, project, alice, monkeypatch
+):
+    monkeypatch.setattr(auth, "SLOW_CHECKS_PER_MINUTE", 2)
+    monkeypatch.setattr(auth, "_slow_checks", auth.deque(maxlen=2))
+    add_method(project, alice, "basic", "legacy", username="survey", password="a long password 1")
+    right = post(client, project, authorization=basic("survey", "a long password 1"))
+    guesses = [
+        post(
+            client, project, remote_addr=f"10.0.0.{n}", authorization=basic("survey", f"guess {n}")
+        ).status_code
+        for n in range(3)
+    ]
+    again = post(client, project, remote_addr="10.0.1.1", authorization=basic("survey", "a long password 1"))
+
+    assert right.status_code == 202
+    assert guesses == [404, 429, 429]
+    assert again.status_code == 202
