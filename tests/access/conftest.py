@@ -1,6 +1,7 @@
 import pytest
 
 from tests.api.conftest import call  # noqa: F401 - the API tests' JSON client
+from tests.credentials.test_storage import key_dir  # noqa: F401 - a data dir and key file of its own
 from tests.domain.test_mail import smtp_server  # noqa: F401 - a local SMTP server on 127.0.0.1
 
 

@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from kindling.audit.models import AuditEvent
 from kindling.inbox import auth
@@ -311,3 +313,14 @@ def test_new_basic_logins_share_a_budget_of_slow_checks_but_remembered_ones_pass
     assert right.status_code == 202
     assert guesses == [404, 429, 429]
     assert again.status_code == 202
+
+
+def test_rotate_key_re_encrypts_hmac_secrets_and_signatures_still_verify(key_dir, client, project, alice):
+    secret = add_method(project, alice, "hmac", "webhooks").secret
+    before = InboxAuthMethod.objects.get().secret_encrypted
+
+    call_command("credentials", "rotate-key", stdout=StringIO())
+
+    assert InboxAuthMethod.objects.get().secret_encrypted != before
+    raw = json.dumps(BODY).encode()
+    assert post(client, project, raw, x_kindling_signature=signature(secret, raw)).status_code == 202
