@@ -158,3 +158,14 @@ def test_the_api_lists_and_filters_the_audit_log(call, history, alice, bob, char
     assert call(alice, "GET", path, until="2026-13-01").status_code == 400
     assert call(bob, "GET", path).status_code == 403
     assert call(charlie, "GET", path).status_code == 404
+
+
+def test_the_audit_pages_keep_the_filters(client_for, project, alice):
+    for n in range(55):
+        record(project, alice, "job.edited", f"job-{n}")
+    html = (
+        client_for(alice)
+        .get(reverse("project-audit", args=[project.slug]), {"action": "job.edited"})
+        .content.decode()
+    )
+    assert "?action=job.edited&amp;page=2" in html
