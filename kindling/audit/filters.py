@@ -1,25 +1,14 @@
-"""The Audit page's and the API's filters: action, actor (part of an email), and a range of days."""
+"""The Audit page's and the API's filters: action, actor (part of an email), and a range of days in the
+project's time zone (both days included), parsed like the history pages' custom ranges."""
 
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.utils import timezone
 
 from kindling.audit.models import AuditEvent
-
-
-class BadFilter(ValueError):
-    pass
-
-
-def parse_day(value: str, name: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadFilter(f"{name} must be a date written YYYY-MM-DD (got {value!r})") from None
+from kindling.lib.history import CUSTOM, BadFilter, parse_day, window
 
 
 @dataclass
@@ -37,9 +26,9 @@ class AuditFilters:
             try:
                 setattr(found, name, parse_day(params.get(name, ""), name))
             except BadFilter as exc:
-                found.errors[name] = str(exc)
+                found.errors[name] = f"{name}: {exc}"
         if found.since and found.until and found.since > found.until:
-            found.errors["until"] = "until must not be before since"
+            found.errors["until"] = "until: the range ends before it starts"
         return found
 
     @property
@@ -53,11 +42,9 @@ class AuditFilters:
             events = events.filter(action=self.action)
         if self.actor:
             events = events.filter(actor_email__icontains=self.actor)
-        zone = timezone.get_current_timezone()
-        if self.since:
-            events = events.filter(created_at__gte=datetime.combine(self.since, time.min, zone))
-        if self.until:
-            events = events.filter(
-                created_at__lt=datetime.combine(self.until + timedelta(days=1), time.min, zone)
-            )
+        span = window(CUSTOM, self.since, self.until, timezone.now(), zoneinfo.ZoneInfo(project.timezone))
+        if span.since:
+            events = events.filter(created_at__gte=span.since)
+        if span.until:
+            events = events.filter(created_at__lt=span.until)
         return events.order_by("-created_at", "-id")

@@ -76,16 +76,26 @@ def member_add(request, slug):
     return back(project)
 
 
+def noted(request, change, done) -> bool:
+    """Run `change()`; its AccessError or `done(result)` becomes the note on the next page."""
+    try:
+        result = change()
+    except AccessError as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, done(result))
+    return True
+
+
 @login_required
 @require_POST
 def member_role(request, slug, user_id):
     project = project_for(request.user, slug, "manage_access")
-    try:
-        membership = change_role(project, request.user, user_id, request.POST.get("role", ""))
-    except AccessError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{membership.user.email} is now {membership.role_label}.")
+    noted(
+        request,
+        lambda: change_role(project, request.user, user_id, request.POST.get("role", "")),
+        lambda membership: f"{membership.user.email} is now {membership.role_label}.",
+    )
     return back(project)
 
 
@@ -93,13 +103,10 @@ def member_role(request, slug, user_id):
 @require_POST
 def member_revoke(request, slug, user_id):
     project = project_for(request.user, slug, "manage_access")
-    try:
-        remove_member(project, request.user, user_id)
-    except AccessError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Access revoked.")
-    if user_id == request.user.pk:
+    revoked = noted(
+        request, lambda: remove_member(project, request.user, user_id), lambda _: "Access revoked."
+    )
+    if revoked and user_id == request.user.pk:
         return redirect(reverse("project-list"))
     return back(project)
 

@@ -125,7 +125,7 @@ def test_the_audit_page_filters_by_action_and_actor(client_for, history, alice):
 
 def test_the_audit_page_says_what_is_wrong_with_a_date(client_for, history, alice):
     response = client_for(alice).get(reverse("project-audit", args=[history.slug]), {"since": "yesterday"})
-    assert response.status_code == 400 and b"since must be a date written YYYY-MM-DD" in response.content
+    assert response.status_code == 400 and b"is not a date: use YYYY-MM-DD" in response.content
 
 
 def test_the_audit_page_is_for_administrators(client_for, history, bob, charlie):
