@@ -75,7 +75,10 @@ def add_member_endpoint(request, slug: str, data: MemberIn):
         membership = add_member(project, request.user, data.email, data.role)
     except AccessError as exc:
         return refused(exc)
-    return Status(201, member_out(membership))
+    out = member_out(membership)
+    if membership.invitation_error:
+        out["warning"] = membership.invitation_error
+    return Status(201, out)
 
 
 @router.patch(

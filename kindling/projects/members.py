@@ -5,6 +5,9 @@ Roles are named as v1 names them: "administrator" (Membership roles owner and ad
 administrator who created the project) and "collaborator". A project always keeps one administrator.
 """
 
+import logging
+import smtplib
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -16,6 +19,7 @@ from kindling.projects.access import require
 from kindling.projects.invitations import send_invitation
 from kindling.projects.models import Membership, Project
 
+log = logging.getLogger(__name__)
 ROLES = {"administrator": Membership.Role.ADMIN, "collaborator": Membership.Role.COLLABORATOR}
 ADMIN_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
@@ -69,8 +73,17 @@ def add_member(project: Project, by, email, role_name) -> Membership:
         record(
             project, by, "member.invited" if invited else "member.added", email, role=membership.role_label
         )
+    membership.invitation_error = None
     if invited:
-        send_invitation(project, user, by)
+        try:
+            send_invitation(project, user, by)
+        except (OSError, smtplib.SMTPException) as exc:
+            # The user is added all the same (that was accepted); they can get in through Recover Password.
+            log.warning("the invitation to %s could not be sent: %s", email, exc)
+            membership.invitation_error = (
+                f"The invitation email could not be sent ({exc}). {email} is added: they can set a "
+                "password with Recover Password on the login page once mail works."
+            )
     return membership
 
 

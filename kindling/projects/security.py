@@ -66,7 +66,9 @@ def member_add(request, slug):
     except AccessError as exc:
         return page(request, project, 400, form={"email": email, "role": role, "error": str(exc)})
     user = membership.user
-    if is_invited(user):
+    if membership.invitation_error:
+        messages.warning(request, membership.invitation_error)
+    elif is_invited(user):
         messages.success(
             request,
             f"Invited {user.email} as {membership.role_label}: an email with a link to join is on its way.",

@@ -246,3 +246,19 @@ def test_a_user_marked_as_support_from_the_cli(db):
     call_command("user", "support", "dora@example.org", stdout=StringIO())
     dora.refresh_from_db()
     assert dora.is_support
+
+
+def test_an_invitation_that_cannot_be_sent_keeps_the_user_added_and_says_so(
+    client_for, project, alice, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens on the discard port
+
+    response = client_for(alice).post(
+        reverse("project-access-member-add", args=[project.slug]),
+        {"email": "dora@example.org", "role": "collaborator"},
+        follow=True,
+    )
+
+    assert roles(project)["dora@example.org"] == "collaborator"
+    assert b"The invitation email could not be sent" in response.content

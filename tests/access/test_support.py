@@ -73,3 +73,14 @@ def test_a_collaborator_cannot_grant_support_access(client_for, project, bob):
     )
     project.refresh_from_db()
     assert response.status_code == 403 and not project.support_access
+
+
+def test_support_requests_to_objects_addressed_by_id_are_recorded(call, project, alice, sam):
+    set_support_access(project, alice, True)
+    job = make_job(project)
+
+    response = call(sam, "GET", f"/jobs/{job.pk}")
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(project=project, action="support.request")
+    assert (event.target, event.details) == (f"/api/v1/jobs/{job.pk}", {"method": "GET", "status": 200})
