@@ -139,8 +139,11 @@ def inbox_auth_add(request, slug):
         )
     except AuthMethodError as exc:
         return page(request, project, 400, method_form={**fields, "error": str(exc)})
-    # Rendered, not redirected: a generated key or secret is shown this once and never stored in clear.
-    return page(request, project, 201 if added.secret else 200, added=added)
+    # Rendered, not redirected: a generated key or secret is shown this once and never stored in clear
+    # (nor kept in the browser's cache).
+    response = page(request, project, 201 if added.secret else 200, added=added)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

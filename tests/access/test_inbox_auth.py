@@ -6,10 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from kindling.audit.models import AuditEvent
 from kindling.inbox import auth
@@ -324,3 +326,26 @@ def test_rotate_key_re_encrypts_hmac_secrets_and_signatures_still_verify(key_dir
     assert InboxAuthMethod.objects.get().secret_encrypted != before
     raw = json.dumps(BODY).encode()
     assert post(client, project, raw, x_kindling_signature=signature(secret, raw)).status_code == 202
+
+
+def test_the_portal_shows_a_new_key_once_and_the_list_never(client_for, project, alice):
+    client = client_for(alice)
+    added = client.post(
+        reverse("project-access-inbox-auth-add", args=[project.slug]),
+        {"type": "api_key", "name": "survey tool"},
+    )
+    key = re.search(rb"kik_[A-Za-z0-9_-]{43}", added.content).group().decode()
+    later = client.get(reverse("project-access", args=[project.slug]))
+
+    assert added.status_code == 201 and added["Cache-Control"] == "no-store"
+    assert InboxAuthMethod.objects.get().secret_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert b"survey tool" in later.content and key.encode() not in later.content
+
+
+def test_the_portal_says_what_is_wrong_with_a_method(client_for, project, alice):
+    response = client_for(alice).post(
+        reverse("project-access-inbox-auth-add", args=[project.slug]),
+        {"type": "basic", "name": "legacy", "username": "survey", "password": "short"},
+    )
+    assert response.status_code == 400 and b"at least 12 characters" in response.content
+    assert not InboxAuthMethod.objects.exists()
