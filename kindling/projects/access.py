@@ -37,12 +37,23 @@ PERMISSIONS: dict[str, set[str]] = {
 def role_of(user, project: Project) -> str | None:
     if not user or not user.is_authenticated:
         return None
-    membership = Membership.objects.filter(project=project, user=user).only("role").first()
-    if membership is not None:
-        return membership.role
-    if getattr(user, "is_support", False) and project.support_access:
-        return SUPPORT
-    return None
+    # Remembered on the project object, which lives for one request: the page's menu asks again what the
+    # view's project_for already asked, and must not cost a query per page.
+    known = project.__dict__.setdefault("_roles", {})
+    if user.pk not in known:
+        membership = Membership.objects.filter(project=project, user=user).only("role").first()
+        if membership is not None:
+            known[user.pk] = membership.role
+        elif getattr(user, "is_support", False) and project.support_access:
+            known[user.pk] = SUPPORT
+        else:
+            known[user.pk] = None
+    return known[user.pk]
+
+
+def forget_roles(project: Project) -> None:
+    """After a change of membership: the next question about `project` reads the database again."""
+    project.__dict__.pop("_roles", None)
 
 
 def can(user, action: str, project: Project) -> bool:

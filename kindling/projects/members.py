@@ -15,7 +15,7 @@ from django.http import Http404
 
 from kindling.accounts.models import User
 from kindling.audit.log import record
-from kindling.projects.access import require
+from kindling.projects.access import forget_roles, require
 from kindling.projects.invitations import send_invitation
 from kindling.projects.models import Membership, Project
 
@@ -126,6 +126,7 @@ def change_role(project: Project, by, user_id, role_name) -> Membership:
             _keep_an_administrator(project, membership, "demoted")
         membership.role = role
         membership.save(update_fields=["role"])
+        forget_roles(project)
         record(
             project,
             by,
@@ -143,6 +144,7 @@ def remove_member(project: Project, by, user_id) -> None:
         membership = _membership(project, user_id)
         _keep_an_administrator(project, membership, "removed")
         membership.delete()
+        forget_roles(project)
         record(project, by, "member.removed", membership.user.email, role=membership.role_label)
 
 
@@ -151,6 +153,7 @@ def set_support_access(project: Project, by, on: bool) -> Project:
     with transaction.atomic():
         changed = Project.objects.filter(pk=project.pk).exclude(support_access=on).update(support_access=on)
         project.support_access = on
+        forget_roles(project)
         if changed:
             record(project, by, "support_access.granted" if on else "support_access.revoked")
     return project

@@ -262,3 +262,13 @@ def test_an_invitation_that_cannot_be_sent_keeps_the_user_added_and_says_so(
 
     assert roles(project)["dora@example.org"] == "collaborator"
     assert b"The invitation email could not be sent" in response.content
+
+
+def test_a_demoted_administrator_loses_the_rights_at_once(project, alice, bob):
+    from django.core.exceptions import PermissionDenied
+
+    change_role(project, alice, bob.pk, "administrator")
+    change_role(project, alice, alice.pk, "collaborator")
+
+    with pytest.raises(PermissionDenied):
+        add_member(project, alice, "eve@example.org", "collaborator")
