@@ -8,7 +8,9 @@ It starts `kindling serve --workers 2 --slots 1` on 127.0.0.1 (two worker proces
 run each at a time; `--slots N` for more; a free port, a temporary data dir; with --database-url, a
 PostgreSQL database of its own: it is migrated and filled with bench projects) and prints, in one run:
 
-1. inbox requests accepted per second, 1 KB and 50 KB JSON bodies, 16 connections;
+1. inbox requests accepted per second, 1 KB and 50 KB JSON bodies, 16 connections; then 1 KB bodies
+   to inboxes that require an API key (`x-api-key`) and a Basic login, against the open inbox's rate
+   measured right before each of them (inbox authentication must cost under 10%);
 2. inbox latency p50/p95/p99 at a fixed 50 requests per second with 50 KB bodies (open loop: the
    latency counts from when a request was due, so a slow answer also delays the ones behind it);
 3. message-to-run-finished latency p50/p95 of a trivial job, one message at a time, warm;
@@ -25,6 +27,7 @@ The load client runs on the same machine and takes CPU from the server.
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -38,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = 16
+BASIC_PASSWORD = "bench-basic-password"
 TRIVIAL_JOB = "fn(state => state);"
 
 
@@ -74,10 +78,10 @@ class Connection:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         return self
 
-    async def post(self, path: str, body: bytes) -> int:
+    async def post(self, path: str, body: bytes, headers: str = "") -> int:
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{headers}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
         await self.writer.drain()
@@ -106,7 +110,9 @@ class Connection:
             self.writer.close()
 
 
-async def closed_loop(port, path, make_body, max_requests: int, max_seconds: float) -> dict:
+async def closed_loop(
+    port, path, make_body, max_requests: int, max_seconds: float, headers: str = ""
+) -> dict:
     """CONNECTIONS clients posting back to back until `max_requests` were sent or time is up."""
     connections = [await Connection(port).open() for _ in range(CONNECTIONS)]
     sent, statuses, latencies = 0, {}, []
@@ -119,7 +125,7 @@ async def closed_loop(port, path, make_body, max_requests: int, max_seconds: flo
             n = sent
             sent += 1
             began = time.perf_counter()
-            status = await connection.post(path, make_body(n))
+            status = await connection.post(path, make_body(n), headers)
             latencies.append(time.perf_counter() - began)
             statuses[status] = statuses.get(status, 0) + 1
 
@@ -216,8 +222,17 @@ def setup_database(env: dict) -> dict:
         )
         return created
 
+    from kindling.inbox.auth_methods import add_method
+
     inbox, pipeline = project("Bench inbox", 1, enabled=False), project("Bench pipeline", 10, enabled=True)
+    keyed = project("Bench inbox with API key", 1, enabled=False)
+    basic = project("Bench inbox with Basic", 1, enabled=False)
+    key = add_method(keyed, None, "api_key", "bench").secret
+    add_method(basic, None, "basic", "bench", username="bench", password=BASIC_PASSWORD)
     return {
+        "keyed": f"/inbox/{keyed.inbox_uuid}",
+        "key": key,
+        "basic": f"/inbox/{basic.inbox_uuid}",
         "inbox": f"/inbox/{inbox.inbox_uuid}",
         "pipeline": f"/inbox/{pipeline.inbox_uuid}",
         "pipeline_id": pipeline.pk,
@@ -345,6 +360,13 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def web_cpu_seconds(server_pid: int) -> float:
+    """CPU time the tree's web (uvicorn) processes have used so far."""
+    return sum(
+        cpu_seconds(pid) or 0.0 for pid in process_tree(server_pid) if process_kind(pid) == "web"
+    )
+
+
 def finished_runs(project_id: int) -> list[tuple]:
     from kindling.runs.models import Run
 
@@ -394,6 +416,50 @@ async def bench(port: int, paths: dict, args) -> list[str]:
             f"({accepted:,} in {result['elapsed']:.1f} s; statuses {result['statuses']}; "
             f"p50 {ms(percentile(result['latencies'], 50))}, p95 {ms(percentile(result['latencies'], 95))})"
         )
+
+    # Inbox authentication: each authenticated run right after an open one, so that both see the
+    # same machine (the load of other processes changes over a bench).
+    body = json_body(1024, bench=True, seq=0)
+    basic = "Authorization: Basic " + base64.b64encode(f"bench:{BASIC_PASSWORD}".encode()).decode() + "\r\n"
+    for label, path, headers in (
+        ("API key", paths["keyed"], f"x-api-key: {paths['key']}\r\n"),
+        ("Basic", paths["basic"], basic),
+    ):
+        # A sender's first request: for Basic, the one check with the slow password hash (then remembered).
+        connection = await Connection(port).open()
+        began = time.perf_counter()
+        first = await connection.post(path, body, headers)
+        first_ms = (time.perf_counter() - began) * 1000
+        connection.close()
+        # Short runs, alternating with the open inbox, compared by their medians: on a shared machine
+        # the load of other processes drifts more over a minute than the cost being measured.
+        # The web process's CPU time per accepted request is compared too: unlike a rate, it hardly
+        # moves with the load of other processes.
+        rates: dict[str, list[float]] = {"open": [], label: []}
+        cpu: dict[str, list[float]] = {"open": [], label: []}
+        for _round in range(args.auth_rounds):
+            for run, run_path, run_headers in (("open", paths["inbox"], ""), (label, path, headers)):
+                cpu_before = web_cpu_seconds(args.server_pid)
+                result = await closed_loop(
+                    port, run_path, lambda n, body=body: body, args.requests, args.auth_seconds, run_headers
+                )
+                accepted = result["statuses"].get(202, 0)
+                rates[run].append(accepted / result["elapsed"])
+                cpu[run].append((web_cpu_seconds(args.server_pid) - cpu_before) / max(accepted, 1) * 1000)
+                statuses = result["statuses"]
+        auth_rate, open_rate = percentile(rates[label], 50), percentile(rates["open"], 50)
+        auth_cpu, open_cpu = percentile(cpu[label], 50), percentile(cpu["open"], 50)
+        out.append(
+            f"inbox, 1 KB JSON, {label}: median {auth_rate:,.0f} accepted/s against {open_rate:,.0f} for the "
+            f"open inbox ({(auth_rate / open_rate - 1) * 100:+.1f}%); web CPU per accepted request "
+            f"{auth_cpu:.2f} ms against {open_cpu:.2f} ms ({(auth_cpu / open_cpu - 1) * 100:+.1f}%); "
+            f"{args.auth_rounds} alternating runs of {args.auth_seconds:.0f} s: "
+            f"{', '.join(f'{r:,.0f}' for r in rates[label])} against "
+            f"{', '.join(f'{r:,.0f}' for r in rates['open'])} accepted/s; last statuses {statuses}; "
+            f"the sender's first request: {first}, {first_ms:.0f} ms"
+        )
+    if args.inbox_only:
+        return out
 
     body = json_body(50 * 1024, bench=True, seq=0)
     result = await open_loop(port, paths["inbox"], lambda n: body, 50, args.latency_seconds)
@@ -486,6 +552,9 @@ def main() -> None:
     # Two slots per worker: as many as the engine's warm pool keeps per project (KINDLING_POOL_SIZE),
     # so that no run pays for a cold Node start; 4 runs at once are plenty for 2 cores.
     parser.add_argument("--slots", type=int, default=1, help="slots per worker process (default 1)")
+    parser.add_argument("--inbox-only", action="store_true", help="stop after the inbox throughput phase")
+    parser.add_argument("--auth-rounds", type=int, default=7, help="alternating open/authenticated runs")
+    parser.add_argument("--auth-seconds", type=float, default=2.0, help="length of each of those runs")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))

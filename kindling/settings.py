@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "kindling.inbox",
     "kindling.runs",
     "kindling.exports",
+    "kindling.audit",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "kindling.projects.redirects.OldSlugRedirectMiddleware",
     # After CsrfViewMiddleware: ends a session 24 hours after login (kindling/accounts/sessions.py).
     "kindling.accounts.sessions.SessionExpiryMiddleware",
+    "kindling.audit.middleware.record_support_requests",
 ]
 
 ROOT_URLCONF = "kindling.urls"

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("kindling.projects.urls")),
     path("", include("kindling.credentials.urls")),
     path("", include("kindling.exports.urls")),
+    path("", include("kindling.audit.urls")),
     path("projects/<slug:slug>/", include("kindling.runs.urls")),
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),

@@ -52,6 +52,8 @@ class User(AbstractUser):
     # Public number that, with the email, identifies the recipient of a credential transfer.
     user_number = models.PositiveIntegerField(unique=True)
     preferences = models.JSONField(default=dict, blank=True)
+    # Instance staff who may open the projects whose administrators granted support access.
+    is_support = models.BooleanField(default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from kindling.audit.log import record
 from kindling.credentials import schemas
 from kindling.credentials.access import require_owner
 from kindling.credentials.models import RAW, Credential
@@ -40,6 +41,8 @@ def create_credential(owner, name, type_key: str = RAW, body=None, projects=()) 
         credential.body = body
         credential.save()
         credential.projects.add(*projects)
+        for project in projects:
+            record(project, owner, "credential.shared", credential.name, owner=owner.email)
     return credential
 
 

@@ -3,6 +3,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from kindling.credentials.crypto import decrypt_json, encrypt_json
+from kindling.projects.access import reachable_projects
 
 RAW = "raw"
 
@@ -12,12 +13,12 @@ class CredentialQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=True)
 
     def visible_to(self, user):
-        """Credentials the user owns, or that are shared with a project the user is a member of."""
+        """Credentials the user owns, or that are shared with a project the user may open."""
         if not user or not user.is_authenticated:
             return self.none()
         shared = models.Exists(
             Credential.projects.through.objects.filter(
-                credential=models.OuterRef("pk"), project__memberships__user=user
+                credential=models.OuterRef("pk"), project__in=reachable_projects(user)
             )
         )
         return self.live().filter(models.Q(owner=user) | shared)

@@ -35,17 +35,26 @@ def _readable_with(fernet: Fernet, token: str) -> bool:
     return True
 
 
+def encrypted_columns() -> list[tuple]:
+    """Every (model, field) encrypted with these keys: credential bodies and inbox HMAC secrets."""
+    from kindling.inbox.models import InboxAuthMethod
+
+    return [(Credential, "body_encrypted"), (InboxAuthMethod, "secret_encrypted")]
+
+
 def reencrypt_all(keys: list[bytes]) -> int:
-    """Re-encrypt, with keys[0], every body that keys[0] cannot already read; returns how many."""
+    """Re-encrypt, with keys[0], every value that keys[0] cannot already read; returns how many."""
+    return sum(reencrypt(model, field, keys) for model, field in encrypted_columns())
+
+
+def reencrypt(model, field: str, keys: list[bytes]) -> int:
     primary = Fernet(keys[0])
     every_key = crypto.cipher_of(keys)
     done = 0
     for _ in range(MAX_PASSES):
         pending = [
             (pk, token)
-            for pk, token in Credential.objects.exclude(body_encrypted="")
-            .values_list("pk", "body_encrypted")
-            .iterator()
+            for pk, token in model.objects.exclude(**{field: ""}).values_list("pk", field).iterator()
             if not _readable_with(primary, token)
         ]
         if not pending:
@@ -58,13 +67,16 @@ def reencrypt_all(keys: list[bytes]) -> int:
                 unreadable.append(pk)
                 continue
             # Conditional on the token we read: an edit saved meanwhile wins, and the next pass checks it.
-            done += Credential.objects.filter(pk=pk, body_encrypted=token).update(body_encrypted=new_token)
+            done += model.objects.filter(pk=pk, **{field: token}).update(**{field: new_token})
         if unreadable:
             raise RotationError(
-                f"credentials {', '.join(map(str, unreadable))} cannot be decrypted with any configured key; "
-                "nothing was dropped: restore the key they were encrypted with and run rotate-key again"
+                f"{model._meta.verbose_name_plural} {', '.join(map(str, unreadable))} cannot be decrypted "
+                "with any configured key; nothing was dropped: restore the key they were encrypted with and "
+                "run rotate-key again"
             )
-    raise RotationError(f"credential bodies kept changing during {MAX_PASSES} passes; run rotate-key again")
+    raise RotationError(
+        f"{model._meta.verbose_name_plural} kept changing during {MAX_PASSES} passes; run rotate-key again"
+    )
 
 
 def rotate() -> Rotation:

@@ -3,8 +3,10 @@ job's runs receiving it as `configuration`.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 
+from kindling.audit.log import record
 from kindling.credentials.access import require_owner
 from kindling.credentials.models import Credential
 from kindling.projects.access import can, projects_of
@@ -45,7 +47,12 @@ def set_projects(credential: Credential, by, projects) -> None:
     projects = list(projects)
     current = set(credential.projects.values_list("pk", flat=True))
     check_grantable(by, projects, already_shared=current)
-    credential.projects.set(projects)
+    with transaction.atomic():
+        credential.projects.set(projects)
+        wanted = {p.pk for p in projects}
+        for project in Project.objects.filter(pk__in=wanted ^ current):
+            action = "credential.shared" if project.pk in wanted else "credential.unshared"
+            record(project, by, action, credential.name, owner=credential.owner.email)
 
 
 def projects_by_slug(credential: Credential, slugs) -> list[Project]:

@@ -4,6 +4,7 @@ and the projects it is shared with keep using it until the new owner revokes the
 from django.utils import timezone
 
 from kindling.accounts.models import User
+from kindling.audit.log import record
 from kindling.credentials.access import require_owner
 from kindling.credentials.models import Credential
 from kindling.credentials.sharing import CredentialError
@@ -40,4 +41,6 @@ def transfer(credential: Credential, by, email, user_number) -> User:
     if not moved:
         raise TransferError("This credential changed owner or was deleted meanwhile.")
     credential.owner = recipient
+    for project in credential.projects.all():
+        record(project, by, "credential.transferred", credential.name, to=recipient.email)
     return recipient

@@ -67,11 +67,12 @@ async def read_body(receive, keep: int) -> bytes:
             return b"".join(chunks)
 
 
-def respond(inbox_uuid, method, content_length, content_type, body: bytes, headers) -> tuple[int, dict, dict]:
+def respond(inbox_uuid, method, content_length, content_type, body: bytes, headers, client
+            ) -> tuple[int, dict, dict]:
     # What Django does around every request: drop a connection that broke or outlived CONN_MAX_AGE.
     close_old_connections()
     try:
-        return answer(inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers)
+        return answer(inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client)
     except Exception:
         log.exception("the inbox failed on a request to %s", inbox_uuid)
         return 500, {"error": "Internal error: the message was not stored. Send it again later."}, {}
@@ -93,7 +94,8 @@ async def inbox_app(scope, receive, send) -> None:
     inbox_uuid = scope["path"][len(PREFIX) :]
     content_type = headers.get("content-type", "")
     status, payload, extra = await asyncio.get_running_loop().run_in_executor(
-        _storer, respond, inbox_uuid, scope["method"], declared, content_type, body, headers
+        _storer, respond, inbox_uuid, scope["method"], declared, content_type, body, headers,
+        (scope.get("client") or (None,))[0],
     )
     content = json.dumps(payload).encode()
     await send(

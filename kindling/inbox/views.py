@@ -5,6 +5,7 @@ from django.db import connections, router
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from kindling.inbox import auth as inbox_auth
 from kindling.inbox.receive import BadBody, parse_body, receive
 from kindling.projects.models import Project
 
@@ -31,12 +32,13 @@ def error(status: int, message: str) -> tuple[int, dict, dict]:
     return status, {"error": message}, {}
 
 
-def answer(inbox_uuid, method: str, content_length, content_type: str, read, headers
+def answer(inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None
            ) -> tuple[int, dict, dict]:
     """The inbox's answer to one request: (status, JSON body, extra headers).
 
-    `read(n)` returns at most n bytes of the request body. Both the Django view below and the ASGI
-    fast path (inbox/asgi.py) answer through here, so they answer alike.
+    `read(n)` returns at most n bytes of the request body; `client` is the sender's address (for the
+    brute-force limit of inbox/auth.py). Both the Django view below and the ASGI fast path
+    (inbox/asgi.py) answer through here, so they answer alike.
     """
     if method != "POST":
         status, body, _ = error(405, "The inbox accepts POST requests only.")
@@ -54,6 +56,9 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
     raw = read(limit + 1)
     if len(raw) > limit:
         return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
+    refused = inbox_auth.refusal(project_id, headers, raw, client)
+    if refused is not None:
+        return refused
     try:
         body = parse_body(raw, content_type)
     except BadBody as exc:
@@ -70,7 +75,8 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
 @csrf_exempt
 def inbox(request, inbox_uuid):
     status, body, headers = answer(inbox_uuid, request.method, request.META.get("CONTENT_LENGTH"),
-                                   request.content_type, request.read, request.headers)
+                                   request.content_type, request.read, request.headers,
+                                   request.META.get("REMOTE_ADDR"))
     response = JsonResponse(body, status=status)
     for name, value in headers.items():
         response[name] = value

@@ -183,7 +183,7 @@ def create_job(request, slug: str, payload: JobIn):
     project = project_for(request.user, slug, "edit_job")
     data = payload.model_dump()
     try:
-        job = editing.create_job(project, **job_changes(project, data))
+        job = editing.create_job(project, request.user, **job_changes(project, data))
     except (Refused, editing.EditError) as exc:
         return refused(exc)
     return Status(201, job_out(job))
@@ -206,7 +206,7 @@ def patch_job(request, job_id: int, payload: JobPatch):
         if flag in data and data[flag] is None:
             return Status(400, {"error": f"{flag} cannot be null."})
     try:
-        editing.update_job(job, **job_changes(job.project, data))
+        editing.update_job(job, request.user, **job_changes(job.project, data))
     except (Refused, editing.EditError) as exc:
         return refused(exc)
     return Status(200, job_out(Job.objects.select_related("trigger", "credential").get(pk=job.pk)))

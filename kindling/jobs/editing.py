@@ -7,6 +7,7 @@ what to do. Jobs are never deleted: v1 only archives them.
 
 from django.db import transaction
 
+from kindling.audit.log import record
 from kindling.engine.adaptors import AdaptorUnavailable, parse_adaptor
 from kindling.jobs.graph import CycleError, check_assignment, check_upstream
 from kindling.jobs.models import Job, Trigger
@@ -94,8 +95,8 @@ def _only(fields: dict, allowed, what: str) -> None:
         raise TypeError(f"unknown {what} fields: {', '.join(sorted(unknown))}")
 
 
-def create_job(project: Project, **fields) -> Job:
-    """A new job; like in v1 it is off until someone switches it on."""
+def create_job(project: Project, by=None, **fields) -> Job:
+    """A new job; like in v1 it is off until someone switches it on. `by`: who, for the audit log."""
     _only(fields, JOB_FIELDS, "job")
     fields.setdefault("adaptor", DEFAULT_ADAPTOR)
     fields.setdefault("adaptor_version", "latest")
@@ -105,11 +106,12 @@ def create_job(project: Project, **fields) -> Job:
         _lock_graph(project)
         _check_job(job, set(JOB_FIELDS))
         job.save()
+        record(project, by, "job.created", job.name)
     return job
 
 
-def update_job(job: Job, **changes) -> Job:
-    """Change some fields of a job; the others stay as they are."""
+def update_job(job: Job, by=None, **changes) -> Job:
+    """Change some fields of a job; the others stay as they are. `by`: who, for the audit log."""
     _only(changes, JOB_FIELDS, "job")
     with transaction.atomic():
         _lock_graph(job.project)
@@ -121,29 +123,48 @@ def update_job(job: Job, **changes) -> Job:
             setattr(fresh, key, value)
         _check_job(fresh, changed)
         fresh.save()
+        audit_job_change(fresh, by, changed)
     job.refresh_from_db()
     return job
 
 
-def set_enabled(job: Job, on: bool) -> Job:
-    return update_job(job, enabled=on)
+# Switching on/off and archiving get events of their own in the audit log; other changes are "edited".
+FLAG_EVENTS = {
+    ("enabled", True): "job.switched_on",
+    ("enabled", False): "job.switched_off",
+    ("archived", True): "job.archived",
+    ("archived", False): "job.restored",
+}
 
 
-def set_private(job: Job, private: bool) -> Job:
-    return update_job(job, private=private)
+def audit_job_change(job: Job, by, changed: set[str]) -> None:
+    for field in ("enabled", "archived"):
+        if field in changed:
+            record(job.project, by, FLAG_EVENTS[field, getattr(job, field)], job.name)
+    edited = sorted(changed - {"enabled", "archived"})
+    if edited:
+        record(job.project, by, "job.edited", job.name, fields=edited)
 
 
-def set_console_disabled(job: Job, disabled: bool) -> Job:
-    return update_job(job, console_disabled=disabled)
+def set_enabled(job: Job, on: bool, by=None) -> Job:
+    return update_job(job, by, enabled=on)
 
 
-def archive_job(job: Job) -> Job:
+def set_private(job: Job, private: bool, by=None) -> Job:
+    return update_job(job, by, private=private)
+
+
+def set_console_disabled(job: Job, disabled: bool, by=None) -> Job:
+    return update_job(job, by, console_disabled=disabled)
+
+
+def archive_job(job: Job, by=None) -> Job:
     """Hide the job: it leaves the list and never matches messages or fires until restored."""
-    return update_job(job, archived=True)
+    return update_job(job, by, archived=True)
 
 
-def restore_job(job: Job) -> Job:
-    return update_job(job, archived=False)
+def restore_job(job: Job, by=None) -> Job:
+    return update_job(job, by, archived=False)
 
 
 def _criteria(value, what: str, field: str, required: bool):

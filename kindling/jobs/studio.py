@@ -170,14 +170,16 @@ def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
     form = JobForm(request.POST or None, project=project)
     created = "Job {.name} created. It is off until you switch it on."
-    return studio_save(request, project, form, partial(editing.create_job, project), created, None)
+    save = partial(editing.create_job, project, request.user)
+    return studio_save(request, project, form, save, created, None)
 
 
 @login_required
 def job_edit(request, slug, job_id):
     project, job = project_job(request, slug, job_id, "edit_job")
     form = JobForm(request.POST or None, project=project, job=job)
-    return studio_save(request, project, form, partial(editing.update_job, job), "Job {.name} saved.", job)
+    save = partial(editing.update_job, job, request.user)
+    return studio_save(request, project, form, save, "Job {.name} saved.", job)
 
 
 # JSON endpoints ----------------------------------------------------------------------------------
@@ -345,9 +347,9 @@ def save_and_run(request, project, job_id=None):
         )
     try:
         if job is None:
-            job = editing.create_job(project, **form.changes())
+            job = editing.create_job(project, request.user, **form.changes())
         else:
-            editing.update_job(job, **form.changes())
+            editing.update_job(job, request.user, **form.changes())
     except editing.EditError as exc:
         return json_error(str(exc), 400, field=exc.field)
     saved = saved_fields(project, job)

@@ -131,7 +131,7 @@ def job_set_enabled(request, slug, job_id):
     on = request.POST.get("enabled") == "on"
     error = None
     try:
-        editing.set_enabled(job, on)
+        editing.set_enabled(job, on, request.user)
     except editing.EditError as exc:
         error = str(exc)
     if is_htmx(request):
@@ -156,11 +156,11 @@ FLAGS = {
     "console-off": (editing.set_console_disabled, True, "console.log is disabled for job {name}."),
     "console-on": (editing.set_console_disabled, False, "console.log is enabled again for job {name}."),
     "archive": (
-        lambda job, _v: editing.archive_job(job),
+        lambda job, _v, by: editing.archive_job(job, by),
         None,
         "Job {name} is archived: it no longer runs. Restore it from the archived jobs.",
     ),
-    "restore": (lambda job, _v: editing.restore_job(job), None, "Job {name} is restored."),
+    "restore": (lambda job, _v, by: editing.restore_job(job, by), None, "Job {name} is restored."),
 }
 
 
@@ -172,7 +172,7 @@ def job_set_flag(request, slug, job_id, flag):
         raise Http404("No such action.")
     change, value, note = FLAGS[flag]
     try:
-        change(job, value)
+        change(job, value, request.user)
     except editing.EditError as exc:
         messages.error(request, str(exc))
     else:

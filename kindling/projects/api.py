@@ -5,6 +5,15 @@ from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.projects.access import can, project_for, projects_of
 from kindling.projects.configure import ConfigError, configure, create_project
+from kindling.projects.members import (
+    AccessError,
+    add_member,
+    change_role,
+    is_invited,
+    members_of,
+    remove_member,
+)
+from kindling.projects.models import Membership
 
 router = Router(tags=["projects"])
 ERRORS = {400: dict, 403: dict, 404: dict}
@@ -32,6 +41,7 @@ def project_out(project) -> dict:
         "concurrency": project.concurrency,
         "notification_threshold": project.notification_threshold,
         "timezone": project.timezone,
+        "support_access": project.support_access,
         "created_at": project.created_at,
     }
 
@@ -74,3 +84,75 @@ def patch_project(request, slug: str, payload: ProjectPatch):
     except ConfigError as exc:
         return Status(400, {"error": str(exc)})
     return Status(200, project_out(project))
+class MemberIn(Schema):
+    email: str
+    role: str = "collaborator"
+
+
+class MemberPatch(Schema):
+    role: str
+
+
+def member_out(membership) -> dict:
+    return {
+        "user_id": membership.user_id,
+        "email": membership.user.email,
+        "name": membership.user.name,
+        "role": membership.role_label,
+        "owner": membership.role == Membership.Role.OWNER,
+        "invited": is_invited(membership.user),
+        "since": membership.created_at,
+    }
+
+
+def refused(exc: AccessError):
+    return Status(exc.status, {"error": str(exc)})
+
+
+@router.get("/projects/{slug}/members", summary="The project's users and their roles (administrators)")
+def list_members(request, slug: str):
+    project = project_for(request.user, slug, "manage_access")
+    return [member_out(m) for m in members_of(project)]
+
+
+@router.post(
+    "/projects/{slug}/members",
+    summary="Add a user by email as administrator or collaborator; an address without an account is invited",
+    response={201: dict, 400: dict, 409: dict},
+)
+def add_member_endpoint(request, slug: str, data: MemberIn):
+    project = project_for(request.user, slug, "manage_access")
+    try:
+        membership = add_member(project, request.user, data.email, data.role)
+    except AccessError as exc:
+        return refused(exc)
+    out = member_out(membership)
+    if membership.invitation_error:
+        out["warning"] = membership.invitation_error
+    return Status(201, out)
+
+
+@router.patch(
+    "/projects/{slug}/members/{user_id}",
+    summary="Change a user's role",
+    response={200: dict, 400: dict, 409: dict},
+)
+def change_member(request, slug: str, user_id: int, data: MemberPatch):
+    project = project_for(request.user, slug, "manage_access")
+    try:
+        membership = change_role(project, request.user, user_id, data.role)
+    except AccessError as exc:
+        return refused(exc)
+    return Status(200, member_out(membership))
+
+
+@router.delete(
+    "/projects/{slug}/members/{user_id}", summary="Revoke a user's access", response={204: None, 409: dict}
+)
+def remove_member_endpoint(request, slug: str, user_id: int):
+    project = project_for(request.user, slug, "manage_access")
+    try:
+        remove_member(project, request.user, user_id)
+    except AccessError as exc:
+        return refused(exc)
+    return Status(204, None)

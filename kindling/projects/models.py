@@ -29,6 +29,9 @@ class Project(models.Model):
     notification_threshold = models.PositiveSmallIntegerField(
         default=85, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
+    # Granted by an administrator on the Access & Security page: instance staff marked as support may
+    # then open the project as an administrator would (every request they make is audited).
+    support_access = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=dj_timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 
@@ -84,6 +87,11 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    @property
+    def role_label(self) -> str:
+        """The role as the portal and the API name it: owners are administrators who created the project."""
+        return "collaborator" if self.role == self.Role.COLLABORATOR else "administrator"
 
 
 class SlugRedirect(models.Model):

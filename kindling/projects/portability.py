@@ -12,8 +12,12 @@ from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.projects.models import Project
 
-TRIGGER_KINDS = {"criteria": Trigger.Kind.MESSAGE, "cron": Trigger.Kind.CRON,
-                 "success": Trigger.Kind.FLOW, "failure": Trigger.Kind.CATCH}
+TRIGGER_KINDS = {
+    "criteria": Trigger.Kind.MESSAGE,
+    "cron": Trigger.Kind.CRON,
+    "success": Trigger.Kind.FLOW,
+    "failure": Trigger.Kind.CATCH,
+}
 TRIGGER_EXTRA_KEYS = {"type", "label", "exclusion"}
 JOB_KEYS = {"expression", "adaptor", "language_pack", "trigger", "credential", "type", "label"}
 ADAPTOR_RE = re.compile(r"^(?P<name>(@openfn/)?language-[a-z0-9-]+)(@(?P<version>[A-Za-z0-9.+-]+))?$")
@@ -28,8 +32,9 @@ class ProjectFileError(ValueError):
 def parse_adaptor(spec: str, key: str) -> tuple[str, str]:
     match = ADAPTOR_RE.match(str(spec).strip())
     if not match:
-        raise ProjectFileError(key, f"{spec!r} is not an OpenFn adaptor such as "
-                               "'@openfn/language-http@7.2.10'")
+        raise ProjectFileError(
+            key, f"{spec!r} is not an OpenFn adaptor such as '@openfn/language-http@7.2.10'"
+        )
     name = match["name"] if match["name"].startswith("@openfn/") else f"@openfn/{match['name']}"
     return name, match["version"] or "latest"
 
@@ -44,7 +49,7 @@ def parse_json_criteria(value, key: str):
         raise ProjectFileError(key, f"is not valid JSON{where}: {value!r}") from None
     # Spec section 2: inclusion and exclusion criteria are JSON objects (an array would never match a form).
     if not isinstance(parsed, dict):
-        raise ProjectFileError(key, "must be a JSON object, for example '{\"formID\": \"intake\"}'")
+        raise ProjectFileError(key, 'must be a JSON object, for example \'{"formID": "intake"}\'')
     return parsed
 
 
@@ -63,13 +68,16 @@ def check_triggers(triggers: dict, job_names: set[str]) -> dict[str, dict]:
         spec = mapping(spec, key)
         unknown = set(spec) - set(TRIGGER_KINDS) - TRIGGER_EXTRA_KEYS
         if unknown:
-            raise ProjectFileError(f"{key}.{sorted(unknown)[0]}", "unknown key; a trigger has one of "
-                                   "criteria, cron, success, failure")
+            raise ProjectFileError(
+                f"{key}.{sorted(unknown)[0]}",
+                "unknown key; a trigger has one of criteria, cron, success, failure",
+            )
         kinds = [k for k in TRIGGER_KINDS if k in spec]
         if len(kinds) != 1:
             found = " and ".join(kinds) if kinds else "none of them"
-            raise ProjectFileError(key, f"a trigger has exactly one of criteria, cron, success, failure "
-                                   f"(found {found})")
+            raise ProjectFileError(
+                key, f"a trigger has exactly one of criteria, cron, success, failure (found {found})"
+            )
         kind = kinds[0]
         out = {"kind": TRIGGER_KINDS[kind]}
         if kind == "criteria":
@@ -106,8 +114,11 @@ def check_cycles(jobs: dict, triggers: dict[str, dict]) -> None:
 
     for job_name, spec in jobs.items():
         if reaches(job_name, job_name, set()):
-            raise ProjectFileError(f"jobs.{job_name}.trigger", f"trigger {spec['trigger']!r} would form a "
-                                   "cycle: this job's runs would start themselves again")
+            raise ProjectFileError(
+                f"jobs.{job_name}.trigger",
+                f"trigger {spec['trigger']!r} would form a "
+                "cycle: this job's runs would start themselves again",
+            )
 
 
 def load(text: str) -> dict:
@@ -145,11 +156,13 @@ def import_project(text: str, name: str, owner) -> Project:
         adaptor, version = parse_adaptor(adaptor_spec, f"{key}.adaptor")
         # A job may have no trigger (its trigger was deleted): it then never starts by itself.
         if spec.get("trigger") is not None and spec["trigger"] not in triggers:
-            raise ProjectFileError(f"{key}.trigger", f"names trigger {spec.get('trigger')!r}, "
-                                   "which is not in triggers")
+            raise ProjectFileError(
+                f"{key}.trigger", f"names trigger {spec.get('trigger')!r}, which is not in triggers"
+            )
         if spec.get("credential") is not None and spec["credential"] not in credentials:
-            raise ProjectFileError(f"{key}.credential", f"names credential {spec['credential']!r}, "
-                                   "which is not in credentials")
+            raise ProjectFileError(
+                f"{key}.credential", f"names credential {spec['credential']!r}, which is not in credentials"
+            )
         checked_jobs[job_name] = {**spec, "adaptor": adaptor, "version": version}
     for cred_name, body in credentials.items():
         if not isinstance(body, dict):
@@ -172,8 +185,12 @@ def import_project(text: str, name: str, owner) -> Project:
             creds[cred_name] = credential
         made_triggers = {
             t_name: Trigger.objects.create(
-                project=project, name=t_name, kind=t["kind"], criteria=t.get("criteria"),
-                exclusion=t.get("exclusion"), cron=t.get("cron", ""),
+                project=project,
+                name=t_name,
+                kind=t["kind"],
+                criteria=t.get("criteria"),
+                exclusion=t.get("exclusion"),
+                cron=t.get("cron", ""),
             )
             for t_name, t in triggers.items()
         }

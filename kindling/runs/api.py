@@ -1,12 +1,11 @@
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import Router, Status
 
 from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
-from kindling.projects.access import can, project_for, projects_of
+from kindling.projects.access import project_for, reachable_projects, require
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import IllegalTransition, Run
 from kindling.runs.reprocess import BadToken, CannotRun, reprocess_run
@@ -20,11 +19,11 @@ def in_project(model, user, pk: int, action: str, what: str):
     For endpoints addressed by an object's id (`/runs/{id}`, `/jobs/{id}`, `/messages/{id}`): like
     `project_for`, an outsider cannot tell a missing object from one of another project.
     """
-    found = model.objects.select_related("project").filter(pk=pk, project__in=projects_of(user)).first()
+    reachable = reachable_projects(user)
+    found = model.objects.select_related("project").filter(pk=pk, project__in=reachable).first()
     if found is None:
         raise Http404(f"No such {what}.")
-    if not can(user, action, found.project):
-        raise PermissionDenied(f"Your role in this project does not allow: {action.replace('_', ' ')}")
+    require(user, action, found.project)
     return found
 
 

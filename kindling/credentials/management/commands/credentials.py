@@ -25,11 +25,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if done.source == "file":
             self.stdout.write(
-                f"Re-encrypted {done.reencrypted} credential bodies with a new key; "
+                f"Re-encrypted {done.reencrypted} credential bodies and inbox secrets with a new key; "
                 "the key file now holds only the new key."
             )
         else:
             self.stdout.write(
-                f"Re-encrypted {done.reencrypted} credential bodies with the first key of "
+                f"Re-encrypted {done.reencrypted} credential bodies and inbox secrets with the first key of "
                 "KINDLING_ENCRYPTION_KEY; now remove the other keys from it on every process."
             )

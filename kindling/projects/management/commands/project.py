@@ -2,10 +2,12 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.http import Http404
 
 from kindling.accounts.models import User
 from kindling.projects.api import project_out
 from kindling.projects.configure import ConfigError, configure, create_project
+from kindling.projects.members import ROLES, AccessError, add_member, change_role, members_of, remove_member
 from kindling.projects.models import Project
 from kindling.projects.portability import ProjectFileError, export_project, import_project
 
@@ -13,7 +15,8 @@ from kindling.projects.portability import ProjectFileError, export_project, impo
 class Command(BaseCommand):
     help = (
         "Projects: `kindling project create --name NAME --owner EMAIL`, `kindling project set SLUG ...`, "
-        "`kindling project import FILE --name NAME --owner EMAIL`, `kindling project export SLUG`"
+        "`kindling project import FILE --name NAME --owner EMAIL`, `kindling project export SLUG`, "
+        "`kindling project members list|add|role|remove SLUG ...`"
     )
 
     def add_arguments(self, parser):
@@ -33,6 +36,20 @@ class Command(BaseCommand):
         exp = sub.add_parser("export", help="print the project as a project.yaml, credential values masked")
         exp.add_argument("slug")
         exp.add_argument("--output", "-o", help="write to this file instead of standard output")
+        members = sub.add_parser("members", help="the project's users and their roles")
+        verbs = members.add_subparsers(dest="verb", required=True)
+        verbs.add_parser("list", help="print one JSON line per user").add_argument("slug")
+        add = verbs.add_parser("add", help="add a user by email (an address without an account is invited)")
+        add.add_argument("slug")
+        add.add_argument("email")
+        add.add_argument("--role", choices=list(ROLES), default="collaborator")
+        role = verbs.add_parser("role", help="change a user's role")
+        role.add_argument("slug")
+        role.add_argument("email")
+        role.add_argument("role", choices=list(ROLES))
+        remove = verbs.add_parser("remove", help="revoke a user's access")
+        remove.add_argument("slug")
+        remove.add_argument("email")
 
     def export(self, slug: str, output: str | None) -> None:
         project = Project.objects.filter(slug=slug).first()
@@ -61,8 +78,35 @@ class Command(BaseCommand):
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(json.dumps(project_out(project), default=str))
+    def members(self, verb: str, slug: str, opts) -> None:
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project with slug {slug}")
+        try:
+            if verb == "add":
+                membership = add_member(project, None, opts["email"], opts["role"])
+                self.stdout.write(f"{membership.user.email} is {membership.role_label} of {project.slug}")
+            elif verb in ("role", "remove"):
+                member = members_of(project).filter(user__email__iexact=opts["email"]).first()
+                if member is None:
+                    raise CommandError(f"{opts['email']} is not a member of {project.slug}")
+                if verb == "role":
+                    membership = change_role(project, None, member.user_id, opts["role"])
+                    self.stdout.write(f"{membership.user.email} is {membership.role_label} of {project.slug}")
+                else:
+                    remove_member(project, None, member.user_id)
+                    self.stdout.write(f"{member.user.email} no longer has access to {project.slug}")
+            else:
+                for m in members_of(project):
+                    self.stdout.write(
+                        json.dumps({"user_id": m.user_id, "email": m.user.email, "role": m.role_label})
+                    )
+        except (AccessError, Http404) as exc:
+            raise CommandError(str(exc)) from None
 
     def handle(self, *args, action, **opts):
+        if action == "members":
+            return self.members(opts["verb"], opts["slug"], opts)
         if action == "export":
             return self.export(opts["slug"], opts["output"])
         if action == "set":

@@ -1,0 +1,43 @@
+from ninja import Router, Status
+
+from kindling.audit.filters import AuditFilters
+from kindling.audit.log import label_of
+from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.projects.access import project_for
+
+router = Router(tags=["audit"])
+
+
+def event_out(event) -> dict:
+    return {
+        "id": event.pk,
+        "at": event.created_at,
+        "actor": event.actor_email or None,
+        "via_support": event.via_support,
+        "action": event.action,
+        "label": label_of(event.action),
+        "target": event.target,
+        "details": event.details,
+    }
+
+
+@router.get(
+    "/projects/{slug}/audit",
+    summary="The project's audit log, newest first (administrators); filter by action, actor, since, until",
+    response={200: dict, 400: dict},
+)
+def list_audit(
+    request,
+    slug: str,
+    action: str = "",
+    actor: str = "",
+    since: str = "",
+    until: str = "",
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+):
+    project = project_for(request.user, slug, "view_audit")
+    filters = AuditFilters.from_params({"action": action, "actor": actor, "since": since, "until": until})
+    if filters.errors:
+        return Status(400, {"error": "; ".join(filters.errors.values())})
+    return Status(200, page(filters.events(project), limit, offset, event_out))
