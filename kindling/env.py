@@ -39,7 +39,8 @@ def port() -> int:
 
 
 def run_timeout_seconds() -> int:
-    return env_int("KINDLING_RUN_TIMEOUT", 100, minimum=1)
+    """The instance's ceiling on a run's timeout; each plan sets its own below it (Free: 100 s)."""
+    return env_int("KINDLING_RUN_TIMEOUT", 3600, minimum=1)
 
 
 def worker_slots() -> int:

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "kindling.jobs",
     "kindling.inbox",
     "kindling.runs",
+    "kindling.plans",
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [

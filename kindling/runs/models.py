@@ -21,6 +21,9 @@ class Run(models.Model):
         FAILED = "failed"
         LOST = "lost"
         ABORTED = "aborted"
+        # Created over the plan's runs per month (spec section 10): recorded, never executed; a
+        # reprocess after an upgrade or in the next cycle runs it.
+        REJECTED = "rejected"
 
     class Cause(models.TextChoices):
         MESSAGE = "message"
@@ -34,7 +37,7 @@ class Run(models.Model):
         Status.PENDING: {Status.RUNNING, Status.ABORTED},
         Status.RUNNING: {Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED},
     }
-    FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED)
+    FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED, Status.REJECTED)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="runs")
@@ -178,6 +181,16 @@ class Run(models.Model):
                 for i, line in enumerate(lines)
             )
         return len(lines)
+
+    def reject(self, reason: str) -> None:
+        """Record a new run as rejected (over its plan's runs per cycle): it never executes, and its
+        log says why. A reprocess creates a new run, counted again."""
+        now = timezone.now()
+        self.status, self.finished_at = self.Status.REJECTED, now
+        with transaction.atomic(savepoint=False):
+            self.save(force_insert=True)
+            LogLine.objects.create(run=self, seq=0, time=now, source="PLAN", level="error", message=reason)
+        self.reason = reason
 
     def abort(self) -> bool:
         """Cancel a pending or running run (exit 6). The worker of a running one notices within about a
