@@ -43,6 +43,13 @@ def run_timeout_seconds() -> int:
     return env_int("KINDLING_RUN_TIMEOUT", 3600, minimum=1)
 
 
+def billing_provider() -> str:
+    value = env_str("KINDLING_BILLING_PROVIDER", "none").strip().lower()
+    if value not in ("none", "stripe"):
+        raise ImproperlyConfigured(f"KINDLING_BILLING_PROVIDER must be none or stripe, not {value!r}")
+    return value
+
+
 def worker_slots() -> int:
     """Runs one `kindling worker` process executes at once (threads); projects' concurrency still rules."""
     return env_int("KINDLING_WORKER_SLOTS", 4, minimum=1)

@@ -1,3 +1,4 @@
+from django.contrib import admin
 from django.urls import include, path
 
 from kindling.api import api
@@ -12,4 +13,6 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.runs.urls")),
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),
+    path("", include("kindling.plans.urls")),
+    path("admin/", admin.site.urls),
 ]
