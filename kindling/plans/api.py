@@ -1,5 +1,4 @@
-from django.core.exceptions import PermissionDenied
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kindling.plans.changes import PlanChangeError, change_plan, find_plan
 from kindling.plans.limits import plan_of
@@ -48,13 +47,14 @@ class PlanChange(Schema):
     plan: str
 
 
-@router.put("/projects/{slug}/plan", summary="Change the project's plan (administrators)")
+@router.put(
+    "/projects/{slug}/plan", response={200: dict, 400: dict}, summary="Change the project's plan (administrators)"
+)
 def put_plan(request, slug: str, payload: PlanChange):
     project = project_for(request.user, slug)
     try:
+        # A role that may not change it: PermissionDenied, answered 403 by the API's handler.
         change_plan(project, find_plan(payload.plan), by=request.user)
     except PlanChangeError as exc:
-        return router.api.create_response(request, {"error": str(exc)}, status=400)
-    except PermissionDenied as exc:
-        return router.api.create_response(request, {"error": str(exc)}, status=403)
+        return Status(400, {"error": str(exc)})
     return plan_and_usage(project)

@@ -1,9 +1,12 @@
 import email
+import json
 import socketserver
 import threading
 import time
 
 import pytest
+
+from tests.api.conftest import call  # noqa: F401  (the API client fixture)
 
 from kindling.plans.models import Plan
 from tests.domain.test_mail import SMTPSession
@@ -43,3 +46,32 @@ def wait_for_mail(server, count=1, seconds=10.0) -> list[tuple[str, list[str], e
     while len(server.received) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return list(server.received)
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    from tests.plans.stripe_standin import StripeStandIn
+
+    server = StripeStandIn().start()
+    settings.BILLING_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_standin"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_standin"
+    settings.STRIPE_API_BASE = server.url
+    settings.STRIPE_JS_URL = server.url + "/v3/"
+    yield server
+    server.stop()
+
+
+def confirm_card(server, client_secret: str, number: str) -> dict:
+    """What Stripe.js does in the browser: send the card to the provider, which confirms the setup."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlencode
+
+    intent_id = client_secret.split("_secret_")[0]
+    data = urlencode({"client_secret": client_secret, "number": number}).encode()
+    try:
+        with urllib.request.urlopen(f"{server.url}/v1/setup_intents/{intent_id}/confirm", data) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
