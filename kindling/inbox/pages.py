@@ -127,7 +127,8 @@ def started(runs, again: bool = False) -> str:
     if rejected:
         # The same reason for every run of one message: they were counted together.
         refused = ", ".join(sorted({run.job.name for run in rejected}))
-        return (f"Runs started for: {names}. " if names else "") + f"Not started for {refused}. {rejected[0].reason}"
+        before = f"Runs started for: {names}. " if names else ""
+        return f"{before}Not started for {refused}. {rejected[0].reason}"
     return f"Runs started for: {names}."
 
 

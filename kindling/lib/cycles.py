@@ -27,7 +27,7 @@ def cycle_containing(anchor: date, today: date) -> tuple[date, date]:
 
 
 def cycles_back(anchor: date, today: date, count: int) -> list[tuple[date, date]]:
-    """The cycle containing `today` and up to `count - 1` before it (never before `anchor`'s), newest first."""
+    """The cycle containing `today` and up to `count - 1` before it, never before `anchor`'s; newest first."""
     start, end = cycle_containing(anchor, today)
     cycles = []
     for _ in range(count):

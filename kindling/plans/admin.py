@@ -5,7 +5,15 @@ from kindling.plans.models import BillingAccount, Plan, Subscription, Usage
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("name", "runs_per_month", "max_concurrency", "run_timeout", "price_label", "paid", "is_default")
+    list_display = (
+        "name",
+        "runs_per_month",
+        "max_concurrency",
+        "run_timeout",
+        "price_label",
+        "paid",
+        "is_default",
+    )
     list_editable = ("runs_per_month", "max_concurrency", "run_timeout", "price_label", "paid")
 
 

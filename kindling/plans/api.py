@@ -48,7 +48,9 @@ class PlanChange(Schema):
 
 
 @router.put(
-    "/projects/{slug}/plan", response={200: dict, 400: dict}, summary="Change the project's plan (administrators)"
+    "/projects/{slug}/plan",
+    response={200: dict, 400: dict},
+    summary="Change the project's plan (administrators)",
 )
 def put_plan(request, slug: str, payload: PlanChange):
     project = project_for(request.user, slug)

@@ -43,8 +43,11 @@ def start_card_setup(user) -> str:
     try:
         if not account.customer_id:
             customer = api.v1.customers.create(
-                params={"email": user.email, "name": user.name or user.email,
-                        "metadata": {"kindling_user_number": str(user.user_number)}}
+                params={
+                    "email": user.email,
+                    "name": user.name or user.email,
+                    "metadata": {"kindling_user_number": str(user.user_number)},
+                }
             )
             account.customer_id = customer.id
             account.save(update_fields=["customer_id"])
@@ -70,7 +73,9 @@ def save_card(user, setup_intent_id: str) -> BillingAccount:
             raise BillingError("That card setup belongs to another account.")
         if intent.status != "succeeded":
             raise BillingError(f"The card was not confirmed by the payment provider ({intent.status}).")
-        method_id = intent.payment_method if isinstance(intent.payment_method, str) else intent.payment_method.id
+        method_id = (
+            intent.payment_method if isinstance(intent.payment_method, str) else intent.payment_method.id
+        )
         method = api.v1.payment_methods.retrieve(method_id)
         api.v1.customers.update(
             account.customer_id, params={"invoice_settings": {"default_payment_method": method_id}}

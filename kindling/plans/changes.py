@@ -57,7 +57,8 @@ def change_plan(project, plan: Plan, by=None) -> Subscription:
             account = BillingAccount.objects.filter(user=by).first()
             if account is None or not account.has_card:
                 raise PlanChangeError(
-                    f"{plan.name} is a paid plan: add a payment card on your Billing page (account menu) first."
+                    f"{plan.name} is a paid plan: add a payment card on your Billing page (account menu) "
+                    "first."
                 )
             billed_to = by
     with transaction.atomic():

@@ -41,9 +41,10 @@ def _limits_sql() -> str:
 def plan_join(project_alias: str = "p") -> str:
     """SQL joining a project row (alias `project_alias`) to its plan `pl` (NULL without any plan)."""
     plan = Plan._meta.db_table
+    default = f"(SELECT d.id FROM {plan} d WHERE d.is_default = TRUE)"
     return (
         f"LEFT JOIN {Subscription._meta.db_table} s ON s.project_id = {project_alias}.id "
-        f"LEFT JOIN {plan} pl ON pl.id = COALESCE(s.plan_id, (SELECT d.id FROM {plan} d WHERE d.is_default = TRUE))"
+        f"LEFT JOIN {plan} pl ON pl.id = COALESCE(s.plan_id, {default})"
     )
 
 
@@ -84,7 +85,9 @@ def limits_for(project_id: int) -> Limits:
     if not isinstance(created, datetime):
         created = parse_datetime(created)
     return Limits(
-        plan=name, runs_per_month=runs, max_concurrency=concurrency,
+        plan=name,
+        runs_per_month=runs,
+        max_concurrency=concurrency,
         run_timeout=min(timeout or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS),
         threshold=int(threshold if threshold is not None else DEFAULT_THRESHOLD),
         started=(created.astimezone(UTC) if timezone.is_aware(created) else created).date(),

@@ -17,21 +17,27 @@ class Plan(models.Model):
         null=True, blank=True, help_text="Runs a project may start per billing cycle; empty for no limit."
     )
     max_concurrency = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="The most runs of a project that may execute at once (1 to 10).",
     )
     run_timeout = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1)],
+        default=100,
+        validators=[MinValueValidator(1)],
         help_text="Seconds a run may take before it is killed (exit code 2).",
     )
-    price_label = models.CharField(max_length=100, blank=True, help_text='What users see, e.g. "$49 / month".')
+    price_label = models.CharField(
+        max_length=100, blank=True, help_text='What users see, e.g. "$49 / month".'
+    )
     paid = models.BooleanField(default=False, help_text="Changing to this plan needs a payment card.")
     is_default = models.BooleanField(default=False, help_text="The plan of every project not on another one.")
 
     class Meta:
         ordering = [models.F("runs_per_month").asc(nulls_last=True), "name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_plan"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_plan"
+            ),
         ]
 
     def __str__(self):
@@ -49,7 +55,11 @@ class Subscription(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     # Whose payment card pays for a paid plan; the Billing page of that user lists the project.
     billed_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="billed_projects"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="billed_projects",
     )
     changed_at = models.DateTimeField(default=timezone.now)
 
@@ -80,7 +90,9 @@ class BillingAccount(models.Model):
     """A user's payment card at the billing provider. Only the provider's ids and what identifies the
     card to its owner (brand, last 4 digits) are stored: never a card number."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="billing_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="billing_account"
+    )
     provider = models.CharField(max_length=20)
     customer_id = models.CharField(max_length=255, blank=True)
     payment_method_id = models.CharField(max_length=255, blank=True)

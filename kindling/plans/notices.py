@@ -23,5 +23,8 @@ def threshold_notice(project_id: int, limits: Limits, cycle, used: int) -> Email
         f"the next cycle.\n\nUsage and plans: {url}\n"
     )
     return EmailMessage(
-        f"[Kindling] {project.name} has used {limits.threshold}% of its runs this month", body, None, recipients
+        f"[Kindling] {project.name} has used {limits.threshold}% of its runs this month",
+        body,
+        None,
+        recipients,
     )

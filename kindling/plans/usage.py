@@ -34,7 +34,9 @@ _BUMP_SQL = """
     ON CONFLICT (project_id, cycle_start) DO UPDATE SET runs = {usage}.runs + excluded.runs
     RETURNING runs, notified
 """
-_REJECT_SQL = "UPDATE {usage} SET runs = runs - %s, rejected = rejected + %s WHERE project_id = %s AND cycle_start = %s"
+_REJECT_SQL = (
+    "UPDATE {usage} SET runs = runs - %s, rejected = rejected + %s WHERE project_id = %s AND cycle_start = %s"
+)
 _NOTIFIED_SQL = (
     "UPDATE {usage} SET notified = %s WHERE project_id = %s AND cycle_start = %s AND notified = %s"
 )

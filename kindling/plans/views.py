@@ -10,8 +10,7 @@ from kindling.plans import billing
 from kindling.plans.changes import PlanChangeError, change_plan, find_plan, may_change_plan
 from kindling.plans.limits import plan_of
 from kindling.plans.models import Plan
-from kindling.plans.pages import usage_chart, usage_history
-from kindling.plans.usage import current_usage
+from kindling.plans.pages import billing_rows, usage_chart, usage_history
 from kindling.projects.access import project_for, projects_of
 from kindling.projects.models import Membership
 
@@ -22,24 +21,34 @@ def plan_usage(request, slug):
     plans = list(Plan.objects.all())
     current = plan_of(project)
     account = billing.account_of(request.user)
-    return render(request, "plans/plan_usage.html", {
-        "project": project,
-        "chart": usage_chart(project),
-        "plans": plans,
-        "current_plan": current,
-        "current_index": next((i for i, plan in enumerate(plans) if plan == current), 0),
-        "cannot_change": may_change_plan(request.user, project),
-        "provider": settings.BILLING_PROVIDER,
-        "has_card": bool(account and account.has_card),
-    })
+    return render(
+        request,
+        "plans/plan_usage.html",
+        {
+            "project": project,
+            "chart": usage_chart(project),
+            "plans": plans,
+            "current_plan": current,
+            "current_index": next((i for i, plan in enumerate(plans) if plan == current), 0),
+            "cannot_change": may_change_plan(request.user, project),
+            "provider": settings.BILLING_PROVIDER,
+            "has_card": bool(account and account.has_card),
+        },
+    )
 
 
 @login_required
 def plan_history(request, slug):
     project = project_for(request.user, slug)
-    return render(request, "plans/plan_history.html", {
-        "project": project, "cycles": usage_history(project), "plan": plan_of(project),
-    })
+    return render(
+        request,
+        "plans/plan_history.html",
+        {
+            "project": project,
+            "cycles": usage_history(project),
+            "plan": plan_of(project),
+        },
+    )
 
 
 @login_required
@@ -72,13 +81,16 @@ def projects_billed_to(user):
 
 @login_required
 def billing_page(request):
-    rows = [
-        {"project": project, "plan": plan_of(project), "usage": current_usage(project)}
-        for project in projects_billed_to(request.user)
-    ]
-    return render(request, "plans/billing.html", {
-        "rows": rows, "account": billing.account_of(request.user), "provider": settings.BILLING_PROVIDER,
-    })
+    rows = billing_rows(projects_billed_to(request.user))
+    return render(
+        request,
+        "plans/billing.html",
+        {
+            "rows": rows,
+            "account": billing.account_of(request.user),
+            "provider": settings.BILLING_PROVIDER,
+        },
+    )
 
 
 def safe_next(request, url) -> str:
@@ -104,9 +116,13 @@ def billing_card(request):
     except billing.BillingError as exc:
         messages.error(request, str(exc))
         return redirect("billing")
-    return render(request, "plans/card.html", {
-        "client_secret": client_secret,
-        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripe_js_url": settings.STRIPE_JS_URL,
-        "next": safe_next(request, request.GET.get("next")),
-    })
+    return render(
+        request,
+        "plans/card.html",
+        {
+            "client_secret": client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "next": safe_next(request, request.GET.get("next")),
+        },
+    )

@@ -17,7 +17,8 @@ from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_le
 from kindling.runs.models import Run
 
 __all__ = [
-    "aborted_or_lost", "claim", "enqueue", "enqueue_batch", "finish", "projects_ready", "renew_leases", "runs_for_message",
+    "aborted_or_lost", "claim", "enqueue", "enqueue_batch", "finish", "projects_ready", "renew_leases",
+    "runs_for_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,8 @@ def runs_for_message(message, skip=None) -> list[Run]:
     if not jobs:
         return []
     state = {"data": message.body}
-    return enqueue_batch(message.project_id, [(job, state) for job in jobs], Run.Cause.MESSAGE, message=message)
+    items = [(job, state) for job in jobs]
+    return enqueue_batch(message.project_id, items, Run.Cause.MESSAGE, message=message)
 
 
 def cron_state(job: Job) -> dict:

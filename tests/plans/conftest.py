@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from tests.api.conftest import call  # noqa: F401  (the API client fixture)
-
 from kindling.plans.models import Plan
+from tests.api.conftest import call  # noqa: F401  (the API client fixture)
 from tests.domain.test_mail import SMTPSession
 
 

@@ -29,7 +29,7 @@ STRIPE_JS = r"""
               mount(target) {
                 const element = typeof target === "string" ? document.querySelector(target) : target;
                 element.innerHTML =
-                  '<input aria-label="Card number" name="cardnumber" autocomplete="cc-number" style="width:55%;border:0">' +
+                  '<input aria-label="Card number" name="cardnumber" style="width:55%;border:0">' +
                   '<input aria-label="MM / YY" name="exp-date" style="width:20%;border:0">' +
                   '<input aria-label="CVC" name="cvc" style="width:20%;border:0">';
                 fields = element;
@@ -121,11 +121,16 @@ class Handler(BaseHTTPRequestHandler):
         self.server.requests.append(("GET", path, {}))
         parts = path.strip("/").split("/")
         with self.server.lock:
-            store = {"setup_intents": self.server.intents, "payment_methods": self.server.methods,
-                     "customers": self.server.customers}.get(parts[1] if len(parts) == 3 else "")
+            store = {
+                "setup_intents": self.server.intents,
+                "payment_methods": self.server.methods,
+                "customers": self.server.customers,
+            }.get(parts[1] if len(parts) == 3 else "")
             found = store.get(parts[2]) if store is not None else None
         if found is None:
-            return self.send_json(404, {"error": {"type": "invalid_request_error", "message": f"No such object: {path}"}})
+            return self.send_json(
+                404, {"error": {"type": "invalid_request_error", "message": f"No such object: {path}"}}
+            )
         self.send_json(200, found)
 
     def do_POST(self):
@@ -147,29 +152,58 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, server.customers[parts[2]])
             if parts == ["v1", "setup_intents"]:
                 intent_id = server.new_id("seti")
-                intent = {"id": intent_id, "object": "setup_intent", "customer": params.get("customer"),
-                          "client_secret": f"{intent_id}_secret_standin", "status": "requires_payment_method",
-                          "payment_method": None}
+                intent = {
+                    "id": intent_id,
+                    "object": "setup_intent",
+                    "customer": params.get("customer"),
+                    "client_secret": f"{intent_id}_secret_standin",
+                    "status": "requires_payment_method",
+                    "payment_method": None,
+                }
                 server.intents[intent_id] = intent
                 return self.send_json(200, intent)
             if len(parts) == 4 and parts[1] == "setup_intents" and parts[3] == "confirm":
                 return self.confirm(parts[2], params)
-        self.send_json(404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}"}})
+        self.send_json(
+            404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}"}}
+        )
 
     def confirm(self, intent_id: str, params: dict) -> None:
         server = self.server
         intent = server.intents.get(intent_id)
         if intent is None or params.get("client_secret") != intent["client_secret"]:
-            return self.send_json(400, {"error": {"type": "invalid_request_error", "message": "No such setup intent."}})
+            return self.send_json(
+                400, {"error": {"type": "invalid_request_error", "message": "No such setup intent."}}
+            )
         number = params.get("number", "")
         if number == DECLINED:
-            return self.send_json(402, {"error": {"type": "card_error", "code": "card_declined",
-                                                  "message": "Your card was declined."}})
+            return self.send_json(
+                402,
+                {
+                    "error": {
+                        "type": "card_error",
+                        "code": "card_declined",
+                        "message": "Your card was declined.",
+                    }
+                },
+            )
         if len(number) < 13 or not number.isdigit():
-            return self.send_json(400, {"error": {"type": "card_error", "code": "incorrect_number",
-                                                  "message": "Your card number is incomplete."}})
-        method = {"id": server.new_id("pm"), "object": "payment_method", "type": "card",
-                  "card": {"brand": BRANDS.get(number[0], "unknown"), "last4": number[-4:]}}
+            return self.send_json(
+                400,
+                {
+                    "error": {
+                        "type": "card_error",
+                        "code": "incorrect_number",
+                        "message": "Your card number is incomplete.",
+                    }
+                },
+            )
+        method = {
+            "id": server.new_id("pm"),
+            "object": "payment_method",
+            "type": "card",
+            "card": {"brand": BRANDS.get(number[0], "unknown"), "last4": number[-4:]},
+        }
         server.methods[method["id"]] = method
         intent.update(status="succeeded", payment_method=method["id"])
         self.send_json(200, intent)

@@ -44,7 +44,9 @@ def test_changing_the_plan_through_the_api(call, alice, bob, project, free):
     make_plan("Team", runs_per_month=1000)
     response = call(bob, "PUT", f"/projects/{project.slug}/plan", {"plan": "Team"})
     assert response.status_code == 403 and "administrators" in response.json()["error"]
-    assert call(alice, "PUT", f"/projects/{project.slug}/plan", {"plan": "Team"}).status_code == 403  # not staff
+    assert (
+        call(alice, "PUT", f"/projects/{project.slug}/plan", {"plan": "Team"}).status_code == 403
+    )  # not staff
     alice.is_staff = True
     alice.save()
     response = call(alice, "PUT", f"/projects/{project.slug}/plan", {"plan": "Gold"})
@@ -62,14 +64,30 @@ def run(*args) -> str:
 
 def test_the_plan_command_creates_lists_and_assigns_plans(project, free):
     assert "plan Team: 5,000 runs a month, concurrency up to 4, runs may take 300 s" in run(
-        "create", "Team", "--runs", "5000", "--concurrency", "4", "--timeout", "300", "--price", "$49 / month",
+        "create",
+        "Team",
+        "--runs",
+        "5000",
+        "--concurrency",
+        "4",
+        "--timeout",
+        "300",
+        "--price",
+        "$49 / month",
         "--paid",
     )
     run("create", "Unlimited", "--unlimited", "--concurrency", "10")
     listed = [json.loads(line) for line in run("list").splitlines()]
     assert [plan["name"] for plan in listed] == ["Free", "Team", "Unlimited"]
-    assert listed[1] == {"name": "Team", "runs_per_month": 5000, "max_concurrency": 4, "run_timeout": 300,
-                         "price_label": "$49 / month", "paid": True, "default": False}
+    assert listed[1] == {
+        "name": "Team",
+        "runs_per_month": 5000,
+        "max_concurrency": 4,
+        "run_timeout": 300,
+        "price_label": "$49 / month",
+        "paid": True,
+        "default": False,
+    }
     assert run("assign", project.slug, "Team").strip() == "health-ministry is now on the Team plan"
     assert plan_of(project).name == "Team"
 

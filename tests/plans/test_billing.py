@@ -35,8 +35,13 @@ def test_a_setup_the_provider_did_not_confirm_is_refused(client_for, alice, free
     secret = client.get(reverse("billing-card")).context["client_secret"]
     declined = confirm_card(stripe_standin, secret, "4000000000000002")
     assert declined["error"]["code"] == "card_declined"
-    response = client.post(reverse("billing-card"), {"setup_intent": secret.split("_secret_")[0]}, follow=True)
-    assert "The card was not confirmed by the payment provider (requires_payment_method)." in response.content.decode()
+    response = client.post(
+        reverse("billing-card"), {"setup_intent": secret.split("_secret_")[0]}, follow=True
+    )
+    assert (
+        "The card was not confirmed by the payment provider (requires_payment_method)."
+        in response.content.decode()
+    )
     assert not BillingAccount.objects.get(user=alice).has_card
 
 
@@ -50,7 +55,9 @@ def test_another_accounts_setup_cannot_be_used(client_for, alice, bob, free, str
     assert not BillingAccount.objects.get(user=alice).has_card
 
 
-def test_a_paid_plan_needs_a_card_and_is_then_billed_to_the_administrator(client_for, alice, project, free, stripe_standin):
+def test_a_paid_plan_needs_a_card_and_is_then_billed_to_the_administrator(
+    client_for, alice, project, free, stripe_standin
+):
     make_plan("Team", runs_per_month=10_000, max_concurrency=5, paid=True, price_label="$49 / month")
     client = client_for(alice)  # with a billing provider, project administrators change plans
     response = client.post(reverse("plan-change", args=[project.slug]), {"plan": "Team"}, follow=True)

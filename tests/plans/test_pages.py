@@ -11,8 +11,14 @@ from tests.conftest import make_job, make_plan, make_trigger, post_message
 
 @pytest.fixture
 def team(free):
-    return make_plan("Team", runs_per_month=10_000, max_concurrency=5, run_timeout=300, price_label="$49 / month",
-                     paid=True)
+    return make_plan(
+        "Team",
+        runs_per_month=10_000,
+        max_concurrency=5,
+        run_timeout=300,
+        price_label="$49 / month",
+        paid=True,
+    )
 
 
 def test_the_plan_page_shows_this_cycles_usage_and_the_chart(client_for, alice, project, free):
@@ -27,7 +33,9 @@ def test_the_plan_page_shows_this_cycles_usage_and_the_chart(client_for, alice, 
     assert response.context["chart"]["used"][-1] == 3
 
 
-def test_the_project_menu_links_to_plan_and_usage_and_the_account_menu_to_billing(client_for, alice, project, free):
+def test_the_project_menu_links_to_plan_and_usage_and_the_account_menu_to_billing(
+    client_for, alice, project, free
+):
     text = client_for(alice).get(reverse("job-list", args=[project.slug])).content.decode()
     assert f'href="{reverse("plan-usage", args=[project.slug])}"' in text
     assert f'href="{reverse("billing")}"' in text
@@ -45,8 +53,10 @@ def test_the_history_lists_runs_per_cycle_and_keeps_counts_of_deleted_runs(clien
 @pytest.mark.parametrize("name", ["plan-usage", "plan-history", "plan-change"])
 def test_an_outsider_gets_404(client_for, charlie, project, free, name):
     client = client_for(charlie)
-    response = client.post(reverse(name, args=[project.slug]), {"plan": "Free"}) if name == "plan-change" else (
-        client.get(reverse(name, args=[project.slug]))
+    response = (
+        client.post(reverse(name, args=[project.slug]), {"plan": "Free"})
+        if name == "plan-change"
+        else (client.get(reverse(name, args=[project.slug])))
     )
     assert response.status_code == 404
 
@@ -61,7 +71,9 @@ def test_a_collaborator_sees_the_plans_read_only_and_cannot_change_them(client_f
     assert plan_of(project).name == "Free"
 
 
-def test_without_a_billing_provider_only_instance_administrators_change_plans(client_for, alice, project, team):
+def test_without_a_billing_provider_only_instance_administrators_change_plans(
+    client_for, alice, project, team
+):
     client = client_for(alice)
     text = client.get(reverse("plan-usage", args=[project.slug])).content.decode()
     assert "Plans are assigned by this Kindling&#x27;s instance administrators" in text
@@ -78,12 +90,16 @@ def test_without_a_billing_provider_only_instance_administrators_change_plans(cl
 def test_an_unknown_plan_is_refused_with_the_plans_named(client_for, alice, project, team):
     alice.is_staff = True
     alice.save()
-    response = client_for(alice).post(reverse("plan-change", args=[project.slug]), {"plan": "Gold"}, follow=True)
+    response = client_for(alice).post(
+        reverse("plan-change", args=[project.slug]), {"plan": "Gold"}, follow=True
+    )
     assert "There is no plan &#x27;Gold&#x27;; the plans are: " in response.content.decode()
     assert plan_of(project).name == "Free"
 
 
-def test_billing_lists_the_projects_billed_to_the_user_with_plan_and_usage(client_for, alice, bob, project, free):
+def test_billing_lists_the_projects_billed_to_the_user_with_plan_and_usage(
+    client_for, alice, bob, project, free
+):
     Usage.objects.create(project=project, cycle_start=project.created_at.date(), runs=7)
     text = client_for(alice).get(reverse("billing")).content.decode()
     assert "Health Ministry" in text and "7 of 100 runs" in text
@@ -98,3 +114,20 @@ def test_the_plan_table_is_in_the_django_admin(client_for, alice, free):
     response = client_for(alice).get(reverse("admin:plans_plan_changelist"))
     assert response.status_code == 200 and "Free" in response.content.decode()
     assert Plan.objects.filter(is_default=True).count() == 1
+
+
+def test_the_billing_page_costs_the_same_queries_for_one_project_or_five(
+    client_for, alice, free, django_assert_max_num_queries
+):
+    from tests.conftest import make_project
+
+    client = client_for(alice)
+    make_project(alice, "P0")
+    client.get(reverse("billing"))
+    with django_assert_max_num_queries(12) as one:
+        client.get(reverse("billing"))
+    for n in range(1, 5):
+        make_project(alice, f"P{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("billing"))
+    assert response.content.decode().count("of 100 runs") == 5

@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 
-
 from kindling.inbox.views import answer
 from kindling.lib.cycles import cycle_containing, cycles_back
 from kindling.plans.changes import change_plan
@@ -30,7 +29,12 @@ def used(project):
 
 def test_a_new_project_is_on_the_free_plan(project, free):
     limits = limits_for(project.pk)
-    assert (limits.plan, limits.runs_per_month, limits.max_concurrency, limits.run_timeout) == ("Free", 100, 1, 100)
+    assert (limits.plan, limits.runs_per_month, limits.max_concurrency, limits.run_timeout) == (
+        "Free",
+        100,
+        1,
+        100,
+    )
     assert limits.started == project.created_at.date()
 
 
@@ -54,7 +58,9 @@ def test_at_the_limit_new_runs_are_rejected_with_the_reason_and_the_message_is_k
     [run] = runs
     assert run.status == Run.Status.REJECTED and run.finished_at is not None
     reason = run.log_lines.get().message
-    assert reason.startswith("Rejected: the project has used all 3 runs of its Free plan for the billing cycle")
+    assert reason.startswith(
+        "Rejected: the project has used all 3 runs of its Free plan for the billing cycle"
+    )
     assert used(project) == (3, 1)
     assert Run.objects.filter(job=job, status="pending").count() == 3
 
@@ -139,7 +145,8 @@ def test_cycles_start_on_the_projects_day_of_the_month():
     assert cycle_containing(date(2026, 1, 31), date(2026, 3, 1)) == (date(2026, 2, 28), date(2026, 3, 31))
     assert cycle_containing(date(2025, 12, 20), date(2026, 1, 5)) == (date(2025, 12, 20), date(2026, 1, 20))
     assert cycles_back(date(2026, 1, 31), date(2026, 4, 2), 10) == [
-        (date(2026, 3, 31), date(2026, 4, 30)), (date(2026, 2, 28), date(2026, 3, 31)),
+        (date(2026, 3, 31), date(2026, 4, 30)),
+        (date(2026, 2, 28), date(2026, 3, 31)),
         (date(2026, 1, 31), date(2026, 2, 28)),
     ]
 

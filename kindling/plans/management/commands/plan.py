@@ -26,8 +26,12 @@ class Command(BaseCommand):
         runs = create.add_mutually_exclusive_group(required=True)
         runs.add_argument("--runs", type=positive, help="runs per month")
         runs.add_argument("--unlimited", action="store_true", help="no limit on runs")
-        create.add_argument("--concurrency", type=positive, default=1, help="maximum concurrency, 1 to 10 (default 1)")
-        create.add_argument("--timeout", type=positive, default=100, help="run timeout in seconds (default 100)")
+        create.add_argument(
+            "--concurrency", type=positive, default=1, help="maximum concurrency, 1 to 10 (default 1)"
+        )
+        create.add_argument(
+            "--timeout", type=positive, default=100, help="run timeout in seconds (default 100)"
+        )
         create.add_argument("--price", default="", help='price label, e.g. "$49 / month"')
         create.add_argument("--paid", action="store_true", help="changing to it needs a payment card")
         create.add_argument("--default", action="store_true", help="the plan of every project not on another")
@@ -38,11 +42,19 @@ class Command(BaseCommand):
     def handle(self, *args, action, **opts):
         if action == "list":
             for plan in Plan.objects.all():
-                self.stdout.write(json.dumps({
-                    "name": plan.name, "runs_per_month": plan.runs_per_month,
-                    "max_concurrency": plan.max_concurrency, "run_timeout": plan.run_timeout,
-                    "price_label": plan.price_label, "paid": plan.paid, "default": plan.is_default,
-                }))
+                self.stdout.write(
+                    json.dumps(
+                        {
+                            "name": plan.name,
+                            "runs_per_month": plan.runs_per_month,
+                            "max_concurrency": plan.max_concurrency,
+                            "run_timeout": plan.run_timeout,
+                            "price_label": plan.price_label,
+                            "paid": plan.paid,
+                            "default": plan.is_default,
+                        }
+                    )
+                )
         elif action == "create":
             self.create(opts)
         else:
@@ -69,5 +81,7 @@ class Command(BaseCommand):
             Plan.objects.exclude(pk=plan.pk).update(is_default=False)
             plan.is_default = True
         plan.save()
-        self.stdout.write(f"plan {plan.name}: {plan.runs_label}, concurrency up to {plan.max_concurrency}, "
-                          f"runs may take {plan.run_timeout} s")
+        self.stdout.write(
+            f"plan {plan.name}: {plan.runs_label}, concurrency up to {plan.max_concurrency}, "
+            f"runs may take {plan.run_timeout} s"
+        )

@@ -9,7 +9,7 @@ from kindling.runs.models import Run
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
 from tests.conftest import make_job, make_plan, make_project, make_trigger, make_user
-from tests.plans.conftest import smtp_server, smtp_settings, stripe_standin, wait_for_mail  # noqa: F401
+from tests.plans.conftest import wait_for_mail
 
 
 @pytest.mark.browser
@@ -34,7 +34,9 @@ def test_a_project_reaches_its_limit_is_emailed_and_its_rejected_runs_are_reproc
 
         answers = [page.request.post(project.inbox_url, data={"form": "visit"}).json() for _ in range(6)]
         assert [a["data"] for a in answers] == [["job-1"]] * 5 + [[]]
-        assert answers[5]["errors"][0].startswith("job-1: Rejected: the project has used all 5 runs of its Free plan")
+        assert answers[5]["errors"][0].startswith(
+            "job-1: Rejected: the project has used all 5 runs of its Free plan"
+        )
 
         # 85% of 5 runs: the notice went out with the 5th run, to every member, once.
         [(_sender, recipients, mail)] = wait_for_mail(smtp_settings)
@@ -74,9 +76,16 @@ def test_changing_to_a_paid_plan_with_a_card_entered_in_the_stripe_form(
 ):
     settings.BASE_URL = live_server.url
     make_plan("Free", runs_per_month=100, max_concurrency=1, is_default=True)
-    make_plan("Team", runs_per_month=10_000, max_concurrency=5, run_timeout=300, price_label="$49 / month", paid=True)
+    make_plan(
+        "Team",
+        runs_per_month=10_000,
+        max_concurrency=5,
+        run_timeout=300,
+        price_label="$49 / month",
+        paid=True,
+    )
     alice = make_user("alice@example.com")
-    project = make_project(alice)
+    make_project(alice)
 
     with open_chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
