@@ -77,3 +77,14 @@ def test_a_paid_plan_needs_a_card_and_is_then_billed_to_the_administrator(
 def test_without_stripe_there_is_no_card_to_add(client_for, alice, free):
     response = client_for(alice).get(reverse("billing-card"), follow=True)
     assert "No billing provider is set up on this Kindling: no card is needed." in response.content.decode()
+
+
+def test_the_stripe_provider_without_its_keys_fails_the_system_check(settings):
+    from kindling.plans.checks import check_billing
+
+    settings.BILLING_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = "", "pk_test_x"
+    [error] = check_billing(None)
+    assert error.id == "kindling.E060" and "KINDLING_STRIPE_SECRET_KEY is not set" in error.msg
+    settings.STRIPE_SECRET_KEY = "sk_test_x"
+    assert check_billing(None) == []
