@@ -10,16 +10,7 @@ router = Router(tags=["plans"])
 
 
 def plan_out(plan: Plan | None) -> dict | None:
-    if plan is None:
-        return None
-    return {
-        "name": plan.name,
-        "runs_per_month": plan.runs_per_month,
-        "max_concurrency": plan.max_concurrency,
-        "run_timeout": plan.run_timeout,
-        "price_label": plan.price_label,
-        "paid": plan.paid,
-    }
+    return plan.summary() if plan is not None else None
 
 
 def plan_and_usage(project) -> dict:

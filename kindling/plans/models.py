@@ -43,6 +43,17 @@ class Plan(models.Model):
     def __str__(self):
         return self.name
 
+    def summary(self) -> dict:
+        """The plan as the REST API and `kindling plan list` show it."""
+        return {
+            "name": self.name,
+            "runs_per_month": self.runs_per_month,
+            "max_concurrency": self.max_concurrency,
+            "run_timeout": self.run_timeout,
+            "price_label": self.price_label,
+            "paid": self.paid,
+        }
+
     @property
     def runs_label(self) -> str:
         return "unlimited runs" if self.runs_per_month is None else f"{self.runs_per_month:,} runs a month"

@@ -1,14 +1,16 @@
 import email
 import json
-import socketserver
-import threading
 import time
 
 import pytest
 
 from kindling.plans.models import Plan
 from tests.api.conftest import call  # noqa: F401  (the API client fixture)
-from tests.domain.test_mail import SMTPSession
+from tests.domain import test_mail
+
+
+# A local SMTP server that keeps what it is sent (the fixture of the mail tests).
+smtp_server = test_mail.smtp_server
 
 
 @pytest.fixture
@@ -18,17 +20,6 @@ def free(db):
         name="Free",
         defaults={"runs_per_month": 100, "max_concurrency": 1, "run_timeout": 100, "is_default": True},
     )[0]
-
-
-@pytest.fixture
-def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPSession)
-    server.daemon_threads = True
-    server.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -42,19 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, action, **opts):
         if action == "list":
             for plan in Plan.objects.all():
-                self.stdout.write(
-                    json.dumps(
-                        {
-                            "name": plan.name,
-                            "runs_per_month": plan.runs_per_month,
-                            "max_concurrency": plan.max_concurrency,
-                            "run_timeout": plan.run_timeout,
-                            "price_label": plan.price_label,
-                            "paid": plan.paid,
-                            "default": plan.is_default,
-                        }
-                    )
-                )
+                self.stdout.write(json.dumps({**plan.summary(), "default": plan.is_default}))
         elif action == "create":
             self.create(opts)
         else:
