@@ -106,3 +106,14 @@ def test_a_new_default_plan_replaces_the_old_one(project, free):
     run("create", "Starter", "--runs", "500", "--default")
     assert Plan.objects.get(is_default=True).name == "Starter"
     assert plan_of(project).name == "Starter"
+
+
+def test_messages_whose_runs_were_rejected_can_be_found_to_reprocess_them(call, alice, project, free):
+    free.runs_per_month = 1
+    free.save()
+    make_job(project, "job-1", make_trigger(project, criteria={}))
+    ran, _ = post_message(project, {"n": 1})
+    refused, _ = post_message(project, {"n": 2})
+    items = call(alice, "GET", f"/projects/{project.slug}/messages", state="rejected").json()["items"]
+    assert [item["id"] for item in items] == [refused.pk]
+    assert ran.pk not in [item["id"] for item in items]
