@@ -8,7 +8,6 @@ from kindling.plans.models import Plan
 from tests.api.conftest import call  # noqa: F401  (the API client fixture)
 from tests.domain import test_mail
 
-
 # A local SMTP server that keeps what it is sent (the fixture of the mail tests).
 smtp_server = test_mail.smtp_server
 
