@@ -197,6 +197,7 @@ def setup_database(env: dict) -> dict:
 
     from kindling.accounts.models import User
     from kindling.jobs.models import Job, Trigger
+    from kindling.plans.models import Plan, Subscription
     from kindling.projects.models import Project
 
     call_command("migrate", verbosity=0)
@@ -204,10 +205,17 @@ def setup_database(env: dict) -> dict:
         "bench@example.com", "bench-password-1"
     )
 
+    # The Free plan would cap the bench at 100 runs, one at a time: the bench projects get a plan of
+    # their own, with no limit on runs and concurrency up to 10.
+    plan = Plan.objects.update_or_create(
+        name="Bench", defaults={"runs_per_month": None, "max_concurrency": 10, "run_timeout": 100}
+    )[0]
+
     def project(name: str, concurrency: int, enabled: bool) -> Project:
         created = Project.create(name, owner)
         created.concurrency = concurrency
         created.save()
+        Subscription.objects.create(project=created, plan=plan)
         trigger = Trigger.objects.create(
             project=created, name="bench", kind=Trigger.Kind.MESSAGE, criteria={"bench": True}
         )

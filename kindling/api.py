@@ -65,11 +65,12 @@ def register_routers():
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router
+    from kindling.plans.api import router as plans_router
     from kindling.projects.api import router as projects_router
     from kindling.runs.api import router as runs_router
 
     for router in (projects_router, jobs_router, inbox_router, runs_router, credentials_router,
-                   inbox_auth_router, audit_router):
+                   inbox_auth_router, audit_router, plans_router):
         api.add_router("/", router)
 
 

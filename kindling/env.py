@@ -39,7 +39,15 @@ def port() -> int:
 
 
 def run_timeout_seconds() -> int:
-    return env_int("KINDLING_RUN_TIMEOUT", 100, minimum=1)
+    """The instance's ceiling on a run's timeout; each plan sets its own below it (Free: 100 s)."""
+    return env_int("KINDLING_RUN_TIMEOUT", 3600, minimum=1)
+
+
+def billing_provider() -> str:
+    value = env_str("KINDLING_BILLING_PROVIDER", "none").strip().lower()
+    if value not in ("none", "stripe"):
+        raise ImproperlyConfigured(f"KINDLING_BILLING_PROVIDER must be none or stripe, not {value!r}")
+    return value
 
 
 def worker_slots() -> int:

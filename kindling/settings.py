@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "kindling.runs",
     "kindling.exports",
     "kindling.audit",
+    "kindling.plans",
+    "django.contrib.admin",
 ]
 
 MIDDLEWARE = [
@@ -135,6 +137,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     # Job Studio's editor: Monaco's prebuilt AMD bundle, loaded with its own loader (no bundler).
     ("vendor/monaco", BASE_DIR / "node_modules" / "monaco-editor" / "min"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 # Static files are served by WhiteNoise straight from the finders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
@@ -181,6 +184,14 @@ ENGINE_POOL = {
     "max_processes": env_int("KINDLING_POOL_MAX_PROCESSES", 8, minimum=1),
     "standby": env_int("KINDLING_POOL_STANDBY", 1, minimum=0),
 }
+
+# Billing (kindling/plans): "none" on a self-hosted instance (instance administrators assign plans,
+# no card is asked), or "stripe" (a payment card through Stripe Elements before a paid plan).
+BILLING_PROVIDER = env.billing_provider()
+STRIPE_SECRET_KEY = env_str("KINDLING_STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("KINDLING_STRIPE_PUBLISHABLE_KEY")
+STRIPE_API_BASE = env_str("KINDLING_STRIPE_API_BASE")  # empty: Stripe's own
+STRIPE_JS_URL = env_str("KINDLING_STRIPE_JS_URL", "https://js.stripe.com/v3/")
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.contrib import admin
 from django.http import FileResponse
 from django.urls import include, path
 
@@ -28,4 +29,6 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.runs.urls")),
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),
+    path("", include("kindling.plans.urls")),
+    path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,7 @@ from kindling.accounts.models import ApiToken, User
 from kindling.credentials.models import Credential
 from kindling.inbox.receive import receive
 from kindling.jobs.models import Job, Trigger
+from kindling.plans.models import Plan, Subscription
 from kindling.projects.models import Membership, Project
 
 PASSWORD = "correct horse battery"
@@ -28,6 +29,20 @@ def make_project(owner, name="Health Ministry", **kw) -> Project:
         setattr(project, key, value)
     if kw:
         project.save()
+    return project
+
+
+def make_plan(name="Scale", **kw) -> Plan:
+    kw.setdefault("runs_per_month", None)
+    kw.setdefault("max_concurrency", 10)
+    kw.setdefault("run_timeout", 100)
+    return Plan.objects.update_or_create(name=name, defaults=kw)[0]
+
+
+def put_on_plan(project, plan=None) -> Project:
+    """Put the project on `plan` (default: unlimited runs, concurrency up to 10): the Free plan allows
+    concurrency 1 and 100 runs a month, and tests of the queue need more."""
+    Subscription.objects.update_or_create(project=project, defaults={"plan": plan or make_plan()})
     return project
 
 

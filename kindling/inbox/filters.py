@@ -28,6 +28,7 @@ RUN_STATES = {
     "failed": ("A job's last run failed", (Run.Status.FAILED, Run.Status.LOST)),
     "success": ("A job's last run succeeded", (Run.Status.SUCCESS,)),
     "aborted": ("A job's last run was aborted", (Run.Status.ABORTED,)),
+    "rejected": ("A job's last run was rejected (over the plan's runs)", (Run.Status.REJECTED,)),
     "pending": ("A run is waiting or running", (Run.Status.PENDING, Run.Status.RUNNING)),
     "none": ("It started no runs", ()),
 }

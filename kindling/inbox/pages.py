@@ -122,7 +122,13 @@ def started(runs, again: bool = False) -> str:
         )
     if not runs:
         return "It matched no trigger of a switched-on job: no run started."
-    names = ", ".join(sorted({run.job.name for run in runs}))
+    names = ", ".join(sorted({run.job.name for run in runs if run.status != run.Status.REJECTED}))
+    rejected = [run for run in runs if run.status == run.Status.REJECTED]
+    if rejected:
+        # The same reason for every run of one message: they were counted together.
+        refused = ", ".join(sorted({run.job.name for run in rejected}))
+        before = f"Runs started for: {names}. " if names else ""
+        return f"{before}Not started for {refused}. {rejected[0].reason}"
     return f"Runs started for: {names}."
 
 

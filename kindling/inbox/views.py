@@ -66,8 +66,10 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
     _message, runs = receive(project_id, body, headers)
     accepted = {
         "meta": {"message": "Data accepted and processing has begun."},
-        "data": [run.job.name for run in runs],
-        "errors": [],
+        "data": [run.job.name for run in runs if run.status != run.Status.REJECTED],
+        # Over the plan's runs per month (spec section 10): the message is stored and its runs are
+        # recorded as rejected, to be reprocessed later.
+        "errors": [f"{run.job.name}: {run.reason}" for run in runs if run.status == run.Status.REJECTED],
     }
     return 202, accepted, {}
 

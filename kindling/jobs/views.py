@@ -198,7 +198,10 @@ def job_run(request, slug, job_id):
     except CannotRun as exc:
         messages.error(request, str(exc))
         return redirect("job-detail", project.slug, job.pk)
-    messages.success(request, f"Run {run.pk} of {job.name} is queued.")
+    if run.status == run.Status.REJECTED:
+        messages.error(request, f"Run {run.pk} of {job.name} was not queued. {run.reason}")
+    else:
+        messages.success(request, f"Run {run.pk} of {job.name} is queued.")
     return redirect("run-detail", project.slug, run.pk)
 
 

@@ -3,6 +3,7 @@ from ninja import Router, Schema, Status
 
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
+from kindling.plans.api import plan_and_usage
 from kindling.projects.access import can, project_for, projects_of
 from kindling.projects.configure import ConfigError, configure, create_project
 from kindling.projects.members import (
@@ -60,9 +61,10 @@ def post_project(request, payload: ProjectIn):
     return Status(201, project_out(project))
 
 
-@router.get("/projects/{slug}", summary="One project and its settings")
+@router.get("/projects/{slug}", summary="One project: its settings, its plan and this billing cycle's usage")
 def get_project(request, slug: str):
-    return project_out(project_for(request.user, slug))
+    project = project_for(request.user, slug)
+    return {**project_out(project), **plan_and_usage(project)}
 
 
 @router.patch(
@@ -84,6 +86,8 @@ def patch_project(request, slug: str, payload: ProjectPatch):
     except ConfigError as exc:
         return Status(400, {"error": str(exc)})
     return Status(200, project_out(project))
+
+
 class MemberIn(Schema):
     email: str
     role: str = "collaborator"

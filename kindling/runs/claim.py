@@ -11,6 +11,7 @@ from functools import cache
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from kindling.plans.limits import EFFECTIVE_CONCURRENCY_SQL, plan_join
 from kindling.projects.models import Project
 from kindling.runs.models import Run
 
@@ -35,11 +36,11 @@ STATEMENTS = {
         SELECT w.project_id FROM waiting w
         WHERE w.project_id IS NOT NULL
           AND (SELECT count(*) FROM {run} r WHERE r.project_id = w.project_id AND r.status = %s)
-            < (SELECT p.concurrency FROM {project} p WHERE p.id = w.project_id)
+            < (SELECT {concurrency} FROM {project} p {plan} WHERE p.id = w.project_id)
         ORDER BY (SELECT min(r.id) FROM {run} r WHERE r.project_id = w.project_id AND r.status = %s)
         LIMIT %s
     """,
-    "lock": "SELECT concurrency FROM {project} WHERE id = %s",
+    "lock": "SELECT {concurrency} FROM {project} p {plan} WHERE p.id = %s",
     "next": """
         SELECT (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s),
                (SELECT min(id) FROM {run} WHERE project_id = %s AND status = %s)
@@ -51,7 +52,11 @@ STATEMENTS = {
 
 @cache
 def _sql() -> dict[str, str]:
-    tables = {"run": Run._meta.db_table, "project": Project._meta.db_table}
+    # A project runs at most its own concurrency, within its plan's maximum (plans/limits.py).
+    tables = {
+        "run": Run._meta.db_table, "project": Project._meta.db_table,
+        "concurrency": EFFECTIVE_CONCURRENCY_SQL, "plan": plan_join("p"),
+    }
     return {name: statement.format(**tables) for name, statement in STATEMENTS.items()}
 
 
@@ -89,7 +94,7 @@ def claim_in(project_id: int, worker: str, lease_seconds: float) -> int | None:
         # IMMEDIATE transactions serialise every writer already). Under the lock the count is exact,
         # so a project never has more than `concurrency` runs running, and its oldest pending run
         # goes first: with concurrency 1 its runs run one at a time in creation order.
-        lock = sql["lock"] + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+        lock = sql["lock"] + (" FOR UPDATE OF p" if connection.features.has_select_for_update else "")
         cursor.execute(lock, [project_id])
         row = cursor.fetchone()
         if row is None:

@@ -33,6 +33,9 @@ class Run(models.Model):
         FAILED = "failed"
         LOST = "lost"
         ABORTED = "aborted"
+        # Created over the plan's runs per month (spec section 10): recorded, never executed; a
+        # reprocess after an upgrade or in the next cycle runs it.
+        REJECTED = "rejected"
 
     class Cause(models.TextChoices):
         MESSAGE = "message"
@@ -46,7 +49,7 @@ class Run(models.Model):
         Status.PENDING: {Status.RUNNING, Status.ABORTED},
         Status.RUNNING: {Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED},
     }
-    FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED)
+    FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED, Status.REJECTED)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="runs")
@@ -206,6 +209,16 @@ class Run(models.Model):
             )
         return len(lines)
 
+    def reject(self, reason: str) -> None:
+        """Record a new run as rejected (over its plan's runs per cycle): it never executes, and its
+        log says why. A reprocess creates a new run, counted again."""
+        now = timezone.now()
+        self.status, self.finished_at = self.Status.REJECTED, now
+        with transaction.atomic(savepoint=False):
+            self.save(force_insert=True)
+            LogLine.objects.create(run=self, seq=0, time=now, source="PLAN", level="error", message=reason)
+        self.reason = reason
+
     def abort(self) -> bool:
         """Cancel a pending or running run (exit 6). The worker of a running one notices within about a
         second (its lease keeper) and kills the run's Node process; finish() then keeps this record
@@ -232,6 +245,7 @@ class JobState(models.Model):
         SUCCESS = "success"
         FAILED = "failed"
         ABORTED = "aborted"
+        REJECTED = "rejected"  # over the plan's runs per cycle: a finished run that never executed
 
     OF_STATUS = {
         Run.Status.PENDING: State.PENDING,
@@ -240,6 +254,7 @@ class JobState(models.Model):
         Run.Status.FAILED: State.FAILED,
         Run.Status.LOST: State.FAILED,
         Run.Status.ABORTED: State.ABORTED,
+        Run.Status.REJECTED: State.REJECTED,
     }
 
     # Two indexes only, both below: every run that ends rewrites its row and so each of its indexes.
@@ -335,8 +350,7 @@ JOB_STATE_SQL = {
     "rebuild": """
         INSERT INTO {state} ({columns})
         SELECT m.id, d.job_id, m.project_id, m.received_at,
-               CASE d.status WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s
-                             WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s END,
+               CASE d.status {status_cases} END,
                CASE WHEN d.finished_at IS NULL THEN NULL ELSE d.id END,
                d.finished_at,
                CASE WHEN d.finished_at IS NULL THEN NULL ELSE d.started_at END
@@ -361,6 +375,7 @@ def _sql() -> dict[str, str]:
         "run": Run._meta.db_table,
         "message": Message._meta.db_table,
         "columns": "message_id, job_id, project_id, received_at, state, run_id, finished_at, started_at",
+        "status_cases": " ".join(["WHEN %s THEN %s"] * len(JobState.OF_STATUS)),
     }
     return {name: statement.format(**names) for name, statement in JOB_STATE_SQL.items()}
 

@@ -12,6 +12,7 @@ from django.core.mail import send_mail
 from django.db import connections, router, transaction
 
 from kindling.jobs.models import Job, Trigger
+from kindling.plans import usage
 from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
 from kindling.runs.models import JobState, Run
 
@@ -19,6 +20,7 @@ __all__ = [
     "aborted_or_lost",
     "claim",
     "enqueue",
+    "enqueue_batch",
     "finish",
     "projects_ready",
     "renew_leases",
@@ -54,19 +56,33 @@ def wake_workers() -> None:
 
 
 def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=None) -> Run:
+    return enqueue_batch(job.project_id, [(job, initial_state)], cause, message=message, parent=parent)[0]
+
+
+def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=None) -> list[Run]:
+    """Create one run per (job, initial state) of one project, counted against its plan in the same
+    transaction: the runs over the cycle's limit are recorded `rejected`, with the reason in their log."""
+    items = list(items)
     with transaction.atomic(savepoint=False):
-        run = Run.objects.create(
-            project_id=job.project_id,
-            job=job,
-            cause=cause,
-            message=message,
-            parent=parent,
-            initial_state=without_configuration(initial_state),
-        )
-        if message is not None:
-            JobState.open(run)  # the Inbox's run-state filter reads the pair's state there
-    wake_workers()
-    return run
+        admission = usage.admit(project_id, len(items))
+        runs = []
+        for index, (job, initial_state) in enumerate(items):
+            run = Run(
+                project_id=project_id, job=job, cause=cause, message=message, parent=parent,
+                initial_state=without_configuration(initial_state),
+            )
+            if index >= admission.allowed:
+                run.reject(admission.reason)
+            else:
+                run.save(force_insert=True)
+            if message is not None:
+                JobState.open(run)  # the Inbox's run-state filter reads the pair's state there
+                if run.status == Run.Status.REJECTED:
+                    JobState.settle(run, run.status)
+            runs.append(run)
+        if admission.allowed:
+            wake_workers()
+    return runs
 
 
 # Every message the inbox accepts needs its project's (message trigger, runnable job) pairs. The ORM
@@ -137,14 +153,18 @@ def runs_for_message(message, skip=None) -> list[Run]:
 
     `skip(job)` lets a reprocess leave out pairs it must not start again.
     """
-    runs, matches = [], {}
+    jobs, matches = [], {}
     for job, trigger in message_pairs(message.project_id):
         if trigger.pk not in matches:
             matches[trigger.pk] = trigger.matches(message.body)
         if not matches[trigger.pk] or (skip is not None and skip(job)):
             continue
-        runs.append(enqueue(job, Run.Cause.MESSAGE, {"data": message.body}, message=message))
-    return runs
+        jobs.append(job)
+    if not jobs:
+        return []
+    state = {"data": message.body}
+    items = [(job, state) for job in jobs]
+    return enqueue_batch(message.project_id, items, Run.Cause.MESSAGE, message=message)
 
 
 def cron_state(job: Job) -> dict:
@@ -242,4 +262,4 @@ def start_listeners(run: Run) -> list[Run]:
         return []
     cause = Run.Cause.FLOW if run.succeeded else Run.Cause.CATCH
     state = listener_state(run)
-    return [enqueue(job, cause, state, parent=run) for job in jobs]
+    return enqueue_batch(run.project_id, [(job, state) for job in jobs], cause, parent=run)

@@ -42,7 +42,10 @@ def new_request_token() -> str:
 
 def started_recently(message, job) -> bool:
     since = timezone.now() - PAIR_INTERVAL
-    return Run.objects.filter(message=message, job=job, created_at__gte=since).exists()
+    # A rejected run (over the plan's limit) never started: reprocessing it right after an upgrade is
+    # not a double click.
+    recent = Run.objects.filter(message=message, job=job, created_at__gte=since)
+    return recent.exclude(status=Run.Status.REJECTED).exists()
 
 
 def locked(message):

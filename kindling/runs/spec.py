@@ -4,6 +4,7 @@ from django.conf import settings
 
 from kindling import engine
 from kindling.credentials.sharing import CredentialUnavailable, configuration_for
+from kindling.plans.limits import run_timeout
 from kindling.runs.models import Run
 
 
@@ -25,7 +26,7 @@ def spec_for(run: Run) -> engine.RunSpec:
         expression=job.expression,
         adaptor=job.adaptor_spec,
         state={**run.initial_state, "configuration": configuration},
-        timeout=float(settings.RUN_TIMEOUT_SECONDS),
+        timeout=float(run_timeout(run.project)),
         memory_mb=settings.RUN_MEMORY_MB,
         console_disabled=job.console_disabled,
     )

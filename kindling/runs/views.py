@@ -127,7 +127,10 @@ def run_reprocess(request, slug, run_id):
     except CannotRun as exc:
         messages.error(request, str(exc))
         return redirect("run-detail", project.slug, run.pk)
-    messages.success(request, f"Run {new.pk} queued: it reprocesses run {run.pk}.")
+    if new.status == Run.Status.REJECTED:
+        messages.error(request, f"Run {new.pk} was not queued. {new.reason}")
+    else:
+        messages.success(request, f"Run {new.pk} queued: it reprocesses run {run.pk}.")
     return redirect("run-detail", project.slug, new.pk)
 
 

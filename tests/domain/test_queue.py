@@ -8,7 +8,7 @@ from kindling.jobs.models import Job
 from kindling.runs import claim as claim_module
 from kindling.runs import queue
 from kindling.runs.models import IllegalTransition, LogLine, Run
-from tests.conftest import make_credential, make_job, make_project, make_trigger, post_message
+from tests.conftest import make_credential, make_job, make_project, make_trigger, post_message, put_on_plan
 from tests.domain.conftest import Line, claim_next, start
 
 
@@ -72,6 +72,7 @@ def test_a_run_of_another_project_is_claimed_while_the_first_project_is_busy(job
 
 
 def test_with_concurrency_2_two_runs_of_a_project_run_at_once(project, job):
+    put_on_plan(project)
     project.concurrency = 2
     project.save()
     runs = [queue.enqueue(job, Run.Cause.MANUAL, {}) for _ in range(3)]

@@ -20,7 +20,7 @@ from django.db import connection, connections
 
 from kindling.runs import queue
 from kindling.runs.models import Run
-from tests.conftest import make_job, make_project, make_trigger, make_user
+from tests.conftest import make_job, make_project, make_trigger, make_user, put_on_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,7 +118,7 @@ def project_with(owner):
     """
 
     def build(concurrency: int = 1, name: str = "Project"):
-        project = make_project(owner, name, concurrency=concurrency)
+        project = put_on_plan(make_project(owner, name, concurrency=concurrency))
         make_job(project, "job-1", make_trigger(project, criteria={}))
         return project
 

@@ -18,7 +18,7 @@ from django.db.models import Count
 
 from kindling.runs import queue
 from kindling.runs.models import LOST_NOTE, LogLine, Run
-from tests.conftest import make_job, make_project, make_trigger, make_user
+from tests.conftest import make_job, make_project, make_trigger, make_user, put_on_plan
 from tests.queue.conftest import kindling
 
 RUNS = 600
@@ -42,7 +42,7 @@ def projects(shared_db):
     owner = make_user("owner@example.com")
     jobs = []
     for concurrency in CONCURRENCY:
-        project = make_project(owner, f"Concurrency {concurrency}", concurrency=concurrency)
+        project = put_on_plan(make_project(owner, f"Concurrency {concurrency}", concurrency=concurrency))
         trigger = make_trigger(project, criteria={"never": True})
         jobs.append(make_job(project, "trivial", trigger, expression=EXPRESSION))
     # interleaved, so that creation order mixes the projects as a busy inbox would
