@@ -24,8 +24,12 @@ def job_with(project_with):
 
     def build(expression: str):
         project = project_with(concurrency=2)
-        job = make_job(project, "fragile", make_trigger(project, "manual", criteria={"never": True}),
-                       expression=expression)
+        job = make_job(
+            project,
+            "fragile",
+            make_trigger(project, "manual", criteria={"never": True}),
+            expression=expression,
+        )
         flow(project, job, "on-success")
         catch(project, job, "on-failure")
         return job
@@ -69,12 +73,19 @@ def test_a_log_line_with_text_the_database_refuses_is_stored_escaped_and_the_run
     ("state", "where"),
     [
         pytest.param("{note: 'a\\u0000b'}", "a NUL character (\\u0000) in state.data.note", id="nul"),
-        pytest.param("{['k\\u0000']: 1}", "a NUL character (\\u0000) in the key state.data.k\\u0000", id="nul-key"),
-        pytest.param("{rows: ['ok', '\\ud800']}", "an unpaired UTF-16 surrogate (\\ud800) in state.data.rows[1]",
-                     id="surrogate"),
+        pytest.param(
+            "{['k\\u0000']: 1}", "a NUL character (\\u0000) in the key state.data.k\\u0000", id="nul-key"
+        ),
+        pytest.param(
+            "{rows: ['ok', '\\ud800']}",
+            "an unpaired UTF-16 surrogate (\\ud800) in state.data.rows[1]",
+            id="surrogate",
+        ),
     ],
 )
-def test_a_final_state_the_database_refuses_fails_the_run_with_exit_1_and_says_why(db, job_with, state, where):
+def test_a_final_state_the_database_refuses_fails_the_run_with_exit_1_and_says_why(
+    db, job_with, state, where
+):
     run = run_once(job_with(f"fn(state => ({{ data: {state} }}));"))
 
     assert (run.status, run.exit_code, run.final_state) == ("failed", 1, None)
@@ -171,8 +182,10 @@ def terminate_other_connections() -> int:
 
 def test_a_worker_whose_connection_was_dropped_during_a_run_records_its_result(shared_db, job_with):
     if connection.vendor != "postgresql":
-        pytest.skip("pg_terminate_backend drops a server's connection; SQLite has no server and no "
-                    "connection to drop (its locked-database retry is the test above)")
+        pytest.skip(
+            "pg_terminate_backend drops a server's connection; SQLite has no server and no "
+            "connection to drop (its locked-database retry is the test above)"
+        )
     job = job_with(WAITS_AFTER_ITS_FIRST_LINE)
     engine.shared_pool().close()
     slots = worker.Worker("w1", slots=1, poll_seconds=0.05)
@@ -183,7 +196,9 @@ def test_a_worker_whose_connection_was_dropped_during_a_run_records_its_result(s
         assert wait_for(lambda: has_line(run, "first"))
         assert terminate_other_connections() >= 1
 
-        assert wait_for(lambda: Run.objects.get(pk=run.pk).status != "running" or run.pk not in slots.leases.stopped)
+        assert wait_for(
+            lambda: Run.objects.get(pk=run.pk).status != "running" or run.pk not in slots.leases.stopped
+        )
         assert wait_for(lambda: Run.objects.get(pk=run.pk).status != "running", timeout=10)
     finally:
         slots.stop()
