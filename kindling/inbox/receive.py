@@ -1,12 +1,15 @@
 """HTTP intake of the inbox: parse the body, store the message and create its runs in one transaction."""
 
 import json
+import math
 import re
+import sys
 from urllib.parse import parse_qs
 
 from django.db import transaction
 
 from kindling.inbox.models import Message
+from kindling.lib.storable import unstorable_text
 from kindling.lib.xmljson import XMLError, xml_to_json
 from kindling.runs import queue
 
@@ -19,6 +22,9 @@ SECRET_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
 MAX_DEPTH = 500
 # In JSON text, the only ways to write a NUL or an unpaired surrogate: PostgreSQL's jsonb refuses both.
 UNSTORABLE_ESCAPE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+# A number that a float cannot hold (1e400, 310 digits and a fraction) can only be written with an
+# exponent of three digits or with 309 digits in a row: only then is the body walked for infinities.
+HUGE_NUMBER = re.compile(rb"[eE]\+?0*[1-9][0-9]{2}|[0-9]{309}")
 
 
 class BadBody(ValueError):
@@ -49,14 +55,42 @@ def parse_body(raw: bytes, content_type: str):
         raise BadBody("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise BadBody(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except BadBody:
+        raise
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (sys.get_int_max_str_digits).
+        raise BadBody(
+            f"invalid JSON: a number has more than {sys.get_int_max_str_digits():,} digits; "
+            "send it as a string"
+        ) from None
     except RecursionError:
         raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
+    if body is None:
+        raise BadBody("The body is null: send a JSON object (or XML, or a form).")
     # Both checks walk the body; the cheap tests on the raw text spare that walk to almost every message.
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         check_depth(body)
     if UNSTORABLE_ESCAPE.search(raw):
         check_text(body)
+    if HUGE_NUMBER.search(raw):
+        check_finite(body)
     return body
+
+
+def check_finite(body) -> None:
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and math.isinf(item):
+            sign = "-" if item < 0 else ""
+            raise BadBody(
+                f"invalid JSON: a number is beyond {sign}1.8e308, the largest a database stores "
+                "(Python reads it as infinity); send it as a string"
+            )
 
 
 def refuse_constant(name: str):
@@ -75,22 +109,9 @@ def check_depth(body) -> None:
 
 
 def check_text(body) -> None:
-    stack = [body]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                raise BadBody("The body contains a NUL character (\\u0000), which cannot be stored.")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BadBody("The body contains an unpaired UTF-16 surrogate (\\ud800-\\udfff), "
-                              "which cannot be stored.") from None
+    problem = unstorable_text(body)
+    if problem is not None:
+        raise BadBody(f"The body holds {problem}, which cannot be stored.")
 
 
 def stored_headers(headers) -> dict:
