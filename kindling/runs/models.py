@@ -35,6 +35,8 @@ class Run(models.Model):
         Status.RUNNING: {Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED},
     }
     FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED)
+    # The ends that only finish() records (an abort or the janitor record the others).
+    ENDED_BY_FINISH = (Status.SUCCESS, Status.FAILED)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="runs")

@@ -83,11 +83,17 @@ def record(run: Run, exit_code: int, final_state, lines, adaptor_version: str = 
     data itself (DataError) ends the run with exit 1, without its final state, and says why.
     """
     alias = router.db_for_write(Run)
-    give_up_at, wait = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.05
+    give_up_at, wait, retrying = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.05, False
     while True:
         try:
+            # A connection lost while COMMIT was under way may have committed: only finish() ends a
+            # run as success or failed, so such a run was ours, and its lines are stored already.
+            if retrying and Run.objects.filter(pk=run.pk, status__in=Run.ENDED_BY_FINISH).exists():
+                run.refresh_from_db()
+                return []
             return queue.finish(run, exit_code, final_state, lines, adaptor_version)
         except (OperationalError, InterfaceError):
+            retrying = True
             if time.monotonic() + wait > give_up_at:
                 raise
             log.warning("recording the end of run %s failed; reconnecting", run.pk, exc_info=True)
@@ -100,7 +106,7 @@ def record(run: Run, exit_code: int, final_state, lines, adaptor_version: str = 
             log.warning("the database refused the result of run %s", run.pk, exc_info=True)
             note = f"The result cannot be stored ({exc}). The run fails; its final state is not kept."
             lines = [engine.LogLine(ln.time, ln.source, ln.level, escaped(ln.message)) for ln in lines]
-            lines.append(engine_note(note))
+            lines.append(engine_note(escaped(note)))
             exit_code, final_state = exit_code or 1, None
 
 

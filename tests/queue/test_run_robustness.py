@@ -208,3 +208,25 @@ def test_a_worker_whose_connection_was_dropped_during_a_run_records_its_result(s
     assert (run.status, run.exit_code, run.final_state) == ("success", 0, {"data": {"done": True}})
     assert messages(run).count("first") == 1
     assert followers(run) == ["on-success"]
+
+
+def test_a_result_whose_commit_was_cut_off_after_it_landed_is_not_recorded_twice(
+    shared_db, project_with, monkeypatch
+):
+    # The connection dropped while COMMIT was answered: the transaction landed, the slot saw an error.
+    queued(project_with().jobs.get(), 1)
+    run = claim_next()
+    real_finish, calls = queue.finish, []
+
+    def commit_lands_then_the_connection_drops(*args, **kw):
+        calls.append(1)
+        started = real_finish(*args, **kw)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return started
+
+    monkeypatch.setattr(queue, "finish", commit_lands_then_the_connection_drops)
+    worker.record(run, 0, {"data": 1}, [Line("done")])
+
+    run.refresh_from_db()
+    assert (len(calls), run.status, messages(run)) == (1, "success", ["done"])
