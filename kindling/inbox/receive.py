@@ -63,7 +63,7 @@ def parse_body(raw: bytes, content_type: str):
     except RecursionError:
         raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
     if body is None:
-        raise BadBody("The body is null: send a JSON object (or XML, or a form).")
+        raise BadBody("A body of null cannot be stored: send a JSON object (or XML, or a form).")
     # Both checks walk the body; the cheap tests on the raw text spare that walk to almost every message.
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         check_depth(body)

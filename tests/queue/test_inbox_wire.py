@@ -110,7 +110,7 @@ def test_a_raw_socket_reads_the_404_of_an_unknown_inbox_after_sending_its_body(s
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        (b"null", "The body is null"),
+        (b"null", "A body of null cannot be stored"),
         (b'{"n": 1e400}', "beyond 1.8e308"),
         (b'{"n": -1e400}', "beyond -1.8e308"),
         (b'{"n": ' + b"1" * 5000 + b"}", "more than 4,300 digits"),
