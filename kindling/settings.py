@@ -146,6 +146,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # The inbox enforces its own 8 MB limit with a 413; Django's check would answer 400 first.
 INBOX_MAX_BYTES = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
+# The bytes of request bodies the inbox holds in memory at once, per web process; past it: 503.
+INBOX_BUFFER_BYTES = env_int("KINDLING_INBOX_BUFFER_MB", 64, minimum=INBOX_MAX_BYTES // 2**20) * 2**20
 
 # Mail (cron state warnings, password recovery): printed on the console unless an SMTP server is set.
 EMAIL_HOST = env_str("KINDLING_EMAIL_HOST", "localhost")

@@ -300,7 +300,9 @@ def _finish_with_result(result: dict, run_log: RunLog, version: str) -> RunResul
     state = result.get("state")
     final_state = None
     if isinstance(state, dict):
-        size = len(json.dumps(state, ensure_ascii=False).encode())
+        # surrogatepass: a lone surrogate (JavaScript strings hold them) is counted, not a crash; the
+        # worker refuses to store such a state (kindling/runs/queue.py: finish).
+        size = len(json.dumps(state, ensure_ascii=False).encode("utf-8", "surrogatepass"))
         if size > MAX_FINAL_STATE_BYTES:
             run_log.engine(
                 "error",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from kindling.lib.scrub import Scrubber
+from kindling.lib.storable import escaped
 
 from .spec import LogLine
 
@@ -25,15 +26,6 @@ LEVEL_MARKS = {"debug": "❯", "info": "ℹ", "warn": "⚠", "error": "✘", "su
 
 def as_text(line: LogLine) -> str:
     return f"[{line.source}] {LEVEL_MARKS.get(line.level, 'ℹ')} {line.message}"
-
-
-def _well_formed(text: str) -> str:
-    """JavaScript strings may hold lone surrogates ('\ud800'), which no database can store as UTF-8."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 class RunLog:
@@ -64,8 +56,10 @@ class RunLog:
     def _append(
         self, source: str, level: str, message: str, time: datetime | None = None, cut: int = 0
     ) -> None:
-        # Scrub before cutting: a cut could leave half a secret that no longer matches.
-        text = self._scrub(_well_formed(message))
+        # Scrub before cutting: a cut could leave half a secret that no longer matches. A NUL or a
+        # lone surrogate (JavaScript strings hold both) is written out as its escape, "\u0000":
+        # PostgreSQL refuses both (SQLite's driver the second), and a log line must never cost a run.
+        text = self._scrub(escaped(message))
         if len(text) > MAX_MESSAGE_CHARS or cut:
             cut += max(0, len(text) - MAX_MESSAGE_CHARS)
             text = f"{text[:MAX_MESSAGE_CHARS]}… [cut: {cut} more characters]"

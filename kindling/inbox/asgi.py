@@ -5,17 +5,23 @@ Under ASGI, Django runs each hook of each synchronous middleware in a thread hop
 the one endpoint that machines call at high rates, and it uses nothing the middleware provides
 (no session, no CSRF, no user, no messages), so it is answered here with one hop into a thread, by
 the same `answer()` as the Django view. Every other path goes to Django unchanged.
+
+Before a body is read, the inbox is looked up (an unknown one gets its 404 without a byte buffered),
+its declared length is checked against the limit, and room is taken in `buffer`, the cap on the body
+bytes all requests hold at once (a 503 with Retry-After past it). A body that is not kept is still
+read and dropped, so that the client reads the answer (docs/queue.md, "The inbox on the wire").
 """
 
 import asyncio
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from kindling.inbox.views import answer
+from kindling.inbox.views import NO_INBOX, answer, error, inbox_project_id, too_large
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,45 @@ class Disconnected(Exception):
     pass
 
 
+# A request whose body the inbox will not keep (unknown inbox, over the limit, no room) is answered
+# only once its body has been read and dropped: answering while the client still sends, then closing
+# (uvicorn closes after the answer when the client sent `Connection: close`, as urllib does), makes
+# the server's kernel reset the connection, and the client reads "connection reset", not the answer.
+# Dropping costs no memory; it is bounded all the same, in bytes and in time.
+DISCARD_BYTES = 64 * 1024 * 1024
+DISCARD_SECONDS = 10.0
+# Inbox addresses known to exist are remembered this long, so that looking the inbox up before its
+# body is read costs no thread hop per message. `answer()` looks again as it stores: a project
+# deleted meanwhile still gets its 404.
+KNOWN_SECONDS = 10.0
+KNOWN_MAX = 10_000
+_known: dict[str, float] = {}
+# What a 503 for want of room asks the sender to wait: bodies in flight take milliseconds to store.
+RETRY_AFTER_SECONDS = 1
+
+
+class Buffer:
+    """The body bytes that the requests in flight may hold in memory at once (settings:
+    INBOX_BUFFER_BYTES), counted on the event loop's thread only, so no lock. A request takes its
+    declared length before it reads a byte (one without Content-Length takes the whole limit), so
+    that slow senders cannot each hold a promise of 8 MB."""
+
+    def __init__(self):
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > settings.INBOX_BUFFER_BYTES:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.held -= size
+
+
+buffer = Buffer()
+
+
 def is_inbox(scope) -> bool:
     path = scope.get("path", "")
     rest = path[len(PREFIX) :]
@@ -52,23 +97,72 @@ def request_headers(scope) -> dict[str, str]:
     return headers
 
 
-async def read_body(receive, keep: int) -> bytes:
-    """The body, cut after `keep` bytes (the rest is read and dropped, so the connection stays usable)."""
+async def read_body(receive, limit: int) -> bytes | None:
+    """The body; None when it is longer than `limit` (the rest is then dropped, as `discard` does)."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise Disconnected
         chunk = message.get("body", b"")
-        if size < keep:
-            chunks.append(chunk[: keep - size])
         size += len(chunk)
+        if size > limit:
+            chunks.clear()
+            if message.get("more_body", False):
+                await discard(receive, {}, None)
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def respond(inbox_uuid, method, content_length, content_type, body: bytes, headers, client
-            ) -> tuple[int, dict, dict]:
+async def discard(receive, headers, length: int | None) -> None:
+    """Read the rest of the body and drop it, so that the answer reaches the client (see
+    DISCARD_BYTES). Nothing is read from a client that waits for `100 Continue` before it sends the
+    body: it gets the answer instead, and sends nothing."""
+    if headers.get("expect", "").lower() == "100-continue" or (length is not None and length > DISCARD_BYTES):
+        return
+    size = 0
+    try:
+        async with asyncio.timeout(DISCARD_SECONDS):
+            while size <= DISCARD_BYTES:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise Disconnected
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+    except TimeoutError:
+        return
+
+
+def inbox_exists(inbox_uuid) -> bool:
+    close_old_connections()
+    try:
+        return inbox_project_id(inbox_uuid) is not None
+    except Exception:
+        # The database is away: read the body, and let answer() say what happened (a 500 to retry).
+        log.exception("looking up the inbox %s failed", inbox_uuid)
+        return True
+    finally:
+        close_old_connections()
+
+
+async def known(inbox_uuid: str) -> bool:
+    now = time.monotonic()
+    if _known.get(inbox_uuid, 0.0) > now:
+        return True
+    if not await asyncio.get_running_loop().run_in_executor(_storer, inbox_exists, inbox_uuid):
+        return False
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known[inbox_uuid] = now + KNOWN_SECONDS
+    return True
+
+
+def respond(
+    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None
+) -> tuple[int, dict, dict]:
     # What Django does around every request: drop a connection that broke or outlived CONN_MAX_AGE.
     close_old_connections()
     try:
@@ -80,23 +174,55 @@ def respond(inbox_uuid, method, content_length, content_type, body: bytes, heade
         close_old_connections()
 
 
+def busy() -> tuple[int, dict, dict]:
+    status, body, _ = error(
+        503, "The inbox is receiving too many large messages at once; this one was not stored. Send it again."
+    )
+    return status, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None):
+    """The answer to a POST: the inbox is looked up first, and the body is buffered only for an inbox
+    that exists, within the limit and within the room left in `buffer`."""
+    limit = settings.INBOX_MAX_BYTES
+    if not await known(inbox_uuid):
+        await discard(receive, headers, length)
+        return error(404, NO_INBOX)
+    if length is not None and length > limit:
+        await discard(receive, headers, length)
+        return too_large()
+    size = limit + 1 if length is None else length
+    if not buffer.take(size):
+        await discard(receive, headers, length)
+        return busy()
+    try:
+        body = await read_body(receive, limit)
+        if body is None:
+            return too_large()
+        content_type = headers.get("content-type", "")
+        return await asyncio.get_running_loop().run_in_executor(
+            _storer, respond, inbox_uuid, "POST", declared, content_type, body, headers, client
+        )
+    finally:
+        buffer.give_back(size)
+
+
 async def inbox_app(scope, receive, send) -> None:
     headers = request_headers(scope)
-    limit = settings.INBOX_MAX_BYTES
     declared = headers.get("content-length")
-    body = b""
+    length = int(declared) if declared is not None and declared.isdigit() else None
+    inbox_uuid = scope["path"][len(PREFIX) :]
     try:
-        too_long = declared is not None and declared.isdigit() and int(declared) > limit
-        if scope["method"] == "POST" and not too_long:
-            body = await read_body(receive, limit + 1)
+        if scope["method"] == "POST":
+            client = (scope.get("client") or (None,))[0]  # inbox/auth.py's brute-force limit is per address
+            status, payload, extra = await answer_post(receive, inbox_uuid, headers, declared, length, client)
+        else:
+            await discard(receive, headers, length)
+            status, payload, extra = await asyncio.get_running_loop().run_in_executor(
+                _storer, respond, inbox_uuid, scope["method"], declared, "", b"", headers
+            )
     except Disconnected:
         return
-    inbox_uuid = scope["path"][len(PREFIX) :]
-    content_type = headers.get("content-type", "")
-    status, payload, extra = await asyncio.get_running_loop().run_in_executor(
-        _storer, respond, inbox_uuid, scope["method"], declared, content_type, body, headers,
-        (scope.get("client") or (None,))[0],
-    )
     content = json.dumps(payload).encode()
     await send(
         {

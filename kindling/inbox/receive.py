@@ -1,12 +1,15 @@
 """HTTP intake of the inbox: parse the body, store the message and create its runs in one transaction."""
 
 import json
+import math
 import re
+import sys
 from urllib.parse import parse_qs
 
 from django.db import transaction
 
 from kindling.inbox.models import Message
+from kindling.lib.storable import unstorable_text
 from kindling.lib.xmljson import XMLError, xml_to_json
 from kindling.runs import queue
 
@@ -44,19 +47,42 @@ def parse_body(raw: bytes, content_type: str):
         check_text(body)
         return body
     try:
-        body = json.loads(raw, parse_constant=refuse_constant)
+        body = json.loads(raw, parse_constant=refuse_constant, parse_float=finite_float)
     except UnicodeDecodeError:
         raise BadBody("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise BadBody(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except BadBody:
+        raise
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (sys.get_int_max_str_digits).
+        raise BadBody(
+            f"invalid JSON: a number has more than {sys.get_int_max_str_digits():,} digits; "
+            "send it as a string"
+        ) from None
     except RecursionError:
         raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.") from None
+    if body is None:
+        raise BadBody("A body of null cannot be stored: send a JSON object (or XML, or a form).")
     # Both checks walk the body; the cheap tests on the raw text spare that walk to almost every message.
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         check_depth(body)
     if UNSTORABLE_ESCAPE.search(raw):
         check_text(body)
     return body
+
+
+def finite_float(text: str) -> float:
+    # 1e400 is valid JSON, but Python reads it as infinity, which neither database stores. Called for
+    # floats only (integers keep the decoder's fast path), so a body without floats costs nothing more.
+    value = float(text)
+    if math.isinf(value):
+        sign = "-" if value < 0 else ""
+        raise BadBody(
+            f"invalid JSON: a number is beyond {sign}1.8e308, the largest a database stores "
+            "(Python reads it as infinity); send it as a string"
+        )
+    return value
 
 
 def refuse_constant(name: str):
@@ -75,22 +101,9 @@ def check_depth(body) -> None:
 
 
 def check_text(body) -> None:
-    stack = [body]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                raise BadBody("The body contains a NUL character (\\u0000), which cannot be stored.")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise BadBody("The body contains an unpaired UTF-16 surrogate (\\ud800-\\udfff), "
-                              "which cannot be stored.") from None
+    problem = unstorable_text(body)
+    if problem is not None:
+        raise BadBody(f"The body holds {problem}, which cannot be stored.")
 
 
 def stored_headers(headers) -> dict:

@@ -28,8 +28,16 @@ def inbox_project_id(inbox_uuid) -> int | None:
     return row[0] if row else None
 
 
+NO_INBOX = "No inbox at this address."
+
+
 def error(status: int, message: str) -> tuple[int, dict, dict]:
     return status, {"error": message}, {}
+
+
+def too_large() -> tuple[int, dict, dict]:
+    limit = settings.INBOX_MAX_BYTES
+    return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
 
 
 def answer(inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None
@@ -45,17 +53,17 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
         return status, body, {"Allow": "POST"}
     project_id = inbox_project_id(inbox_uuid)
     if project_id is None:
-        return error(404, "No inbox at this address.")
+        return error(404, NO_INBOX)
     limit = settings.INBOX_MAX_BYTES
     try:
         declared = int(content_length or 0)
     except ValueError:
         return error(400, "Invalid Content-Length header.")
     if declared > limit:
-        return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
+        return too_large()
     raw = read(limit + 1)
     if len(raw) > limit:
-        return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
+        return too_large()
     refused = inbox_auth.refusal(project_id, headers, raw, client)
     if refused is not None:
         return refused

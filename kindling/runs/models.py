@@ -50,6 +50,8 @@ class Run(models.Model):
         Status.RUNNING: {Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED},
     }
     FINISHED = (Status.SUCCESS, Status.FAILED, Status.LOST, Status.ABORTED, Status.REJECTED)
+    # The ends that only finish() records (an abort, the janitor or a plan's limit record the others).
+    ENDED_BY_FINISH = (Status.SUCCESS, Status.FAILED)
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="runs")
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="runs")

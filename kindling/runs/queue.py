@@ -7,14 +7,17 @@ claim.py (docs/queue.md).
 
 import json
 import logging
+from datetime import UTC, datetime
 
 from django.core.mail import send_mail
 from django.db import connections, router, transaction
 
+from kindling.engine import LogLine
 from kindling.jobs.models import Job, Trigger
+from kindling.lib.storable import unstorable_json
 from kindling.plans import usage
 from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
-from kindling.runs.models import JobState, Run
+from kindling.runs.models import RUN_COMPLETE, JobState, Run
 
 __all__ = [
     "aborted_or_lost",
@@ -178,8 +181,11 @@ def cron_state(job: Job) -> dict:
 
 def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: str = "") -> list[Run]:
     """Record the end of a run and start the flow (success) or catch (failure) runs listening for it."""
-    status = Run.Status.SUCCESS if exit_code == 0 else Run.Status.FAILED
     final_state = without_configuration(final_state) if final_state is not None else None
+    problem = unstorable_json(final_state, "state") if final_state is not None else None
+    if problem is not None:
+        exit_code, final_state, log_lines = unstorable_state_end(exit_code, problem, log_lines)
+    status = Run.Status.SUCCESS if exit_code == 0 else Run.Status.FAILED
     with transaction.atomic():
         if not run.record_end(status, exit_code, final_state, log_lines, adaptor_version):
             return []  # aborted or declared lost meanwhile: whoever ended it decided what follows
@@ -187,6 +193,18 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
             save_cron_state(run)
         wake_workers()  # its project may have a place free for a waiting run
         return start_listeners(run)
+
+
+def unstorable_state_end(exit_code: int, problem: str, log_lines) -> tuple[int, None, list]:
+    """A final state that the database cannot store fails the run (exit 1) without it, on both
+    databases alike (PostgreSQL's jsonb refuses it; SQLite would keep it), rather than losing the run.
+    The runner has written its status line already: the corrected one comes last."""
+    now = datetime.now(UTC)
+    note = f"The final state cannot be stored: it holds {problem}. The run fails; the state is not kept."
+    lines = [*log_lines, LogLine(now, "RTE", "error", note)]
+    if exit_code == 0:
+        lines.append(LogLine(now, "R/T", "info", f"{RUN_COMPLETE}fail"))
+    return exit_code or 1, None, lines
 
 
 def save_cron_state(run: Run) -> None:

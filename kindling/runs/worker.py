@@ -15,9 +15,10 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections, connections, router
+from django.db import DataError, InterfaceError, OperationalError, close_old_connections, connections, router
 
 from kindling import engine
+from kindling.lib.storable import escaped
 from kindling.runs import queue
 from kindling.runs.livelog import LiveLog, LogWriter
 from kindling.runs.models import Run
@@ -31,6 +32,10 @@ STOP_CHECK_SECONDS = 0.25
 # How soon a worker notices that a run it executes was aborted (or declared lost), and kills its Node
 # process: one cheap query for all the runs it holds, this often, between lease renewals.
 ABORT_CHECK_SECONDS = 1.0
+# How long a slot keeps trying to record a result while the database is away (restarting, a dropped
+# connection, SQLite locked past its busy timeout), waiting up to RECORD_RETRY_MAX_WAIT between tries.
+RECORD_PATIENCE_SECONDS = 600.0
+RECORD_RETRY_MAX_WAIT = 5.0
 
 
 def worker_name() -> str:
@@ -47,7 +52,7 @@ def execute(run: Run, *, cancel: threading.Event | None = None, live: LiveLog | 
     try:
         spec = spec_for(run)
     except CannotStart as exc:
-        return queue.finish(run, 3, None, [*unwritten(live), engine_note(str(exc))])
+        return record(run, 3, None, [*unwritten(live), engine_note(str(exc))])
     try:
         # A warm Node process serves runs of one project only (job code can reach its host realm).
         pool = engine.shared_pool(**settings.ENGINE_POOL)
@@ -61,12 +66,48 @@ def execute(run: Run, *, cancel: threading.Event | None = None, live: LiveLog | 
     except Exception as exc:  # the engine reports job failures itself; this is a bug of ours
         log.exception("engine failed on run %s", run.pk)
         note = engine_note(f"Internal error of the execution engine: {exc}")
-        return queue.finish(run, 10, None, [*unwritten(live), note])
+        return record(run, 10, None, [*unwritten(live), note])
     # Every line of result.log went through `live`: only those it did not write yet are left. An
     # aborted run ends with exit 6 here; finish() keeps its record as the abort left it and only adds
     # these lines (the last of them: "Aborted: ...").
     lines = result.log if live is None else live.close()
-    return queue.finish(run, result.exit_code, result.final_state, lines, result.adaptor_version or "")
+    return record(run, result.exit_code, result.final_state, lines, result.adaptor_version or "")
+
+
+def record(run: Run, exit_code: int, final_state, lines, adaptor_version: str = "") -> list[Run]:
+    """queue.finish(), which a platform problem cannot turn into a lost run.
+
+    The slot's connection sat idle while the job ran; the database may have dropped it meanwhile
+    (a restart, pg_terminate_backend, an idle timeout). finish() is one transaction, so a failed
+    attempt wrote nothing: reconnect and try again until the database answers. A refusal of the
+    data itself (DataError) ends the run with exit 1, without its final state, and says why.
+    """
+    alias = router.db_for_write(Run)
+    give_up_at, wait, retrying = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.05, False
+    while True:
+        try:
+            # A connection lost while COMMIT was under way may have committed: only finish() ends a
+            # run as success or failed, so such a run was ours, and its lines are stored already.
+            if retrying and Run.objects.filter(pk=run.pk, status__in=Run.ENDED_BY_FINISH).exists():
+                run.refresh_from_db()
+                return []
+            return queue.finish(run, exit_code, final_state, lines, adaptor_version)
+        except (OperationalError, InterfaceError):
+            retrying = True
+            if time.monotonic() + wait > give_up_at:
+                raise
+            log.warning("recording the end of run %s failed; reconnecting", run.pk, exc_info=True)
+            connections[alias].close()
+            time.sleep(wait)
+            wait = min(wait * 2, RECORD_RETRY_MAX_WAIT)
+        except DataError as exc:
+            if final_state is None and exit_code != 0:
+                raise
+            log.warning("the database refused the result of run %s", run.pk, exc_info=True)
+            note = f"The result cannot be stored ({exc}). The run fails; its final state is not kept."
+            lines = [engine.LogLine(ln.time, ln.source, ln.level, escaped(ln.message)) for ln in lines]
+            lines.append(engine_note(escaped(note)))
+            exit_code, final_state = exit_code or 1, None
 
 
 def unwritten(live: LiveLog | None) -> list:

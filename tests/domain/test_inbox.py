@@ -286,6 +286,12 @@ UNSTORABLE = [
     pytest.param("<a>" * 50_000 + "</a>" * 50_000, "text/xml", "nested more than 500", id="deep-xml"),
     pytest.param("a=x%00y", "application/x-www-form-urlencoded", "NUL character", id="nul-in-form"),
     pytest.param(b'{"a": "\xe9"}', "application/json", "not UTF-8", id="latin-1"),
+    pytest.param("null", "application/json", "A body of null cannot be stored", id="top-level-null"),
+    pytest.param(" null\n", "application/json", "A body of null cannot be stored", id="null-spaced"),
+    pytest.param('{"a": 1e400}', "application/json", "beyond 1.8e308", id="1e400"),
+    pytest.param('{"a": [-1e400]}', "application/json", "beyond -1.8e308", id="minus-1e400"),
+    pytest.param("1" * 310 + ".5", "application/json", "beyond 1.8e308", id="310-digits-and-a-fraction"),
+    pytest.param('{"a": ' + "9" * 4301 + "}", "application/json", "more than 4,300 digits", id="4301-digits"),
 ]
 
 
@@ -297,10 +303,20 @@ def test_it_refuses_a_body_it_cannot_store_with_400(client, project, job, raw, c
     assert not Message.objects.exists() and not Run.objects.exists()
 
 
+def test_it_accepts_the_largest_numbers_a_float_holds(client, project, job):
+    # PostgreSQL's jsonb gives 1e308 back as the integer it is (309 digits): compared as numbers.
+    raw = '{"big": 1e308, "small": -1.7e308}'
+    response = client.post(inbox(project), data=raw, content_type="application/json")
+    assert response.status_code == 202
+    assert {key: float(value) for key, value in Message.objects.get().body.items()} == json.loads(raw)
+
+
 @pytest.mark.parametrize("raw", [
     pytest.param('{"emoji": "\\ud83d\\ude00", "nul": "\\\\u0000"}', id="escapes-that-are-fine"),
     pytest.param('{"a":' * 400 + '"[[[[{{{{"' + "}" * 400, id="400-levels"),
     pytest.param(json.dumps({"rows": [[i] for i in range(2000)]}), id="many-brackets-shallow"),
+    pytest.param('{"tiny": 1e-400, "digits": ' + "9" * 4300 + "}", id="numbers-that-fit"),
+    pytest.param('{"text": "1e400 and ' + "1" * 400 + '"}', id="huge-numbers-in-text"),
 ])
 def test_it_stores_bodies_close_to_those_limits(client, project, job, raw):
     response = client.post(inbox(project), data=raw, content_type="application/json")

@@ -412,11 +412,12 @@ def node_pids_of_this_process() -> list[int]:
     return found
 
 
-def test_a_lone_surrogate_in_a_log_line_becomes_a_replacement_character(run_job):
-    result = run_job("fn(state => { console.log('half an emoji: \\ud83d'); return state; });")
+def test_a_lone_surrogate_or_a_nul_in_a_log_line_is_written_out_as_its_escape(run_job):
+    result = run_job("fn(state => { console.log('half an emoji: \\ud83d, a NUL: \\u0000'); return state; });")
 
     assert result.exit_code == 0
-    assert any(line.message == "half an emoji: ?" for line in result.log if line.source == "JOB")
+    job_lines = [line.message for line in result.log if line.source == "JOB"]
+    assert "half an emoji: \\ud83d, a NUL: \\u0000" in job_lines
 
 
 def fake_adaptor(repo: Path, short: str, files: dict[str, str], **package) -> Path:

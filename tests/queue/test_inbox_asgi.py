@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -9,7 +10,7 @@ from django.db import connections
 from django.test import Client
 
 from kindling.asgi import application
-from kindling.inbox.asgi import close_connections
+from kindling.inbox.asgi import DISCARD_SECONDS, close_connections
 from kindling.inbox.models import Message
 from kindling.runs.models import Run
 from tests.conftest import make_job, make_trigger
@@ -128,12 +129,22 @@ def test_it_answers_as_the_django_view_does(project, job, path_of, method, raw, 
     assert headers.get("allow") == view.headers.get("Allow")
 
 
-def test_a_declared_length_over_8_mb_gets_413_without_the_body_being_read(project, job, settings):
-    status, _, body = call(
-        f"/inbox/{project.inbox_uuid}", headers=[("Content-Length", str(9 * MB))], chunks=[]
-    )
+def test_a_declared_length_over_8_mb_gets_413_and_its_body_is_read_and_dropped(project, job):
+    # Read, so that the client is not reset before it reads the 413 (tests/queue/test_inbox_wire.py).
+    chunks = [b"a" * MB] * 9
+    status, _, body = call(f"/inbox/{project.inbox_uuid}", headers=[("Content-Length", str(9 * MB))],
+                           chunks=chunks)
     assert status == 413 and "8 MB" in body["error"]
     assert not Message.objects.exists()
+
+
+def test_a_client_waiting_for_100_continue_gets_the_413_before_it_sends_its_body(project, job):
+    headers = [("Content-Length", str(9 * MB)), ("Expect", "100-continue")]
+    started = time.monotonic()
+    # No body comes (the client waits): reading would wait DISCARD_SECONDS for nothing.
+    status, _, body = call(f"/inbox/{project.inbox_uuid}", headers=headers, chunks=[])
+    assert status == 413 and "8 MB" in body["error"]
+    assert time.monotonic() - started < DISCARD_SECONDS / 2
 
 
 def test_a_chunked_body_over_8_mb_gets_413(project, job):
@@ -163,6 +174,15 @@ def test_a_failure_answers_500_in_json_and_stores_nothing(project, job, monkeypa
     status, _, body = post(project, b'{"number": 2}')
     assert status == 500 and "not stored" in body["error"]
     assert not Message.objects.exists()
+
+
+def test_an_inbox_deleted_since_its_last_message_answers_404(project, job):
+    assert post(project, b'{"number": 2}')[0] == 202  # its address is now remembered as known
+    project.delete()
+
+    status, _, body = post(project, b'{"number": 2}')
+
+    assert (status, body) == (404, {"error": "No inbox at this address."})
 
 
 def test_other_paths_are_left_to_django(project, job):
