@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "kindling.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "kindling.urls"
@@ -110,6 +111,31 @@ SESSION_COOKIE_AGE = 24 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Security headers and cookies (kindling/security.py). When the public address is https the session
+# and CSRF cookies are only sent over https, and browsers are told to use https only (HSTS).
+HTTPS = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+HSTS_SECONDS = env_int("KINDLING_HSTS_SECONDS", 365 * 24 * 60 * 60 if HTTPS else 0, minimum=0)
+HSTS_HEADER = f"max-age={HSTS_SECONDS}" if HTTPS and HSTS_SECONDS else ""
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts only from our own static files: no inline script, no eval, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

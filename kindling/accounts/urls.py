@@ -6,6 +6,8 @@ from kindling.accounts.views import (
     account_password,
     account_preferences,
     account_settings,
+    account_token_create,
+    account_token_revoke,
     password_recover,
     password_reset,
 )
@@ -19,4 +21,6 @@ urlpatterns = [
     path("account", account_settings, name="account-settings"),
     path("account/preferences", account_preferences, name="account-preferences"),
     path("account/password", account_password, name="account-password"),
+    path("account/tokens", account_token_create, name="account-token-create"),
+    path("account/tokens/<int:token_id>/revoke", account_token_revoke, name="account-token-revoke"),
 ]
