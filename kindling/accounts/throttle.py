@@ -62,7 +62,7 @@ RECOVERY_ADDRESS = Rule(
     "recovery-address",
     free=10,
     window=timedelta(hours=1),
-    first_delay=timedelta(minutes=5),
+    first_delay=timedelta(hours=1),
     max_delay=timedelta(hours=1),
     message="Too many password recovery requests from your network address. Try again in {wait}.",
 )
@@ -70,7 +70,7 @@ RECOVERY_EMAIL = Rule(
     "recovery-email",
     free=3,
     window=timedelta(hours=1),
-    first_delay=timedelta(minutes=5),
+    first_delay=timedelta(hours=1),
     max_delay=timedelta(hours=1),
     message="Too many recovery emails were asked for this address. Try again in {wait}.",
 )
@@ -170,7 +170,9 @@ def login_succeeded(email: str, address: str) -> None:
 
 
 def recovery_requested(email: str, address: str) -> None:
-    """Raise Throttled if no recovery email may be sent now; otherwise count this one."""
+    """Count this request, and raise Throttled if no recovery email may be sent for it: past the
+    free ones, each key is blocked for a whole window (the delay's first step is the window)."""
     pairs = ((RECOVERY_ADDRESS, address), (RECOVERY_EMAIL, email))
     check(*pairs)
     record(*pairs)
+    check(*pairs)

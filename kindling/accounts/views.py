@@ -182,6 +182,7 @@ class ChangePasswordForm(PasswordChangeForm):
 
 
 class TokenForm(forms.Form):
+    prefix = "token"  # the profile form has a "name" field too: distinct ids for the labels
     name = forms.CharField(
         label="Token name",
         max_length=tokens.MAX_NAME,

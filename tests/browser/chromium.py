@@ -49,10 +49,7 @@ class PolicyWatchedBrowser:
 
     def new_page(self, **kw):
         context = self.new_context(**kw)
-        page = context.new_page()
-        # A page made this way belongs to its context alone, as with Browser.new_page.
-        page.on("close", lambda _: context.close())
-        return page
+        return context.new_page()
 
     def _watch(self, page):
         def on_console(message):

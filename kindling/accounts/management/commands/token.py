@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 self.list(user)
             else:
                 token = tokens.revoke_token(user, opts["id"])
-                self.stdout.write(f"revoked token {token.pk} ({token.name}, {token.prefix}...)")
+                self.stdout.write(f"revoked token {opts['id']} ({token.name}, {token.prefix}...)")
         except tokens.TokenError as exc:
             raise CommandError(str(exc)) from None
 
