@@ -91,3 +91,11 @@ def test_an_https_base_url_turns_on_secure_cookies_and_hsts(tmp_path):
     ) == [True, True, "max-age=600"]
     plain = settings_for(KINDLING_DATA_DIR=data, KINDLING_BASE_URL="http://127.0.0.1:8000")
     assert plain == [False, False, ""]
+
+
+def test_pages_cannot_be_framed_or_sniffed(client, db):
+    response = client.get(reverse("login"))
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
