@@ -122,7 +122,8 @@ class Throttle(models.Model):
     """A counter of recent events (failed logins, recovery emails) for one key, such as the address or
     the account they came from. Kept in the database so that every web process shares it."""
 
-    key = models.CharField(max_length=320, unique=True)
+    # Up to "login-known:" + a 320-character email + ":" + an IPv6 address.
+    key = models.CharField(max_length=400, unique=True)
     count = models.PositiveIntegerField(default=0)
     last_at = models.DateTimeField()
     blocked_until = models.DateTimeField(null=True, blank=True)

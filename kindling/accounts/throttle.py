@@ -23,14 +23,17 @@ KNOWN_ADDRESS_FOR = timedelta(days=30)
 KNOWN_PREFIX = "login-known:"
 
 
+HOUR = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Rule:
     scope: str
     free: int
-    window: timedelta
-    first_delay: timedelta
-    max_delay: timedelta
     message: str  # "{wait}" is replaced by how long to wait
+    window: timedelta = HOUR
+    first_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(minutes=15)
 
     def key(self, value: str) -> str:
         return f"{self.scope}:{value.strip().lower()}"
@@ -43,36 +46,27 @@ class Rule:
 
 
 LOGIN_ADDRESS = Rule(
-    "login-address",
-    free=10,
-    window=timedelta(hours=1),
-    first_delay=timedelta(seconds=30),
-    max_delay=timedelta(minutes=15),
-    message="Too many failed logins from your network address. Try again in {wait}.",
+    "login-address", 10, "Too many failed logins from your network address. Try again in {wait}."
 )
 LOGIN_ACCOUNT = Rule(
     "login-account",
-    free=5,
-    window=timedelta(hours=1),
-    first_delay=timedelta(seconds=30),
-    max_delay=timedelta(minutes=15),
-    message="Too many failed logins for this account. Try again in {wait}, or recover your password.",
+    5,
+    "Too many failed logins for this account. Try again in {wait}, or recover your password.",
 )
+# Recovery emails: past the free ones, none for a whole hour.
 RECOVERY_ADDRESS = Rule(
     "recovery-address",
-    free=10,
-    window=timedelta(hours=1),
-    first_delay=timedelta(hours=1),
-    max_delay=timedelta(hours=1),
-    message="Too many password recovery requests from your network address. Try again in {wait}.",
+    10,
+    "Too many password recovery requests from your network address. Try again in {wait}.",
+    first_delay=HOUR,
+    max_delay=HOUR,
 )
 RECOVERY_EMAIL = Rule(
     "recovery-email",
-    free=3,
-    window=timedelta(hours=1),
-    first_delay=timedelta(hours=1),
-    max_delay=timedelta(hours=1),
-    message="Too many recovery emails were asked for this address. Try again in {wait}.",
+    3,
+    "Too many recovery emails were asked for this address. Try again in {wait}.",
+    first_delay=HOUR,
+    max_delay=HOUR,
 )
 
 

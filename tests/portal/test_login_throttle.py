@@ -173,3 +173,11 @@ def test_one_network_address_gets_ten_recovery_emails_an_hour(alice):
 )
 def test_the_login_delay_doubles_up_to_15_minutes(count, delay):
     assert throttle.LOGIN_ACCOUNT.delay(count) == timedelta(seconds=delay)
+
+
+def test_the_longest_email_an_address_can_have_is_counted(db):
+    email = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + "." + "c" * 57 + ".org"
+    for _ in range(6):
+        assert log_in(email, "guess").status_code == 200
+
+    assert log_in(email, "guess").status_code == 429

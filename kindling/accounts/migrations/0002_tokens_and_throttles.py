@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='Throttle',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=320, unique=True)),
+                ('key', models.CharField(max_length=400, unique=True)),
                 ('count', models.PositiveIntegerField(default=0)),
                 ('last_at', models.DateTimeField()),
                 ('blocked_until', models.DateTimeField(blank=True, null=True)),
