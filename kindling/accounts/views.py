@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, Se
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
 from kindling.accounts import preferences, recovery, throttle, tokens
@@ -197,12 +198,11 @@ class TokenForm(forms.Form):
     )
 
 
-def _settings_page(request, form=None, password_form=None, token_form=None, new_token=None, status=None):
+def _settings_page(request, form=None, password_form=None, token_form=None, new_token=None):
     form = form or AccountSettingsForm(instance=request.user)
     password_form = password_form or ChangePasswordForm(request.user)
     token_form = token_form or TokenForm()
-    if status is None:
-        status = 400 if form.errors or password_form.errors or token_form.errors else 200
+    status = 400 if form.errors or password_form.errors or token_form.errors else 200
     context = {
         "form": form,
         "password_form": password_form,
@@ -268,8 +268,10 @@ def account_token_create(request):
         except tokens.TokenError as exc:
             token_form.add_error("name", str(exc))
         else:
-            # Rendered, not redirected: the secret is never put in a session or a cookie.
-            return _settings_page(request, new_token={"row": row, "secret": secret})
+            # Rendered, not redirected: the secret is never put in a session or a cookie, nor in a cache.
+            response = _settings_page(request, new_token={"row": row, "secret": secret})
+            patch_cache_control(response, no_store=True)
+            return response
     return _settings_page(request, token_form=token_form)
 
 

@@ -31,6 +31,7 @@ def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(client_for, alice
     response = client.post(reverse("account-token-create"), {"token-name": "ci", "token-days": "90"})
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     secret = re.search(r'id="new-token-value" value="(kdl_[^"]+)"', response.content.decode()).group(1)
     row = ApiToken.objects.get()
     assert (row.user, row.name) == (alice, "ci")
