@@ -99,3 +99,11 @@ def test_pages_cannot_be_framed_or_sniffed(client, db):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_htmx_is_configured_to_write_no_style_and_run_no_eval(client, db):
+    html = client.get(reverse("login")).content.decode()
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html).group(1))
+
+    assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
+    assert "style" not in config["attributesToSettle"]
