@@ -58,7 +58,6 @@ def test_every_portal_page_works_under_the_content_security_policy(health, live_
             response = page.goto(live_server.url + path)
             assert response.status == 200, path
             expect(page.locator("h1").first).to_be_visible()
-            page.wait_for_load_state("networkidle")
 
         # What scripts do on these pages: Bootstrap's menus and dialogs, htmx's search, the kind switch.
         page.goto(f"{live_server.url}/projects/{project.slug}/credentials")
