@@ -9,13 +9,21 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
-from kindling.accounts.models import ApiToken
+from kindling.accounts.models import ApiToken, TokenExpired
 from kindling.patching import unknown_fields
+
+
+class TokenRefused(AuthenticationError):
+    def __init__(self, message: str):
+        super().__init__(401, message)
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        user = ApiToken.user_for(token)
+        try:
+            user = ApiToken.user_for(token)
+        except TokenExpired as exc:
+            raise TokenRefused(str(exc)) from None
         if user is not None:
             request.user = user
         return user
@@ -36,6 +44,8 @@ def forbidden(request, exc):
 
 @api.exception_handler(AuthenticationError)
 def unauthorized(request, exc):
+    if isinstance(exc, TokenRefused):
+        return api.create_response(request, {"error": exc.message}, status=401)
     return api.create_response(
         request, {"error": "Send a personal API token as `Authorization: Bearer <token>`."}, status=401
     )

@@ -2,6 +2,7 @@
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     # After CsrfViewMiddleware: ends a session 24 hours after login (kindling/accounts/sessions.py).
     "kindling.accounts.sessions.SessionExpiryMiddleware",
     "kindling.audit.middleware.record_support_requests",
+    "kindling.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "kindling.urls"
@@ -121,6 +123,31 @@ SESSION_COOKIE_AGE = 24 * 60 * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Security headers and cookies (kindling/security.py). When the public address is https the session
+# and CSRF cookies are only sent over https, and browsers are told to use https only (HSTS).
+HTTPS = BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+HSTS_SECONDS = env_int("KINDLING_HSTS_SECONDS", 365 * 24 * 60 * 60 if HTTPS else 0, minimum=0)
+HSTS_HEADER = f"max-age={HSTS_SECONDS}" if HTTPS and HSTS_SECONDS else ""
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts only from our own static files: no inline script, no eval, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -194,6 +221,13 @@ STRIPE_SECRET_KEY = env_str("KINDLING_STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("KINDLING_STRIPE_PUBLISHABLE_KEY")
 STRIPE_API_BASE = env_str("KINDLING_STRIPE_API_BASE")  # empty: Stripe's own
 STRIPE_JS_URL = env_str("KINDLING_STRIPE_JS_URL", "https://js.stripe.com/v3/")
+if BILLING_PROVIDER == "stripe":
+    # Stripe Elements: its script and card frames come from Stripe.js's origin, and talk to its API.
+    _stripe_js = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_JS_URL))
+    _stripe_api = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_API_BASE or "https://api.stripe.com"))
+    CONTENT_SECURITY_POLICY["script-src"].append(_stripe_js)
+    CONTENT_SECURITY_POLICY["frame-src"] = ["'self'", _stripe_js, "https://hooks.stripe.com"]
+    CONTENT_SECURITY_POLICY["connect-src"] += [_stripe_js, _stripe_api]
 
 LOGGING = {
     "version": 1,

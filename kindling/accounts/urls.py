@@ -12,6 +12,8 @@ from kindling.accounts.views import (
     account_password,
     account_preferences,
     account_settings,
+    account_token_create,
+    account_token_revoke,
     password_recover,
     password_reset,
 )
@@ -29,4 +31,6 @@ urlpatterns = [
     path("account/email/confirm", account_email_confirm, name="account-email-confirm"),
     path("account/delete", account_delete, name="account-delete"),
     path("account/session", session_status, name="account-session"),
+    path("account/tokens", account_token_create, name="account-token-create"),
+    path("account/tokens/<int:token_id>/revoke", account_token_revoke, name="account-token-revoke"),
 ]

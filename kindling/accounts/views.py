@@ -6,13 +6,26 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
-from django.http import JsonResponse
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
-from kindling.accounts import preferences, recovery, sessions
+from kindling.accounts import preferences, recovery, sessions, throttle, tokens
 from kindling.accounts.models import User
 from kindling.accounts.settings_pages import account_forms
+
+
+def client_address(request) -> str:
+    # uvicorn puts the client's address here, also behind a proxy it trusts (--forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR") or ""
+
+
+def throttled_page(request, template, context, exc: throttle.Throttled):
+    response = render(request, template, {**context, "throttled": str(exc)}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -73,6 +86,10 @@ def password_recover(request):
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "accounts/password_recover.html", {"form": form}, status=400)
+        try:
+            throttle.recovery_requested(form.cleaned_data["email"], client_address(request))
+        except throttle.Throttled as exc:
+            return throttled_page(request, "accounts/password_recover.html", {"form": form}, exc)
         recovery.send_recovery(form.cleaned_data["email"])
         # The same answer whether or not the address has an account.
         messages.success(
@@ -102,7 +119,24 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        self.email = request.POST.get("username", "").strip().lower()
+        self.address = client_address(request)
+        try:
+            throttle.check_login(self.email, self.address)
+        except throttle.Throttled as exc:
+            # Refused before the password is checked: a guesser learns nothing while blocked.
+            form = self.get_form_class()(request, initial={"username": self.email})
+            return throttled_page(request, self.template_name, self.get_context_data(form=form), exc)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            throttle.login_failed(self.email, self.address)
+        return super().form_invalid(form)
+
     def form_valid(self, form):
+        throttle.login_succeeded(self.email, self.address)
         response = super().form_valid(form)
         sessions.start(self.request)  # the 24 hours of this login start now
         return response
@@ -158,11 +192,35 @@ class ChangePasswordForm(PasswordChangeForm):
             field.widget.attrs["class"] = "form-control"
 
 
-def settings_page(request, form=None, password_form=None, **given):
+class TokenForm(forms.Form):
+    prefix = "token"  # the profile form has a "name" field too: distinct ids for the labels
+    name = forms.CharField(
+        label="Token name",
+        max_length=tokens.MAX_NAME,
+        help_text="What will use it, such as the script or machine.",
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    days = forms.ChoiceField(
+        label="Expires",
+        choices=list(tokens.LIFETIMES.items()),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+
+def settings_page(request, form=None, password_form=None, token_form=None, new_token=None, **given):
     form = form or AccountSettingsForm(instance=request.user)
     password_form = password_form or ChangePasswordForm(request.user)
-    context = {"form": form, "password_form": password_form, **account_forms(request.user, **given)}
-    invalid = [f for f in (form, password_form, *given.values()) if f is not None and f.errors]
+    token_form = token_form or TokenForm()
+    context = {
+        "form": form,
+        "password_form": password_form,
+        "token_form": token_form,
+        "tokens": tokens.list_tokens(request.user),
+        "new_token": new_token,
+        **account_forms(request.user, **given),
+    }
+    invalid = [f for f in (form, password_form, token_form, *given.values()) if f is not None and f.errors]
     return render(request, "accounts/settings.html", context, status=400 if invalid else 200)
 
 
@@ -207,3 +265,33 @@ def account_preferences(request):
     except preferences.PreferenceError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(saved)
+
+
+@login_required
+@require_POST
+def account_token_create(request):
+    """A new personal API token, shown on this page once: the database keeps only its hash."""
+    token_form = TokenForm(request.POST)
+    if token_form.is_valid():
+        days = int(token_form.cleaned_data["days"] or 0) or None
+        try:
+            row, secret = tokens.create_token(request.user, token_form.cleaned_data["name"], days)
+        except tokens.TokenError as exc:
+            token_form.add_error("name", str(exc))
+        else:
+            # Rendered, not redirected: the secret is never put in a session or a cookie, nor in a cache.
+            response = settings_page(request, new_token={"row": row, "secret": secret})
+            patch_cache_control(response, no_store=True)
+            return response
+    return settings_page(request, token_form=token_form)
+
+
+@login_required
+@require_POST
+def account_token_revoke(request, token_id):
+    try:
+        token = tokens.revoke_token(request.user, token_id)
+    except tokens.TokenError:
+        raise Http404("You have no API token with this id.") from None
+    messages.success(request, f"Revoked the API token {token.name} ({token.prefix}…): it stops working now.")
+    return redirect("account-settings")
