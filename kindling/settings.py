@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "kindling.jobs",
     "kindling.inbox",
     "kindling.runs",
+    "kindling.search",
+    "kindling.history_exports",
 ]
 
 MIDDLEWARE = [

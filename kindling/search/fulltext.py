@@ -1,0 +1,89 @@
+"""The full-text filters: Inbox "Body text" and Activity "Log text" (syntax in lib/websearch.py).
+
+PostgreSQL matches the tsvector expression its GIN index holds against websearch_to_tsquery; SQLite
+asks its FTS5 unicode61 tables. Both get the query as lib/websearch.py parsed it, so they find the
+same rows. A message is one document (its body); a run's document is its log, where each term must be
+on some line (and a -term on none): words of one line, as they were logged, make a phrase.
+"""
+
+import operator
+from functools import reduce
+
+from django.db import connections
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+
+from kindling.lib.websearch import Query, Term, fts5_groups, fts5_phrase, websearch_text
+from kindling.search.indexes import words_sql
+
+
+class TsMatch(Func):
+    """PostgreSQL: `expression`'s indexed tsvector matches a websearch query."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, websearch: str, json: bool = False):
+        super().__init__(expression, Value(websearch))
+        self.json = json
+
+    def as_sql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        query, query_params = compiler.compile(self.source_expressions[1])
+        sql = f"{words_sql(column, json=self.json)} @@ websearch_to_tsquery('simple'::regconfig, {query})"
+        return sql, [*column_params, *query_params]
+
+
+def _fts5_ids(table: str, expression: str) -> RawSQL:
+    return RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
+
+
+def _sqlite_groups(query: Query, ids_for) -> Q:
+    """OR of the alternatives; `ids_for(fts5 expression)` gives the ids of the rows that match it."""
+    groups = []
+    for positive, negative in fts5_groups(query):
+        if positive and negative:
+            groups.append(Q(pk__in=ids_for(f"({positive}) NOT ({negative})")))
+        elif positive:
+            groups.append(Q(pk__in=ids_for(positive)))
+        else:
+            groups.append(~Q(pk__in=ids_for(negative)))
+    return reduce(operator.or_, groups)
+
+
+def message_condition(query: Query, using: str = "default") -> Q:
+    """Messages whose body matches the query."""
+    if connections[using].vendor == "postgresql":
+        return Q(TsMatch(Cast("body", TextField()), websearch_text(query), json=True))
+    return _sqlite_groups(query, lambda expression: _fts5_ids("search_body_words", expression))
+
+
+def _line_ids_to_runs(expression: str) -> RawSQL:
+    return RawSQL(
+        "SELECT l.run_id FROM runs_logline l WHERE l.id IN "
+        "(SELECT rowid FROM search_log_words WHERE search_log_words MATCH %s)",
+        [expression],
+    )
+
+
+def run_condition(query: Query, using: str = "default") -> Q:
+    """Runs whose log matches the query: every term on some line, no -term on any line."""
+    postgres = connections[using].vendor == "postgresql"
+
+    def has_line(term: Term) -> Q:
+        if postgres:
+            from kindling.runs.models import LogLine
+
+            lines = LogLine.objects.filter(run_id=OuterRef("pk")).filter(
+                TsMatch(F("message"), websearch_text([[Term(term.words)]]))
+            )
+            return Q(Exists(lines))
+        return Q(pk__in=_line_ids_to_runs(fts5_phrase(term)))
+
+    return reduce(
+        operator.or_,
+        (
+            reduce(operator.and_, (~has_line(term) if term.negated else has_line(term) for term in group))
+            for group in query
+        ),
+    )
