@@ -52,8 +52,9 @@ def register_routers():
     from kindling.jobs.api import router as jobs_router
     from kindling.projects.api import router as projects_router
     from kindling.runs.api import router as runs_router
+    from kindling.search.api import router as search_router
 
-    for router in (projects_router, jobs_router, inbox_router, runs_router, credentials_router):
+    for router in (projects_router, jobs_router, inbox_router, runs_router, credentials_router, search_router):
         api.add_router("/", router)
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.runs.urls")),
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),
+    path("projects/<slug:slug>/", include("kindling.search.urls")),
 ]

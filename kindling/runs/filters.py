@@ -172,11 +172,14 @@ class HistoryFilters:
     after: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
+    # The text is a full-text query (lib/websearch.py); the Search Console's is a plain substring.
+    FULL_TEXT = True
+
     PERIOD_CHOICES = [(key, label) for key, (label, _span) in PERIODS.items()] + [(CUSTOM, "Custom range")]
 
     def read_common(self, params) -> None:
         self.text = params.get("q", "").strip()
-        if self.text:
+        if self.text and self.FULL_TEXT:
             try:
                 parse_query(self.text)
             except EmptyQuery as exc:
