@@ -13,4 +13,5 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.inbox.urls")),
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),
     path("projects/<slug:slug>/", include("kindling.search.urls")),
+    path("", include("kindling.history_exports.urls")),
 ]

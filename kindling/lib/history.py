@@ -67,7 +67,8 @@ def parse_bound(text: str, field: str, tz: tzinfo, end: bool = False) -> datetim
             return datetime.combine(day + timedelta(days=1) if end else day, time.min, tz)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise BadFilter(f"{field}: {text!r} is neither a day (YYYY-MM-DD) nor an ISO 8601 time", field) from None
+        message = f"{field}: {text!r} is neither a day (YYYY-MM-DD) nor an ISO 8601 time"
+        raise BadFilter(message, field) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 

@@ -48,4 +48,3 @@ def describe_messages(project, filters) -> str:
         label = RUN_STATES[filters.state][0]
         words += f", where {label[0].lower()}{label[1:]}"
     return f"{words}, received {period_words(filters)}"
-

@@ -161,14 +161,12 @@ def search_logs(project, text: str, span: Window) -> list[Hit]:
             )
             keyset_params = [below] if below is not None else []
             with connection.cursor() as cursor:
-                cursor.execute(
-                    sql, [_fts5_phrase(text), project.pk, *params, *keyset_params, LINES_PER_LOOK]
-                )
+                cursor.execute(sql, [_fts5_phrase(text), project.pk, *params, *keyset_params, LINES_PER_LOOK])
                 rows = [
                     (pk, run_id, _datetime(connection, created), message)
                     for pk, run_id, created, message in cursor.fetchall()
                 ]
-        for pk, run_id, created, message in rows:
+        for _line, run_id, created, message in rows:
             if run_id not in hits and len(hits) < MAX_RESULTS:
                 hits[run_id] = excerpt("logs", run_id, created, message, text)
         if len(rows) < LINES_PER_LOOK:
