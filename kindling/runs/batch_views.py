@@ -70,6 +70,7 @@ def bulk_dialog(request, slug, kind, action):
         "action": action,
         "description": history.describe(project, filters),
         "count": count,
+        "noun": kind if count != 1 else kind[:-1],
         "exact": exact,
         "params": filters.params(),
         "errors": filters.errors,

@@ -36,11 +36,23 @@ def test_failed_runs_are_queued_again_in_the_order_they_were_received(project):
     first, _ = post_message(project, {"form": "v7", "n": 1})
     second, _ = post_message(project, {"form": "v7", "n": 2})
     Run.objects.all().delete()
-    older = make_run(send, message=first, status=Run.Status.FAILED, exit_code=1,
-                     created_at=timezone.now() - timedelta(hours=2))
-    newer = make_run(send, message=second, status=Run.Status.FAILED, exit_code=1,
-                     created_at=timezone.now() - timedelta(hours=1))
-    make_run(send, message=second, status=Run.Status.SUCCESS, created_at=timezone.now() - timedelta(minutes=5))
+    older = make_run(
+        send,
+        message=first,
+        status=Run.Status.FAILED,
+        exit_code=1,
+        created_at=timezone.now() - timedelta(hours=2),
+    )
+    newer = make_run(
+        send,
+        message=second,
+        status=Run.Status.FAILED,
+        exit_code=1,
+        created_at=timezone.now() - timedelta(hours=1),
+    )
+    make_run(
+        send, message=second, status=Run.Status.SUCCESS, created_at=timezone.now() - timedelta(minutes=5)
+    )
     first.body = {"form": "v7", "n": 1, "fixed": True}
     first.save()
     before = last_id()
@@ -50,7 +62,8 @@ def test_failed_runs_are_queued_again_in_the_order_they_were_received(project):
     runs = new_runs(before)
     assert count == 2
     assert [(r.message_id, r.job_id, r.status) for r in runs] == [
-        (older.message_id, send.pk, "pending"), (newer.message_id, send.pk, "pending")
+        (older.message_id, send.pk, "pending"),
+        (newer.message_id, send.pk, "pending"),
     ]
     assert runs[0].initial_state == {"data": {"form": "v7", "n": 1, "fixed": True}}
     assert runs[0].cause == Run.Cause.MESSAGE
@@ -60,8 +73,13 @@ def test_a_pair_is_queued_once_and_not_again_within_10_seconds(project):
     send = make_job(project, "send")
     message, _ = post_message(project, {"a": 1})
     for _ in range(3):
-        make_run(send, message=message, status=Run.Status.FAILED, exit_code=1,
-                 created_at=timezone.now() - timedelta(minutes=5))
+        make_run(
+            send,
+            message=message,
+            status=Run.Status.FAILED,
+            exit_code=1,
+            created_at=timezone.now() - timedelta(minutes=5),
+        )
 
     assert reprocess_runs(project, activity(status="failed")) == 1
     assert reprocess_runs(project, activity(status="failed")) == 0
@@ -71,12 +89,20 @@ def test_a_pair_is_queued_once_and_not_again_within_10_seconds(project):
 
 def test_flow_catch_switched_off_and_archived_jobs_stay_out_of_a_run_batch(project):
     send = make_job(project, "send")
-    after = make_job(project, "after", make_trigger(project, "after-send", Trigger.Kind.FLOW, upstream_job=send))
-    caught = make_job(project, "caught", make_trigger(project, "on-fail", Trigger.Kind.CATCH, upstream_job=send))
+    after = make_job(
+        project, "after", make_trigger(project, "after-send", Trigger.Kind.FLOW, upstream_job=send)
+    )
+    caught = make_job(
+        project, "caught", make_trigger(project, "on-fail", Trigger.Kind.CATCH, upstream_job=send)
+    )
     off = make_job(project, "off", enabled=False)
     archived = make_job(project, "gone", archived=True)
-    nightly = make_job(project, "nightly", make_trigger(project, "cron", Trigger.Kind.CRON, cron="0 2 * * *"),
-                       saved_state={"counter": 3})
+    nightly = make_job(
+        project,
+        "nightly",
+        make_trigger(project, "cron", Trigger.Kind.CRON, cron="0 2 * * *"),
+        saved_state={"counter": 3},
+    )
     for job in (send, after, caught, off, archived):
         make_run(job, status=Run.Status.FAILED, exit_code=1, initial_state={"x": job.name})
     make_run(nightly, status=Run.Status.FAILED, exit_code=1, cause=Run.Cause.CRON)
@@ -109,7 +135,10 @@ def test_messages_are_matched_again_with_current_triggers_and_switched_on_jobs(p
     assert count == 5  # the three v7 messages: register takes two (not the test one), audit all three
     assert count == len(runs)
     assert [(r.message_id, r.job.name) for r in runs][:4] == [
-        (one.pk, "register"), (one.pk, "audit"), (two.pk, "register"), (two.pk, "audit")
+        (one.pk, "register"),
+        (one.pk, "audit"),
+        (two.pk, "register"),
+        (two.pk, "audit"),
     ]
     assert all(r.initial_state["data"]["form"] == "v7" for r in runs)
     assert audit.pk in {r.job_id for r in runs}
@@ -126,11 +155,18 @@ def test_the_dialog_words_and_count(project):
     send = make_job(project, "send-to-dhis2")
     for _ in range(3):
         make_run(send, status=Run.Status.FAILED, exit_code=1, logs=[("R/T", "error", "ECONNREFUSED")])
-    filters = activity(status="failed", job=str(send.pk), q="econnrefused -timeout",
-                       date="custom", start="2026-12-01", end="2026-12-03")
+    filters = activity(
+        status="failed",
+        job=str(send.pk),
+        q="econnrefused -timeout",
+        date="custom",
+        start="2026-12-01",
+        end="2026-12-03",
+    )
 
     assert describe_runs(project, filters) == (
-        "failed runs of send-to-dhis2, whose log has econnrefused and without timeout, from 1 Dec 2026 to 3 Dec 2026"
+        "failed runs of send-to-dhis2, whose log has econnrefused and without timeout, "
+        "from 1 Dec 2026 to 3 Dec 2026"
     )
     assert describe_messages(project, inbox(state="failed")) == (
         "messages, where a job's last run failed, received in the last 30 days"
