@@ -142,7 +142,7 @@ def test_the_portal_dialog_asks_for_an_export(smtp, project, bob, client_for):
     response = client.post(f"/projects/{project.slug}/history/runs/export", {"status": "failed"}, follow=True)
 
     assert (
-        "failed runs, in the last 30 days" in dialog.content.decode() and "1 runs" in dialog.content.decode()
+        "failed runs, in the last 30 days" in dialog.content.decode() and "1 run will be exported" in dialog.content.decode()
     )
     export = Export.objects.get()
     assert export.requester == bob and export.filters == {"status": "failed"}
