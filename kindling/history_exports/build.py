@@ -219,14 +219,20 @@ def delete_expired(now=None) -> int:
 
 _builder_lock = threading.Lock()
 _builder: threading.Thread | None = None
+_resumed = False
 
 
 def background_pass() -> None:
     """From the scheduler's loop, every second: expire old files, and build requested exports in a
     thread of their own, so that a long export never holds cron back."""
-    global _builder
+    global _builder, _resumed
     delete_expired()
     with _builder_lock:
+        if not _resumed:
+            # One scheduler builds at a time: an export left `building` was cut short when the
+            # previous one stopped; build it again.
+            Export.objects.filter(status=Export.Status.BUILDING).update(status=Export.Status.PENDING)
+            _resumed = True
         if _builder is not None and _builder.is_alive():
             return
         if not Export.objects.filter(status=Export.Status.PENDING).exists():

@@ -142,7 +142,8 @@ def test_the_portal_dialog_asks_for_an_export(smtp, project, bob, client_for):
     response = client.post(f"/projects/{project.slug}/history/runs/export", {"status": "failed"}, follow=True)
 
     assert (
-        "failed runs, in the last 30 days" in dialog.content.decode() and "1 run will be exported" in dialog.content.decode()
+        "failed runs, in the last 30 days" in dialog.content.decode()
+        and "1 run will be exported" in dialog.content.decode()
     )
     export = Export.objects.get()
     assert export.requester == bob and export.filters == {"status": "failed"}
@@ -172,3 +173,18 @@ def test_outsiders_cannot_export(project, charlie, client_for, call):  # noqa: F
     assert client_for(charlie).post(f"/projects/{project.slug}/history/runs/export").status_code == 404
     assert call(charlie, "POST", f"/projects/{project.slug}/runs/export", {}).status_code == 404
     assert Export.objects.count() == 0
+
+
+def test_the_scheduler_builds_exports_in_a_thread_and_resumes_one_cut_short(
+    smtp, transactional_db, project, alice, monkeypatch
+):
+    make_run(make_job(project))
+    cut_short = exports.request_export(project, alice, "runs", ActivityFilters.from_params({}))
+    Export.objects.filter(pk=cut_short.pk).update(status=Export.Status.BUILDING)
+    monkeypatch.setattr(exports, "_resumed", False)
+
+    exports.background_pass()
+
+    exports._builder.join(timeout=30)
+    cut_short.refresh_from_db()
+    assert cut_short.status == Export.Status.READY and len(smtp.received) == 1
