@@ -146,9 +146,10 @@ def test_jobs_triggers_activity_and_inbox_are_links_in_the_menu(client_for, proj
         reverse("trigger-list", args=[project.slug]),
         activity,
         reverse("project-inbox", args=[project.slug]),
+        reverse("search-console", args=[project.slug]),  # issue 15
     ]
     assert [link for link in links if link in wanted] == wanted
     # Pages that later issues fill are menu entries, not links yet.
-    for entry in ("Search Console", "Project Settings", "Access &amp; Security"):
+    for entry in ("Project Settings", "Access &amp; Security"):
         assert re.search(r'<span class="nav-link disabled" aria-disabled="true">.*</i> ' + entry, menu)
     assert '<a class="nav-link active" aria-current="page" href="' + activity in menu
