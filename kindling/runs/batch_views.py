@@ -15,7 +15,7 @@ from kindling.inbox.filters import InboxFilters
 from kindling.projects.access import project_for
 from kindling.runs import batch, wording
 from kindling.runs.filters import ActivityFilters
-from kindling.runs.models import Run
+from kindling.runs.templatetags.queue import queue_counts
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,4 @@ def bulk_reprocess(request, slug, kind):
 @login_required
 def project_queue(request, slug):
     """The queue indicator: runs waiting and running now (the menu asks every few seconds)."""
-    project = project_for(request.user, slug)
-    # Two counts over the queue index (status, project, id): a range scan each, however long the history.
-    pending = Run.objects.filter(project=project, status=Run.Status.PENDING).count()
-    running = Run.objects.filter(project=project, status=Run.Status.RUNNING).count()
-    return render(request, "runs/_queue.html", {"project": project, "pending": pending, "running": running})
+    return render(request, "runs/_queue.html", queue_counts(project_for(request.user, slug)))

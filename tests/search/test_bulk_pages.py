@@ -114,4 +114,12 @@ def test_the_queue_indicator_counts_pending_and_running_runs(client_for, project
     page = client_for(bob).get(f"/projects/{project.slug}/jobs").content.decode()
 
     assert "<strong>2</strong> pending" in html and "<strong>1</strong> running" in html
-    assert f'hx-get="/projects/{project.slug}/queue"' in page
+    assert f'hx-get="/projects/{project.slug}/queue"' in page and "<strong>2</strong> pending" in page
+
+
+def test_the_queue_indicator_stops_asking_once_the_queue_is_empty(client_for, project, bob):
+    make_run(make_job(project), status="success")
+
+    html = client_for(bob).get(f"/projects/{project.slug}/queue").content.decode()
+
+    assert "<strong>0</strong> pending" in html and "hx-get" not in html
