@@ -10,9 +10,10 @@ import operator
 from functools import reduce
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
+from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+from django.db.models.lookups import In
 
 from kindling.lib.websearch import Query, Term, fts5_groups, fts5_phrase, websearch_text
 from kindling.search.indexes import words_sql
@@ -34,20 +35,39 @@ class TsMatch(Func):
         return sql, [*column_params, *query_params]
 
 
+# SQLite plans `id IN (matches)` from the matches: it reads every matching row and sorts them, which
+# is instant for a rare word and slow for a common one (thousands of rows). `+id IN (matches)` makes
+# it walk the project's newest-first index instead and check each id against the matches, read once:
+# a page of a common word stops after a few dozen rows, while a rare word walks the whole window.
+# A bounded count of the matches picks the plan.
+COMMON_MATCHES = 500
+UNINDEXED_PK = Func(F("pk"), template="(+%(expressions)s)", output_field=BigIntegerField())
+
+
+def _in(ids: RawSQL, table: str, expression: str, using: str) -> Q:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH %s LIMIT %s)",
+            [expression, COMMON_MATCHES],
+        )
+        common = cursor.fetchone()[0] >= COMMON_MATCHES
+    return Q(In(UNINDEXED_PK, ids)) if common else Q(pk__in=ids)
+
+
 def _fts5_ids(table: str, expression: str) -> RawSQL:
     return RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
 
 
-def _sqlite_groups(query: Query, ids_for) -> Q:
-    """OR of the alternatives; `ids_for(fts5 expression)` gives the ids of the rows that match it."""
+def _sqlite_groups(query: Query, matching) -> Q:
+    """OR of the alternatives; `matching(fts5 expression)` is the condition of the rows that match it."""
     groups = []
     for positive, negative in fts5_groups(query):
         if positive and negative:
-            groups.append(Q(pk__in=ids_for(f"({positive}) NOT ({negative})")))
+            groups.append(matching(f"({positive}) NOT ({negative})"))
         elif positive:
-            groups.append(Q(pk__in=ids_for(positive)))
+            groups.append(matching(positive))
         else:
-            groups.append(~Q(pk__in=ids_for(negative)))
+            groups.append(~matching(negative))
     return reduce(operator.or_, groups)
 
 
@@ -55,7 +75,10 @@ def message_condition(query: Query, using: str = "default") -> Q:
     """Messages whose body matches the query."""
     if connections[using].vendor == "postgresql":
         return Q(TsMatch(Cast("body", TextField()), websearch_text(query), json=True))
-    return _sqlite_groups(query, lambda expression: _fts5_ids("search_body_words", expression))
+    table = "search_body_words"
+    return _sqlite_groups(
+        query, lambda expression: _in(_fts5_ids(table, expression), table, expression, using)
+    )
 
 
 def _line_ids_to_runs(expression: str) -> RawSQL:
@@ -78,7 +101,8 @@ def run_condition(query: Query, using: str = "default") -> Q:
                 TsMatch(F("message"), websearch_text([[Term(term.words)]]))
             )
             return Q(Exists(lines))
-        return Q(pk__in=_line_ids_to_runs(fts5_phrase(term)))
+        expression = fts5_phrase(term)
+        return _in(_line_ids_to_runs(expression), "search_log_words", expression, using)
 
     return reduce(
         operator.or_,
