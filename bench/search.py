@@ -159,7 +159,7 @@ started = time.perf_counter()
 build_pending()
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (large) parent process.
 peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(time.perf_counter() - started, peak)
+print(time.perf_counter() - started, time.process_time(), peak)
 """
 
 
@@ -181,7 +181,7 @@ def export_runs(project, user, data_dir: Path) -> None:
         text=True,
         check=True,
     )
-    seconds, max_rss_kb = child.stdout.split()[-2:]
+    seconds, cpu, max_rss_kb = child.stdout.split()[-3:]
     export.refresh_from_db()
     size = Path(export.file_path).stat().st_size
     print(
