@@ -10,7 +10,7 @@ import operator
 from functools import reduce
 
 from django.db import connections
-from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, TextField, Value
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.db.models.lookups import In
@@ -97,10 +97,10 @@ def run_condition(query: Query, using: str = "default") -> Q:
         if postgres:
             from kindling.runs.models import LogLine
 
-            lines = LogLine.objects.filter(run_id=OuterRef("pk")).filter(
-                TsMatch(F("message"), websearch_text([[Term(term.words)]]))
-            )
-            return Q(Exists(lines))
+            # IN, not a correlated EXISTS: the planner then reads the matching lines from the GIN
+            # index once, where EXISTS had it compute the tsvector of every run's lines in turn.
+            lines = LogLine.objects.filter(TsMatch(F("message"), websearch_text([[Term(term.words)]])))
+            return Q(pk__in=lines.values("run_id"))
         expression = fts5_phrase(term)
         return _in(_line_ids_to_runs(expression), "search_log_words", expression, using)
 
