@@ -104,12 +104,14 @@ def gin_indexes(connection) -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-def load(project, jobs: dict, size: int) -> None:
+def load(project, jobs: dict, size: int, body=None, headers=None) -> None:
     """Messages, runs and log lines, written in bulk (COPY on PostgreSQL, executemany on SQLite).
 
     On PostgreSQL the GIN indexes are dropped during the load and built again after it: building
-    one is many times faster than updating it row by row.
+    one is many times faster than updating it row by row. `body(i, rng)` and `headers(i)` (JSON text)
+    let bench/search.py load larger messages.
     """
+    body_for = body or body_of
     from django.db import connection, transaction
 
     from kindling.runs.models import JobState
@@ -131,8 +133,8 @@ def load(project, jobs: dict, size: int) -> None:
     run_id = line_id = 0
     for i in range(1, size + 1):
         received = now - span + span * (i / size) - timedelta(seconds=5)
-        body = body_of(i, rng)
-        messages.append((i, project.pk, json.dumps(body), "{}", received))
+        body = body_for(i, rng)
+        messages.append((i, project.pk, json.dumps(body), headers(i) if headers else "{}", received))
         if i % 50 != 0:  # 2% of messages started no run
             run_id += 1
             roll = rng.random()
@@ -189,6 +191,8 @@ def load(project, jobs: dict, size: int) -> None:
                 )
     JobState.rebuild()
     with connection.cursor() as cursor:
+        if rebuild:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
         for definition in rebuild.values():
             cursor.execute(definition)
         cursor.execute("ANALYZE")
@@ -246,7 +250,7 @@ def write(connection, messages, runs, lines) -> None:
                 )
 
 
-def prepare(size: int):
+def prepare(size: int, body=None, headers=None):
     from kindling.accounts.models import User
     from kindling.inbox.models import Message
     from kindling.jobs.models import Job, Trigger
@@ -287,7 +291,7 @@ def prepare(size: int):
     never = Trigger.objects.create(project=project, name="never", kind="message", criteria={"formID": "none"})
     Job.objects.create(project=project, name="rare-job", trigger=never)
     started = time.monotonic()
-    load(project, jobs, size)
+    load(project, jobs, size, body=body, headers=headers)
     print(f"loaded {size:,} messages in {time.monotonic() - started:.0f} s", flush=True)
     return user, project, True
 

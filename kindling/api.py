@@ -72,15 +72,18 @@ def invalid(request, exc):
 def register_routers():
     from kindling.audit.api import router as audit_router
     from kindling.credentials.api import router as credentials_router
+    from kindling.history_exports.api import router as exports_router
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router
     from kindling.plans.api import router as plans_router
     from kindling.projects.api import router as projects_router
     from kindling.runs.api import router as runs_router
+    from kindling.runs.batch_api import router as batch_router
+    from kindling.search.api import router as search_router
 
-    for router in (projects_router, jobs_router, inbox_router, runs_router, credentials_router,
-                   inbox_auth_router, audit_router, plans_router):
+    routers = (projects_router, jobs_router, inbox_router, runs_router, credentials_router, inbox_auth_router)
+    for router in (*routers, audit_router, plans_router, search_router, batch_router, exports_router):
         api.add_router("/", router)
 
 

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "kindling.audit",
     "kindling.plans",
     "django.contrib.admin",
+    "kindling.search",
+    "kindling.history_exports",
 ]
 
 MIDDLEWARE = [

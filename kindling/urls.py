@@ -31,4 +31,6 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.jobs.urls")),
     path("", include("kindling.plans.urls")),
     path("admin/", admin.site.urls),
+    path("projects/<slug:slug>/", include("kindling.search.urls")),
+    path("", include("kindling.history_exports.urls")),
 ]

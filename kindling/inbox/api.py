@@ -8,6 +8,7 @@ from kindling.inbox.filters import RUN_STATES, filter_messages
 from kindling.inbox.models import Message
 from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.websearch import EmptyQuery
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
@@ -53,13 +54,16 @@ def list_messages(
             return Status(400, {"error": f"No trigger named {trigger!r} in this project."})
     if state and state not in RUN_STATES:
         return Status(400, {"error": f"state must be one of: {', '.join(RUN_STATES)}."})
-    messages = filter_messages(
-        project.messages.all(),
-        text=q.strip(),
-        span=Window(since, until) if since or until else None,
-        trigger=matching,
-        state=state,
-    )
+    try:
+        messages = filter_messages(
+            project.messages.all(),
+            text=q.strip(),
+            span=Window(since, until) if since or until else None,
+            trigger=matching,
+            state=state,
+        )
+    except EmptyQuery as exc:
+        return Status(400, {"error": f"q: {exc}"})
     return Status(200, page(messages.order_by("-received_at", "-id"), limit, offset, message_out))
 
 

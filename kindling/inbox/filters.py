@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, TextField
+from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 
 from kindling.inbox.models import Message
 from kindling.jobs.models import Trigger
 from kindling.lib.history import Window
 from kindling.lib.jsonsql import matches_sql
-from kindling.runs.filters import HistoryFilters, Like, in_window
+from kindling.lib.websearch import parse as parse_query
+from kindling.runs.filters import HistoryFilters, in_window
 from kindling.runs.models import JobState, Run
+from kindling.search.fulltext import message_condition
 
 MESSAGES_PER_PAGE = 20
 
@@ -32,19 +33,6 @@ RUN_STATES = {
     "pending": ("A run is waiting or running", (Run.Status.PENDING, Run.Status.RUNNING)),
     "none": ("It started no runs", ()),
 }
-
-
-def _escaped_non_ascii(text: str) -> str:
-    return "".join(ch if ord(ch) < 128 else json.dumps(ch)[1:-1] for ch in text)
-
-
-def body_contains(text: str) -> Q:
-    condition = Q(Like(Cast("body", TextField()), text))
-    # SQLite keeps Django's JSON text, where non-ASCII characters are written as \u escapes;
-    # PostgreSQL's jsonb prints them as they are.
-    if connection.vendor != "postgresql" and _escaped_non_ascii(text) != text:
-        condition |= Q(Like(Cast("body", TextField()), _escaped_non_ascii(text)))
-    return condition
 
 
 def matching(trigger: Trigger) -> Q:
@@ -91,7 +79,8 @@ def filter_messages(
     messages = in_window(messages, "received_at", span)
     # SQLite tests the conditions in this order: the cheap text test before the JSON and run tests.
     if text:
-        messages = messages.filter(body_contains(text))
+        # Full text (search/fulltext.py); EmptyQuery when the text has no word in it.
+        messages = messages.filter(message_condition(parse_query(text), messages.db))
     if trigger is not None:
         messages = messages.filter(matching(trigger))
     if state:

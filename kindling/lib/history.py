@@ -55,6 +55,23 @@ def window(period: str, start: date | None, end: date | None, now: datetime, tz:
     return Window(now - PERIODS[period][1], None)
 
 
+def parse_bound(text: str, field: str, tz: tzinfo, end: bool = False) -> datetime | None:
+    """An API's `from`/`to`: a day (YYYY-MM-DD, in the project's time zone; `to` includes that whole
+    day) or a moment (ISO 8601; without an offset, in the project's time zone)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tz)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        message = f"{field}: {text!r} is neither a day (YYYY-MM-DD) nor an ISO 8601 time"
+        raise BadFilter(message, field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
 def encode_cursor(moment: datetime, pk: int) -> str:
     # Whole microseconds since the epoch: exact (a float of seconds loses the last digits) and URL-safe.
     return f"{(moment - EPOCH) // MICROSECOND}-{pk}"

@@ -5,6 +5,7 @@ from ninja import Router, Status
 
 from kindling.lib.history import Window
 from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.websearch import EmptyQuery
 from kindling.projects.access import project_for, reachable_projects, require
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import IllegalTransition, Run
@@ -57,7 +58,8 @@ def run_detail_out(run: Run) -> dict:
 
 @router.get(
     "/projects/{slug}/runs",
-    summary="Runs of a project, newest first; filter by log text (q), time, job name and status",
+    response={200: dict, 400: dict},
+    summary="Runs of a project, newest first; filter by log text (q, full text), time, job name, status",
 )
 def list_runs(
     request,
@@ -71,14 +73,17 @@ def list_runs(
     offset: int = 0,
 ):
     project = project_for(request.user, slug)
-    runs = filter_runs(
-        project.runs.select_related("job"),
-        text=q.strip(),
-        span=Window(since, until) if since or until else None,
-        job_name=job or "",
-        status=status or "",
-    )
-    return page(runs.order_by("-created_at", "-id"), limit, offset, run_out)
+    try:
+        runs = filter_runs(
+            project.runs.select_related("job"),
+            text=q.strip(),
+            span=Window(since, until) if since or until else None,
+            job_name=job or "",
+            status=status or "",
+        )
+    except EmptyQuery as exc:
+        return Status(400, {"error": f"q: {exc}"})
+    return Status(200, page(runs.order_by("-created_at", "-id"), limit, offset, run_out))
 
 
 @router.get("/runs/{run_id}", summary="One run with its initial state, final state and log")

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.db import connections, transaction
-from django.db.models import BooleanField, Exists, Func, OuterRef, Q, Value
+from django.db.models import BooleanField, Func, Q, Value
 from django.utils import timezone
 
 from kindling.lib.history import (
@@ -25,7 +25,10 @@ from kindling.lib.history import (
     parse_day,
     window,
 )
-from kindling.runs.models import LogLine, Run
+from kindling.lib.websearch import EmptyQuery
+from kindling.lib.websearch import parse as parse_query
+from kindling.runs.models import Run
+from kindling.search.fulltext import run_condition
 
 RUNS_PER_PAGE = 50
 
@@ -143,7 +146,7 @@ def filter_runs(
     job_name: str = "",
     status: str = "",
 ):
-    """Runs whose log contains `text` (ignoring case), created within `span`, of a job, with a status."""
+    """Runs whose log matches the full-text query `text`, created within `span`, of a job, with a status."""
     runs = in_window(runs, "created_at", span)
     if job_id is not None:
         runs = runs.filter(job_id=job_id)
@@ -152,8 +155,8 @@ def filter_runs(
     if status:
         runs = runs.filter(status=status)
     if text:
-        lines = LogLine.objects.filter(run_id=OuterRef("pk")).filter(Like("message", text))
-        runs = runs.filter(Exists(lines))
+        # Full text (search/fulltext.py); EmptyQuery when the text has no word in it.
+        runs = runs.filter(run_condition(parse_query(text), runs.db))
     return runs
 
 
@@ -169,10 +172,19 @@ class HistoryFilters:
     after: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
+    # The text is a full-text query (lib/websearch.py); the Search Console's is a plain substring.
+    FULL_TEXT = True
+
     PERIOD_CHOICES = [(key, label) for key, (label, _span) in PERIODS.items()] + [(CUSTOM, "Custom range")]
 
     def read_common(self, params) -> None:
         self.text = params.get("q", "").strip()
+        if self.text and self.FULL_TEXT:
+            try:
+                parse_query(self.text)
+            except EmptyQuery as exc:
+                self.errors["q"] = str(exc)
+                self.text = ""
         self.period = params.get("date", "") or DEFAULT_PERIOD
         self.before = params.get("before", "")
         self.after = params.get("after", "")

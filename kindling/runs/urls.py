@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kindling.runs import stream, views
+from kindling.runs import batch_views, stream, views
 
 # Included under projects/<slug:slug>/
 urlpatterns = [
@@ -10,4 +10,8 @@ urlpatterns = [
     path("runs/<int:run_id>/reprocess", views.run_reprocess, name="run-reprocess"),
     path("runs/<int:run_id>/abort", views.run_abort, name="run-abort"),
     path("runs/<int:run_id>/events", stream.run_events, name="run-events"),
+    # Bulk actions on the current filters of Activity (kind "runs") and Inbox (kind "messages").
+    path("history/<slug:kind>/reprocess", batch_views.bulk_reprocess, name="bulk-reprocess"),
+    path("history/<slug:kind>/<slug:action>/dialog", batch_views.bulk_dialog, name="bulk-dialog"),
+    path("queue", batch_views.project_queue, name="project-queue"),
 ]

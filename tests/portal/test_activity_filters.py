@@ -96,7 +96,7 @@ def test_a_custom_range_that_ends_before_it_starts_says_so(client_for, project, 
     assert "The range ends before it starts." in html
 
 
-def test_the_log_text_filter_ignores_case_and_takes_text_literally(client_for, project, alice, activity):
+def test_the_log_text_filter_ignores_case_and_matches_whole_words(client_for, project, alice, activity):
     job = make_job(project)
     refused = make_run(
         job, logs=[("JOB", "info", "sending"), ("R/T", "error", "Error: ECONNREFUSED 10.0.0.5")]
@@ -106,7 +106,9 @@ def test_the_log_text_filter_ignores_case_and_takes_text_literally(client_for, p
     client = client_for(alice)
 
     assert row_ids(client.get(activity, {"q": "econnrefused"}).content.decode()) == [refused.pk]
-    assert row_ids(client.get(activity, {"q": "% of_"}).content.decode()) == [percent.pk]
+    # Full text (issue 15): words, not substrings; punctuation separates words.
+    assert row_ids(client.get(activity, {"q": "50% of_rows"}).content.decode()) == [percent.pk]
+    assert row_ids(client.get(activity, {"q": "econnref"}).content.decode()) == []
     assert row_ids(client.get(activity, {"q": "nowhere"}).content.decode()) == []
     assert "No runs match these filters." in client.get(activity, {"q": "nowhere"}).content.decode()
 

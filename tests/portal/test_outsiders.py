@@ -17,7 +17,11 @@ def objects(project):
     job = make_job(project, trigger=trigger, enabled=False)
     message, _ = post_message(project, {"number": 2})
     run = make_run(job, message=message, status=Run.Status.PENDING)
-    return {"slug": project.slug, "job": job.pk, "trigger": trigger.pk, "message": message.pk, "run": run.pk}
+    return {
+        "slug": project.slug, "job": job.pk, "trigger": trigger.pk, "message": message.pk, "run": run.pk,
+        # the bulk actions of issue 15: /history/<runs|messages>/<reprocess|export>
+        "runs": "runs", "messages": "messages", "reprocess": "reprocess", "export": "export",
+    }  # fmt: skip
 
 
 PAGES = [
@@ -35,6 +39,10 @@ PAGES = [
     ("message-create", []),
     ("message-detail", ["message"]),
     ("message-edit", ["message"]),
+    ("search-console", []),
+    ("project-queue", []),
+    ("bulk-dialog", ["runs", "reprocess"]),
+    ("bulk-dialog", ["messages", "export"]),
 ]
 
 ACTIONS = [
@@ -50,6 +58,10 @@ ACTIONS = [
     ("message-create", [], {"body": '{"a": 1}'}),
     ("message-edit", ["message"], {"body": '{"a": 1}'}),
     ("message-process", ["message"], {}),
+    ("bulk-reprocess", ["runs"], {}),
+    ("bulk-reprocess", ["messages"], {}),
+    ("bulk-export", ["runs"], {}),
+    ("bulk-export", ["messages"], {}),
 ]
 FLAGS = ["private", "public", "console-off", "console-on", "archive", "restore"]
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from kindling.exports.build import exports_pass
+from kindling.history_exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
 from kindling.stopping import StopOnSignal
 
@@ -21,6 +22,7 @@ def report(stdout, started, lost) -> None:
 def safe_pass(stdout) -> None:
     try:
         report(stdout, *scheduler_pass())
+        exports.background_pass()  # CSV exports build in a thread of their own
     except Exception:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")

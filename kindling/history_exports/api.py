@@ -1,0 +1,53 @@
+from ninja import Router, Status
+
+from kindling.history_exports.build import download_url, request_export
+from kindling.history_exports.models import Export
+from kindling.history_exports.views import export_of
+from kindling.projects.access import project_for
+from kindling.runs.batch_api import BadQuery, HistoryQuery, filters_from
+
+router = Router(tags=["exports"])
+
+
+def _export(request, slug: str, kind: str, query: HistoryQuery):
+    project = project_for(request.user, slug)
+    try:
+        filters = filters_from(project, kind, query)
+    except BadQuery as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(202, {"export": request_export(project, request.user, kind, filters).pk})
+
+
+@router.post(
+    "/projects/{slug}/runs/export",
+    response={202: dict, 400: dict},
+    summary="Export the runs a filter selects as CSV; the link is emailed to you",
+)
+def export_runs(request, slug: str, query: HistoryQuery):
+    return _export(request, slug, "runs", query)
+
+
+@router.post(
+    "/projects/{slug}/messages/export",
+    response={202: dict, 400: dict},
+    summary="Export the messages a filter selects as CSV; the link is emailed to you",
+)
+def export_messages(request, slug: str, query: HistoryQuery):
+    return _export(request, slug, "messages", query)
+
+
+@router.get("/exports/{export_id}", summary="One of your exports: its status and, once ready, download_url")
+def get_export(request, export_id: int):
+    export = export_of(request.user, export_id)
+    ready = export.status == Export.Status.READY and not export.is_expired()
+    return {
+        "id": export.pk,
+        "kind": export.kind,
+        "status": Export.Status.EXPIRED if export.is_expired() else export.status,
+        "description": export.description,
+        "row_count": export.row_count,
+        "created_at": export.created_at,
+        "expires_at": export.expires_at,
+        "error": export.error or None,
+        "download_url": download_url(export) if ready else None,
+    }

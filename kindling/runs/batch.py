@@ -1,0 +1,146 @@
+"""Bulk reprocess: the runs (Activity) or messages (Inbox) of the current filters, queued in one go.
+
+A batch is one INSERT ... SELECT: the database copies each message body into its run's initial state
+itself, so 100,000 runs are queued in seconds without a body passing through Python. Runs are
+inserted in the order the originals were received; their ids give that order to the queue, which
+claims by id within a project's concurrency (docs/queue.md).
+
+v1 rules: a run batch leaves out runs that only a flow or catch trigger can start (they still start
+when runs of the batch succeed or fail); messages go through matching again with the current
+triggers and switched-on jobs. Jobs that are switched off or archived get no run from a batch.
+Spec section 8: a (message, job) pair starts at most one run every 10 seconds, in a batch too.
+"""
+
+import json
+
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from kindling.inbox.filters import InboxFilters, matching
+from kindling.jobs.models import Trigger
+from kindling.runs.filters import ActivityFilters
+from kindling.runs.models import Run
+from kindling.runs.queue import message_pairs, wake_workers
+from kindling.runs.reprocess import PAIR_INTERVAL
+
+# The dialogs count exactly up to this many; above, PostgreSQL's planner estimates (and says so).
+EXACT_COUNT_LIMIT = 10_000
+
+INSERTED = (
+    "project_id, job_id, message_id, parent_id, cause, status, created_at, initial_state, "
+    "adaptor_version, worker"
+)
+
+
+def enqueue_bulk(project, select_sql: str, params: list) -> int:
+    """Queue the runs `select_sql` yields (the INSERTED columns, in queue order); their count.
+
+    Every bulk creation of runs goes through here: the one place where a plan's run limit applies
+    to a batch.
+    """
+    connection = connections[router.db_for_write(Run)]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One batch of a project at a time: the pair rule's check and the insert are one step.
+            cursor.execute("SELECT id FROM projects_project WHERE id = %s FOR UPDATE", [project.pk])
+        cursor.execute(f"INSERT INTO runs_run ({INSERTED}) {select_sql}", params)
+        count = cursor.rowcount
+        if count:
+            wake_workers()
+    return count
+
+
+def _data_state(connection, body: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"jsonb_build_object('data', {body})"
+    return f"json_object('data', json({body}))"
+
+
+def _not_recent(connection, message: str, job: str, now) -> tuple[str, list]:
+    since = connection.ops.adapt_datetimefield_value(now - PAIR_INTERVAL)
+    sql = (
+        f"NOT EXISTS (SELECT 1 FROM runs_run x WHERE x.message_id = {message} "
+        f"AND x.job_id = {job} AND x.created_at >= %s)"
+    )
+    return sql, [since]
+
+
+def eligible_runs(runs):
+    """The runs of a filter a batch reprocesses: not those of flow/catch, switched-off or archived jobs."""
+    return runs.filter(job__enabled=True, job__archived=False).exclude(
+        job__trigger__kind__in=[Trigger.Kind.FLOW, Trigger.Kind.CATCH]
+    )
+
+
+def reprocess_runs(project, filters: ActivityFilters, now=None) -> int:
+    """Run again the runs the Activity filters select; how many were queued.
+
+    Each (message, job) pair once, from its message as it is now; cron and manual runs from the job's
+    saved state; others from their initial state (as reprocess.reprocess_run does for one run).
+    """
+    now = now or timezone.now()
+    connection = connections[router.db_for_write(Run)]
+    chosen, chosen_params = eligible_runs(filters.runs(project, now)).values("id").query.sql_with_params()
+    empty = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
+    recent, recent_params = _not_recent(connection, "r.message_id", "r.job_id", now)
+    select = (
+        "SELECT r.project_id, r.job_id, r.message_id, "
+        "CASE WHEN r.message_id IS NULL AND r.cause NOT IN ('cron', 'manual') THEN r.parent_id END, "
+        "r.cause, 'pending', %s, "
+        f"CASE WHEN r.message_id IS NOT NULL THEN {_data_state(connection, 'm.body')} "
+        f"WHEN r.cause IN ('cron', 'manual') THEN COALESCE(j.saved_state, {empty}) "
+        "ELSE r.initial_state END, '', '' "
+        "FROM runs_run r JOIN jobs_job j ON j.id = r.job_id "
+        "LEFT JOIN inbox_message m ON m.id = r.message_id "
+        # The earliest run of each (message, job) pair; runs without a message each count.
+        "WHERE r.id IN (SELECT min(f.id) FROM runs_run f "
+        f"WHERE f.id IN ({chosen}) GROUP BY f.job_id, COALESCE(f.message_id, -f.id)) "
+        f"AND (r.message_id IS NULL OR {recent}) "
+        "ORDER BY r.created_at, r.id"
+    )
+    params = [connection.ops.adapt_datetimefield_value(now), *chosen_params, *recent_params]
+    return enqueue_bulk(project, select, params)
+
+
+def reprocess_messages(project, filters: InboxFilters, now=None) -> int:
+    """Match the messages the Inbox filters select against the current triggers and switched-on jobs
+    again, and queue a run per match; how many were queued."""
+    now = now or timezone.now()
+    connection = connections[router.db_for_write(Run)]
+    pairs = message_pairs(project.pk)
+    if not pairs:
+        return 0
+    chosen = filters.messages(project, now)
+    branches, params = [], []
+    for place, (job, trigger) in enumerate(pairs):
+        matched = chosen.filter(matching(trigger)).values("id", "received_at")
+        sql, branch_params = matched.query.sql_with_params()
+        # `place`: a message's runs come in the order the inbox creates them (by trigger, then job).
+        branches.append(f"SELECT b.id, b.received_at, %s AS job_id, %s AS place FROM ({sql}) b")
+        params += [job.pk, place, *branch_params]
+    recent, recent_params = _not_recent(connection, "p.id", "p.job_id", now)
+    select = (
+        "SELECT %s, p.job_id, p.id, NULL, 'message', 'pending', %s, "
+        f"{_data_state(connection, 'm.body')}, '', '' "
+        f"FROM ({' UNION ALL '.join(branches)}) p JOIN inbox_message m ON m.id = p.id "
+        f"WHERE {recent} ORDER BY p.received_at, p.id, p.place"
+    )
+    params = [project.pk, connection.ops.adapt_datetimefield_value(now), *params, *recent_params]
+    return enqueue_bulk(project, select, params)
+
+
+def approximate_count(queryset) -> tuple[int, bool]:
+    """(count, exact): exact up to EXACT_COUNT_LIMIT; above it PostgreSQL's planner estimate (SQLite,
+    which has none, counts)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.count(), True
+    exact = queryset.values("id")[: EXACT_COUNT_LIMIT + 1].count()
+    if exact <= EXACT_COUNT_LIMIT:
+        return exact, True
+    sql, params = queryset.values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = (plan if isinstance(plan, list) else json.loads(plan))[0]
+    return max(int(plan["Plan"]["Plan Rows"]), EXACT_COUNT_LIMIT + 1), False

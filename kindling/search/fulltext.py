@@ -1,0 +1,113 @@
+"""The full-text filters: Inbox "Body text" and Activity "Log text" (syntax in lib/websearch.py).
+
+PostgreSQL matches the tsvector expression its GIN index holds against websearch_to_tsquery; SQLite
+asks its FTS5 unicode61 tables. Both get the query as lib/websearch.py parsed it, so they find the
+same rows. A message is one document (its body); a run's document is its log, where each term must be
+on some line (and a -term on none): words of one line, as they were logged, make a phrase.
+"""
+
+import operator
+from functools import reduce
+
+from django.db import connections
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, TextField, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from django.db.models.lookups import In
+
+from kindling.lib.websearch import Query, Term, fts5_groups, fts5_phrase, websearch_text
+from kindling.search.indexes import words_sql
+
+
+class TsMatch(Func):
+    """PostgreSQL: `expression`'s indexed tsvector matches a websearch query."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, websearch: str, json: bool = False):
+        super().__init__(expression, Value(websearch))
+        self.json = json
+
+    def as_sql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        query, query_params = compiler.compile(self.source_expressions[1])
+        sql = f"{words_sql(column, json=self.json)} @@ websearch_to_tsquery('simple'::regconfig, {query})"
+        return sql, [*column_params, *query_params]
+
+
+# SQLite plans `id IN (matches)` from the matches: it reads every matching row and sorts them, which
+# is instant for a rare word and slow for a common one (thousands of rows). `+id IN (matches)` makes
+# it walk the project's newest-first index instead and check each id against the matches, read once:
+# a page of a common word stops after a few dozen rows, while a rare word walks the whole window.
+# A bounded count of the matches picks the plan.
+COMMON_MATCHES = 500
+UNINDEXED_PK = Func(F("pk"), template="(+%(expressions)s)", output_field=BigIntegerField())
+
+
+def _in(ids: RawSQL, table: str, expression: str, using: str) -> Q:
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH %s LIMIT %s)",
+            [expression, COMMON_MATCHES],
+        )
+        common = cursor.fetchone()[0] >= COMMON_MATCHES
+    return Q(In(UNINDEXED_PK, ids)) if common else Q(pk__in=ids)
+
+
+def _fts5_ids(table: str, expression: str) -> RawSQL:
+    return RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [expression])
+
+
+def _sqlite_groups(query: Query, matching) -> Q:
+    """OR of the alternatives; `matching(fts5 expression)` is the condition of the rows that match it."""
+    groups = []
+    for positive, negative in fts5_groups(query):
+        if positive and negative:
+            groups.append(matching(f"({positive}) NOT ({negative})"))
+        elif positive:
+            groups.append(matching(positive))
+        else:
+            groups.append(~matching(negative))
+    return reduce(operator.or_, groups)
+
+
+def message_condition(query: Query, using: str = "default") -> Q:
+    """Messages whose body matches the query."""
+    if connections[using].vendor == "postgresql":
+        return Q(TsMatch(Cast("body", TextField()), websearch_text(query), json=True))
+    table = "search_body_words"
+    return _sqlite_groups(
+        query, lambda expression: _in(_fts5_ids(table, expression), table, expression, using)
+    )
+
+
+def _line_ids_to_runs(expression: str) -> RawSQL:
+    return RawSQL(
+        "SELECT l.run_id FROM runs_logline l WHERE l.id IN "
+        "(SELECT rowid FROM search_log_words WHERE search_log_words MATCH %s)",
+        [expression],
+    )
+
+
+def run_condition(query: Query, using: str = "default") -> Q:
+    """Runs whose log matches the query: every term on some line, no -term on any line."""
+    postgres = connections[using].vendor == "postgresql"
+
+    def has_line(term: Term) -> Q:
+        if postgres:
+            from kindling.runs.models import LogLine
+
+            # IN, not a correlated EXISTS: the planner then reads the matching lines from the GIN
+            # index once, where EXISTS had it compute the tsvector of every run's lines in turn.
+            lines = LogLine.objects.filter(TsMatch(F("message"), websearch_text([[Term(term.words)]])))
+            return Q(pk__in=lines.values("run_id"))
+        expression = fts5_phrase(term)
+        return _in(_line_ids_to_runs(expression), "search_log_words", expression, using)
+
+    return reduce(
+        operator.or_,
+        (
+            reduce(operator.and_, (~has_line(term) if term.negated else has_line(term) for term in group))
+            for group in query
+        ),
+    )

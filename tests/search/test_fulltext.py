@@ -1,0 +1,105 @@
+"""The full-text filters find the same rows on SQLite and PostgreSQL (run this file on both)."""
+
+import pytest
+
+from kindling.inbox.filters import filter_messages
+from kindling.inbox.models import Message
+from kindling.lib.websearch import EmptyQuery, Term, describe, parse, websearch_text
+from kindling.runs.filters import filter_runs
+from kindling.runs.models import Run
+from tests.conftest import make_job, post_message
+from tests.portal.conftest import make_run
+
+BODIES = {
+    "india": {"country": "India", "district": "Kisumu", "note": "sent to DHIS2"},
+    "kenya": {"country": "Kenya", "district": "Kisumu", "note": "not sent"},
+    "zurich": {"city": "Zürich", "note": "ZÜRICH weiß"},
+    "ip": {"server": "10.0.0.5:443", "note": "line one\nline two", "email": "ops@example.org"},
+    "percent": {"note": "50% of_rows", "flag": True},
+}
+
+CASES = [
+    ("india", ["india"]),
+    ("INDIA", ["india"]),
+    ("kisumu", ["india", "kenya"]),
+    ("kisumu -kenya", ["india"]),
+    ("kenya or india", ["india", "kenya"]),
+    ('"not sent"', ["kenya"]),
+    ('"sent not"', []),
+    ("sent", ["india", "kenya"]),
+    ("india kenya", []),
+    ("zürich", ["zurich"]),
+    ("Zürich", ["zurich"]),
+    ("WEISS", []),  # no stemming or folding beyond case: weiß is its own word
+    ("weiß", ["zurich"]),
+    ("10.0.0.5", ["ip"]),
+    ("443", ["ip"]),
+    ('"line two"', ["ip"]),
+    ("nline", []),  # the \n of the stored JSON is no letter
+    ("example", ["ip"]),
+    ("50%", ["percent"]),
+    ("of_rows", ["percent"]),
+    ("rows", ["percent"]),
+    ("true", ["percent"]),
+    ("kis", []),  # words, not substrings: the Search Console finds substrings
+    ("-kisumu", ["zurich", "ip", "percent"]),
+    ("-kisumu -zürich", ["ip", "percent"]),
+    ("dhis2 or -kisumu", ["india", "zurich", "ip", "percent"]),
+]
+
+
+@pytest.fixture
+def bodies(project):
+    return {post_message(project, body)[0].pk: name for name, body in BODIES.items()}
+
+
+@pytest.mark.parametrize(("query", "found"), CASES)
+def test_body_text_filter(project, bodies, query, found):
+    messages = filter_messages(Message.objects.filter(project=project), text=query)
+
+    assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
+
+
+@pytest.mark.parametrize(("query", "found"), CASES)
+def test_log_text_filter_takes_each_log_line_as_a_body_would(project, query, found):
+    job = make_job(project)
+    runs = {}
+    for name, body in BODIES.items():
+        # one line per value: a run's log matches when each term is on some line
+        lines = [("JOB", "info", f"{key} {value}") for key, value in body.items()]
+        runs[make_run(job, logs=lines).pk] = name
+
+    found_runs = filter_runs(Run.objects.filter(project=project), text=query)
+
+    assert sorted(runs[pk] for pk in found_runs.values_list("pk", flat=True)) == sorted(found)
+
+
+def test_a_phrase_does_not_run_across_log_lines(project):
+    job = make_job(project)
+    split = make_run(job, logs=[("JOB", "info", "connect"), ("R/T", "error", "ECONNREFUSED")])
+    together = make_run(job, logs=[("R/T", "error", "connect ECONNREFUSED 10.0.0.5")])
+
+    assert list(filter_runs(Run.objects.all(), text='"connect econnrefused"')) == [together]
+    assert set(filter_runs(Run.objects.all(), text="connect econnrefused")) == {split, together}
+
+
+def test_a_query_without_words_is_refused():
+    with pytest.raises(EmptyQuery):
+        parse(' "" - or !! ')
+
+
+def test_the_query_is_written_out_for_websearch_to_tsquery_in_our_words():
+    query = parse('Kisumu -"Not sent" or 10.0.0.5 OR')
+
+    assert query == [[Term(("kisumu",)), Term(("not", "sent"), negated=True)], [Term(("10", "0", "0", "5"))]]
+    assert websearch_text(query) == 'kisumu -"not sent" or "10 0 0 5"'
+    assert describe(query) == 'kisumu and without "not sent" or "10 0 0 5"'
+
+
+def test_messages_edited_later_are_found_by_their_new_body(project):
+    message, _ = post_message(project, {"country": "India"})
+    message.body = {"country": "Kenya"}
+    message.save()
+
+    assert list(filter_messages(Message.objects.all(), text="kenya")) == [message]
+    assert list(filter_messages(Message.objects.all(), text="india")) == []
