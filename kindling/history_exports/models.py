@@ -41,8 +41,8 @@ class Export(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "id"], name="export_queue"),
-            models.Index(fields=["status", "expires_at"], name="export_expiry"),
+            models.Index(fields=["status", "id"], name="history_export_queue"),
+            models.Index(fields=["status", "expires_at"], name="history_export_expiry"),
         ]
 
     def __str__(self):

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from kindling.inbox.filters import InboxFilters, matching
 from kindling.jobs.models import Trigger
+from kindling.plans import usage
 from kindling.runs.filters import ActivityFilters
-from kindling.runs.models import Run
+from kindling.runs.models import JobState, LogLine, Run
 from kindling.runs.queue import message_pairs, wake_workers
 from kindling.runs.reprocess import PAIR_INTERVAL
 
@@ -43,11 +44,60 @@ def enqueue_bulk(project, select_sql: str, params: list) -> int:
         if connection.vendor == "postgresql":
             # One batch of a project at a time: the pair rule's check and the insert are one step.
             cursor.execute("SELECT id FROM projects_project WHERE id = %s FOR UPDATE", [project.pk])
-        cursor.execute(f"INSERT INTO runs_run ({INSERTED}) {select_sql}", params)
-        count = cursor.rowcount
-        if count:
+        cursor.execute(f"INSERT INTO runs_run ({INSERTED}) {select_sql} RETURNING id", params)
+        # Ids are given in insertion order, which is the queue's order.
+        ids = sorted(row[0] for row in cursor.fetchall())
+        if not ids:
+            return 0
+        admission = usage.admit(project.pk, len(ids))
+        rejected = ids[admission.allowed :]
+        _reject(cursor, rejected, admission.reason)
+        # The Inbox's run-state filter: a pair's first run opens its row; rejected runs decide theirs.
+        for chunk in _chunks(ids):
+            cursor.execute(_open_states_sql(len(chunk)), [JobState.State.PENDING, *chunk])
+        if rejected:
+            JobState.rebuild(
+                Run.objects.filter(pk__in=rejected, message__isnull=False).values_list(
+                    "message_id", flat=True
+                ),
+                using=connection.alias,
+            )
+        if admission.allowed:
             wake_workers()
-    return count
+    return len(ids)
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _open_states_sql(count: int) -> str:
+    marks = ", ".join(["%s"] * count)
+    return (
+        f"INSERT INTO {JobState._meta.db_table} (message_id, job_id, project_id, received_at, state) "
+        f"SELECT m.id, r.job_id, m.project_id, m.received_at, %s FROM runs_run r "
+        f"JOIN inbox_message m ON m.id = r.message_id WHERE r.id IN ({marks}) "
+        "ON CONFLICT (message_id, job_id) DO NOTHING"
+    )
+
+
+def _reject(cursor, ids: list[int], reason: str) -> None:
+    """Runs of the batch over the plan's runs per cycle: recorded rejected, the reason in their log
+    (as queue.enqueue_batch records one)."""
+    now = timezone.now()
+    for chunk in _chunks(ids):
+        marks = ", ".join(["%s"] * len(chunk))
+        cursor.execute(
+            f"UPDATE runs_run SET status = %s, finished_at = %s WHERE id IN ({marks})",
+            [Run.Status.REJECTED, now, *chunk],
+        )
+        LogLine.objects.bulk_create(
+            [
+                LogLine(run_id=pk, seq=0, time=now, source="PLAN", level="error", message=reason)
+                for pk in chunk
+            ]
+        )
 
 
 def _data_state(connection, body: str) -> str:

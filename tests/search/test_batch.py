@@ -172,3 +172,25 @@ def test_the_dialog_words_and_count(project):
         "messages, where a job's last run failed, received in the last 30 days"
     )
     assert approximate_count(activity(status="failed").runs(project)) == (3, True)
+
+
+def test_a_batch_counts_against_the_plan_and_records_the_runs_over_it_rejected(project):
+    from kindling.runs.models import JobState, LogLine
+    from tests.conftest import make_plan, put_on_plan
+
+    forms = make_trigger(project, "forms", criteria={"form": "v7"})
+    make_job(project, "send", forms)
+    put_on_plan(project, make_plan("Small", runs_per_month=5))
+    for n in range(4):  # 4 runs of the 5 used
+        post_message(project, {"form": "v7", "n": n})
+    Run.objects.update(created_at=timezone.now() - timedelta(minutes=5))  # past the pair rule
+    before = last_id()
+
+    count = reprocess_messages(project, inbox())
+
+    batch = new_runs(before)
+    assert count == 4
+    assert [run.status for run in batch] == [Run.Status.PENDING] + [Run.Status.REJECTED] * 3
+    assert "runs" in LogLine.objects.get(run=batch[-1]).message
+    rejected_states = JobState.objects.filter(state=JobState.State.REJECTED).count()
+    assert rejected_states == 3

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('requester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history_exports', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'id'], name='export_queue'), models.Index(fields=['status', 'expires_at'], name='export_expiry')],
+                'indexes': [models.Index(fields=['status', 'id'], name='history_export_queue'), models.Index(fields=['status', 'expires_at'], name='history_export_expiry')],
             },
         ),
     ]
