@@ -379,6 +379,9 @@ def _popen_ids(ids: tuple[int, int] | None) -> dict:
     return {} if ids is None else {"user": ids[0], "group": ids[1], "extra_groups": []}
 
 
+SPAWN_ATTEMPTS = 3
+
+
 def spawn(command: list[str], *, workdir: Path, readable: list[Path], network: Network, **popen) -> Sandboxed:
     """Start `command` inside the sandbox, with `workdir` writable and the current directory."""
     ids = _host_ids()
@@ -386,6 +389,26 @@ def spawn(command: list[str], *, workdir: Path, readable: list[Path], network: N
         os.chown(workdir, *ids)
     for path in readable:
         _check_readable(Path(path).resolve(), ids)
+    for attempt in range(1, SPAWN_ATTEMPTS + 1):
+        try:
+            sandboxed = _spawn(command, workdir, readable, network, ids, popen)
+        except SandboxError:
+            if attempt == SPAWN_ATTEMPTS:
+                raise
+            continue
+        # Under heavy load the kernel now and then refuses bubblewrap the new namespace's loopback
+        # address ("loopback: Failed RTM_NEWADDR"), and bubblewrap gives up before the command starts:
+        # while it waited for its network, such a sandbox has already ended. Build another.
+        if sandboxed.process.poll() is None or not network.isolated or attempt == SPAWN_ATTEMPTS:
+            return sandboxed
+        sandboxed.close()
+        for stream in (sandboxed.process.stdin, sandboxed.process.stdout, sandboxed.process.stderr):
+            if stream is not None:
+                stream.close()
+    raise AssertionError("unreachable")
+
+
+def _spawn(command, workdir: Path, readable, network: Network, ids, popen: dict) -> Sandboxed:
     fds = {"seccomp": _pipe_with(seccomp.program())}
     parent_ends = []
     if network.isolated:
@@ -412,7 +435,8 @@ def spawn(command: list[str], *, workdir: Path, readable: list[Path], network: N
     info_read, block_write = parent_ends
     try:
         stack, exit_fd = _start_network(_read_child_pid(info_read, process), network, ids)
-        os.write(block_write, b"1")  # the network is ready: bubblewrap may start the command
+        if process.poll() is None:
+            os.write(block_write, b"1")  # the network is ready: bubblewrap may start the command
         return Sandboxed(process, stack, exit_fd)
     except BaseException:
         process.kill()

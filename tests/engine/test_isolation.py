@@ -80,6 +80,7 @@ def test_the_same_job_reads_them_without_the_os_sandbox(run_job, platform_data, 
     # The control of the test above: the job does reach the files when nothing stops it.
     folder, marker = platform_data
     monkeypatch.setattr(node.sandbox, "available", lambda: False)
+    monkeypatch.setenv(node.sandbox.NO_SANDBOX_ENV, "1")  # the operator trusts every job author
 
     result = run_job(READ_FILES, data={"paths": paths_in(folder)})
 
@@ -118,6 +119,7 @@ def test_without_the_os_sandbox_the_workers_environment_shows_through_proc(run_j
     # The control of the test above, and a warning: outside bubblewrap, the job's own environment is
     # still empty, but /proc shows it the environment the worker started with.
     monkeypatch.setattr(node.sandbox, "available", lambda: False)
+    monkeypatch.setenv(node.sandbox.NO_SANDBOX_ENV, "1")  # the operator trusts every job author
 
     result = run_job(READ_ENVIRONMENTS)
 
@@ -138,5 +140,10 @@ def test_the_runner_and_the_adaptors_are_read_only_and_tmp_is_private(run_job, a
         data={"targets": targets, "outside": str(outside)},
     )
 
-    assert result.final_state["data"] == {"wrote": ["EROFS"] * 4, "seen": False}
+    # The runner and the adaptors are read-only binds and, when Kindling runs as root, not the job's
+    # own files either (EACCES comes first then); nothing was written.
+    wrote = result.final_state["data"]["wrote"]
+    assert all(code in ("EROFS", "EACCES") for code in wrote) and result.final_state["data"]["seen"] is False
+    assert "// planted" not in (adaptor_repo.resolve() / "package.json").read_text()
+    assert "// planted" not in node.WORKER.read_text()
     assert "planted" not in node.WORKER.read_text()
