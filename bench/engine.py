@@ -229,6 +229,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500, help="warm runs per job (default 500)")
     default_repo = os.environ.get("KINDLING_ADAPTOR_DIR", ROOT / "data" / "adaptors")
     parser.add_argument("--adaptor-dir", default=default_repo)
+    parser.add_argument(
+        "--network-only", action="store_true", help="only what the job's own network costs (quicker)"
+    )
     args = parser.parse_args()
     repo = Path(args.adaptor_dir)
     for adaptor in (COMMON, HTTP):
@@ -253,7 +256,7 @@ def main() -> None:
         ("language-http get() to a local server", "get('/ping');", HTTP, {"baseUrl": base}),
     ]
     try:
-        rows = [measure(*job, repo=repo, runs=args.runs) for job in jobs]
+        rows = [] if args.network_only else [measure(*job, repo=repo, runs=args.runs) for job in jobs]
         isolation = network_cost(repo, args.runs)
     finally:
         server.kill()
