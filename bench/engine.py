@@ -261,20 +261,21 @@ def main() -> None:
     finally:
         server.kill()
 
-    print()
-    print(
-        "| job | cold run | first run, standby | warm median | warm p95 | runs/s, 2 processes "
-        f"| RSS after {args.runs} runs (recycled / never) | CPU per warm run (Node + engine) |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for row in rows:
+    if rows:
+        print()
         print(
-            f"| {row['job']} | {row['cold'] * 1000:.0f} ms | {row['first'] * 1000:.0f} ms "
-            f"| {row['median'] * 1000:.1f} ms "
-            f"| {row['p95'] * 1000:.1f} ms | {row['per_second']:.0f} "
-            f"| {row['rss_recycled']:.0f} MB / {row['rss_never']:.0f} MB "
-            f"| {row['node_cpu'] * 1000:.1f} + {row['engine_cpu'] * 1000:.1f} ms |"
+            "| job | cold run | first run, standby | warm median | warm p95 | runs/s, 2 processes "
+            f"| RSS after {args.runs} runs (recycled / never) | CPU per warm run (Node + engine) |"
         )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for row in rows:
+            print(
+                f"| {row['job']} | {row['cold'] * 1000:.0f} ms | {row['first'] * 1000:.0f} ms "
+                f"| {row['median'] * 1000:.1f} ms "
+                f"| {row['p95'] * 1000:.1f} ms | {row['per_second']:.0f} "
+                f"| {row['rss_recycled']:.0f} MB / {row['rss_never']:.0f} MB "
+                f"| {row['node_cpu'] * 1000:.1f} + {row['engine_cpu'] * 1000:.1f} ms |"
+            )
     print()
     print(
         f"What the job's own network costs (language-common fn(state => state), {args.runs} warm runs each):"
