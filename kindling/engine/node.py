@@ -235,38 +235,32 @@ class RunnerProcess:
         self.ended_by = None
         self._stderr.clear()
 
-    def node_pids(self) -> list[int]:
-        """The Node.js processes of this runner (under bubblewrap, a grandchild of ours)."""
-        pids, pending = [], [self.process.pid]
+    def _tree(self) -> Iterator[tuple[int, str, bool]]:
+        """(pid, program name, is the runner) of this process and all its descendants."""
+        pending = [self.process.pid]
         while pending:
             pid = pending.pop()
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
                     args = cmdline.read().split(b"\0")
-                if str(WORKER).encode() in args and Path(args[0].decode()).name != "bwrap":
-                    pids.append(pid)
+                yield pid, Path(args[0].decode(errors="replace")).name, str(WORKER).encode() in args
             except OSError:
                 pass
             pending += _children(pid)
-        return pids
+
+    def node_pids(self) -> list[int]:
+        """The Node.js processes of this runner (under bubblewrap, a grandchild of ours)."""
+        return [pid for pid, program, runner in self._tree() if runner and program != "bwrap"]
 
     def stray_processes(self) -> list[int]:
         """Processes that job code started and that are still alive between runs (a detached child
         survives its parent's exit and is adopted by the sandbox's init): besides bubblewrap and the
         runner itself, nothing should be there."""
-        strays, pending = [], [self.process.pid]
-        while pending:
-            pid = pending.pop()
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    args = cmdline.read().split(b"\0")
-            except OSError:
-                continue
-            if pid != self.process.pid and Path(args[0].decode(errors="replace")).name != "bwrap":
-                if str(WORKER).encode() not in args:
-                    strays.append(pid)
-            pending += _children(pid)
-        return strays
+        return [
+            pid
+            for pid, program, runner in self._tree()
+            if pid != self.process.pid and program != "bwrap" and not runner
+        ]
 
     def send(self, request: dict, *, last: bool = False) -> None:
         """Queue one request; it is written while events are read, so a big state cannot deadlock.
