@@ -46,6 +46,13 @@ def put_on_plan(project, plan=None) -> Project:
     return project
 
 
+@pytest.fixture
+def generous_default_plan(db):
+    """The operator's default plan allows v1's highest concurrency (Free allows 1): for tests of the
+    settings, not of plans."""
+    Plan.objects.filter(is_default=True).update(max_concurrency=10)
+
+
 def make_trigger(project, name="trigger-1", kind=Trigger.Kind.MESSAGE, **kw) -> Trigger:
     if kind == Trigger.Kind.MESSAGE:
         kw.setdefault("criteria", {})

@@ -159,7 +159,7 @@ def build(export: Export) -> Export:
 
 
 def download_url(export: Export) -> str:
-    return settings.BASE_URL + reverse("export-download", args=[export.pk])
+    return settings.BASE_URL + reverse("history-export-download", args=[export.pk])
 
 
 def notify(export: Export) -> None:

@@ -4,5 +4,5 @@ from kindling.history_exports import views
 
 urlpatterns = [
     path("projects/<slug:slug>/history/<slug:kind>/export", views.bulk_export, name="bulk-export"),
-    path("exports/<int:export_id>/download", views.export_download, name="export-download"),
+    path("history-exports/<int:export_id>/download", views.export_download, name="history-export-download"),
 ]

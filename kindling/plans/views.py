@@ -54,7 +54,7 @@ def plan_history(request, slug):
 @login_required
 @require_POST
 def plan_change(request, slug):
-    project = project_for(request.user, slug)
+    project = project_for(request.user, slug, "manage_plan")
     try:
         plan = find_plan(request.POST.get("plan", ""))
         change_plan(project, plan, by=request.user)  # checks the role: 403 for collaborators

@@ -1,10 +1,9 @@
-from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema, Status
 
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.plans.api import plan_and_usage
-from kindling.projects.access import can, project_for, projects_of
+from kindling.projects.access import project_for, projects_of
 from kindling.projects.configure import ConfigError, configure, create_project
 from kindling.projects.members import (
     AccessError,
@@ -74,9 +73,7 @@ def get_project(request, slug: str):
     "notification_threshold, timezone",
 )
 def patch_project(request, slug: str, payload: ProjectPatch):
-    project = project_for(request.user, slug)
-    if not can(request.user, "edit_settings", project):
-        raise PermissionDenied("Only the project's administrators can change its settings.")
+    project = project_for(request.user, slug, "edit_settings")
     changes = payload.model_dump(exclude_unset=True)
     nulls = sorted(field for field, value in changes.items() if value is None and field != "description")
     if nulls:

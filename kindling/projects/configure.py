@@ -5,6 +5,7 @@ import zoneinfo
 
 from django.db import IntegrityError, transaction
 
+from kindling.plans.limits import max_concurrency  # the slider goes up to the plan's maximum
 from kindling.projects.models import Project, SlugRedirect
 
 SETTINGS_FIELDS = ("name", "description", "concurrency", "notification_threshold", "timezone")
@@ -17,12 +18,6 @@ class ConfigError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
-
-
-def max_concurrency(project: Project) -> int:
-    # The plans app (issue 13, items 3 and 4) provides the project's plan maximum; until it is wired in,
-    # every project may use v1's highest concurrency.
-    return 10
 
 
 def clean_name(name) -> str:

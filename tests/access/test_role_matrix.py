@@ -17,13 +17,14 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from kindling.api import api
 from kindling.audit.models import AuditEvent
+from kindling.history_exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
 from kindling.jobs.models import AdaptorInstall
 from kindling.projects.access import PERMISSIONS
 from kindling.projects.members import set_support_access
 from kindling.projects.models import Membership
-from tests.conftest import make_credential, make_job, make_trigger, make_user, post_message
+from tests.conftest import make_credential, make_job, make_plan, make_trigger, make_user, post_message
 from tests.portal.conftest import make_run
 
 # URL name (portal) -> the action it needs, for pages that are not for every member.
@@ -36,6 +37,7 @@ ADMIN_PAGES = {
     "project-access-inbox-auth-add": "manage_inbox_auth",
     "project-access-inbox-auth-revoke": "manage_inbox_auth",
     "project-audit": "view_audit",
+    "plan-change": "manage_plan",
     "run-abort": "abort_run",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
@@ -48,6 +50,7 @@ ADMIN_OPERATIONS = {
     ("POST", "/projects/{slug}/inbox-auth"): "manage_inbox_auth",
     ("DELETE", "/projects/{slug}/inbox-auth/{method_id}"): "manage_inbox_auth",
     ("GET", "/projects/{slug}/audit"): "view_audit",
+    ("PATCH", "/projects/{slug}"): "edit_settings",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -64,6 +67,8 @@ BODIES = {
     ("PATCH", "/credentials/{credential_id}"): {"name": "renamed"},
     ("PUT", "/credentials/{credential_id}/projects"): {"projects": []},
     ("POST", "/credentials/{credential_id}/transfer"): {"email": "bob@example.com", "user_number": 1},
+    ("PATCH", "/projects/{slug}"): {"description": "changed"},
+    ("PUT", "/projects/{slug}/plan"): {"plan": "Scale"},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]
@@ -109,6 +114,16 @@ def world(project, alice, bob, charlie):
     credential = make_credential(alice, projects=[project])
     method = add_method(project, alice, "api_key", "matrix").method
     install = AdaptorInstall.objects.create(adaptor="@openfn/language-common", version="3.3.4")
+    make_plan("Scale")
+    people = {"alice": alice, "dana": dana, "bob": bob, "sam": sam, "charlie": charlie, "anonymous": None}
+    # An export is its requester's alone (other members get 404): each member asks for their own, and
+    # an outsider for the owner's.
+    exports = {
+        persona: Export.objects.create(project=project, requester=user, kind=Export.Kind.RUNS).pk
+        for persona, user in people.items()
+        if persona in ROLES
+    }
+    exports["charlie"] = exports["anonymous"] = exports["alice"]
     values = {
         "slug": project.slug,
         "job_id": job.pk,
@@ -121,8 +136,10 @@ def world(project, alice, bob, charlie):
         "install_id": install.pk,
         "flag": "private",
         "credential_id": credential.pk,
+        "kind": "runs",
+        "action": "reprocess",
+        "exports": exports,
     }
-    people = {"alice": alice, "dana": dana, "bob": bob, "sam": sam, "charlie": charlie, "anonymous": None}
     return values, people
 
 
@@ -187,6 +204,7 @@ def test_every_portal_page_of_a_project(client, client_for, world, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_every_api_operation_of_a_project(client, token_for, world, persona):
     values, people = world
+    values = {**values, "export_id": values["exports"][persona]}
     user = people[persona]
     headers = {"Authorization": f"Bearer {token_for(user)}"} if user else {}
 

@@ -6,6 +6,11 @@ from kindling.projects.models import Membership, Project
 from tests.conftest import make_job, make_trigger, post_message
 
 
+@pytest.fixture(autouse=True)
+def _plan_allows_ten(generous_default_plan):
+    pass
+
+
 def test_it_creates_a_project_with_its_inbox_and_makes_the_caller_its_owner(call, charlie):
     response = call(charlie, "POST", "/projects", {"name": "Clinic Forms", "description": "ODK intake"})
 
@@ -71,7 +76,7 @@ def test_a_collaborator_cannot_change_settings(call, project, bob):
     response = call(bob, "PATCH", f"/projects/{project.slug}", {"concurrency": 2})
 
     assert response.status_code == 403
-    assert "administrators" in response.json()["error"]
+    assert "does not allow: edit settings" in response.json()["error"]
     assert Project.objects.get(pk=project.pk).concurrency == 1
 
 

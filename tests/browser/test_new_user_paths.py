@@ -34,7 +34,8 @@ def alice_project(transactional_db):
 
 def open_project(page, base_url):
     log_in(page, base_url, "alice@example.com")
-    page.get_by_role("link", name="Health Ministry").click()
+    page.get_by_role("link", name="Health Ministry").click()  # the project's dashboard
+    page.get_by_role("navigation", name="Project menu").get_by_role("link", name="Activity").click()
     expect(page.get_by_role("heading", name="Activity")).to_be_visible()
 
 

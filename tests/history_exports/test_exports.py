@@ -163,7 +163,7 @@ def test_the_api_requests_an_export_and_reports_it_to_its_requester_only(smtp, p
     exports.build_pending()
     report = call(alice, "GET", f"/exports/{export_id}").json()
     assert report["status"] == "ready" and report["row_count"] == 1
-    assert report["download_url"] == f"http://kindling.test/exports/{export_id}/download"
+    assert report["download_url"] == f"http://kindling.test/history-exports/{export_id}/download"
     assert call(bob, "GET", f"/exports/{export_id}").status_code == 404
     bad = call(alice, "POST", f"/projects/{project.slug}/messages/export", {"job": "send"})
     assert bad.status_code == 400 and "not job" in bad.json()["error"]

@@ -1,8 +1,10 @@
+
 """New project, the project dashboard and Project Settings in the portal."""
 
 import re
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 
 from kindling.projects.models import Membership, Project, SlugRedirect
@@ -17,6 +19,11 @@ SETTINGS = {
     "notification_threshold": "85",
     "timezone": "UTC",
 }
+
+
+@pytest.fixture(autouse=True)
+def _plan_allows_ten(generous_default_plan):
+    pass
 
 
 def test_new_project_creates_it_with_its_inbox_and_the_creator_as_owner(client_for, charlie):
