@@ -102,6 +102,7 @@ def test_job_studio_edits_and_compiles_under_the_content_security_policy(health,
         set_expression(page, "fn(state => ({ ...state, ok: true }));")
         expect(page.locator("#studio-check")).to_contain_text("No syntax errors")
         page.get_by_role("button", name="Save", exact=True).click()
+        page.get_by_role("link", name="Done").click()  # Save keeps the user in Job Studio
         expect(page.get_by_role("heading", name="nightly-sync", exact=True)).to_be_visible()
         job.refresh_from_db()
         assert job.expression == "fn(state => ({ ...state, ok: true }));"
