@@ -9,15 +9,37 @@ writes <style> elements and style attributes as it lays out text and offers no n
 those pages, and only those, allow inline styles (never inline scripts).
 """
 
+import functools
+from urllib.parse import urlsplit
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-# The pages that carry the Monaco editor (url names of kindling/jobs/urls.py).
-MONACO_PAGES = {"job-create", "job-edit"}
+# The pages whose libraries write style attributes and offer no nonce for them: the Monaco editor
+# (kindling/jobs/urls.py) and Stripe Elements' card form (kindling/plans/urls.py).
+MONACO_PAGES = {"job-create", "job-edit", "billing-card"}
 
 
 def policy_header(directives: dict[str, list[str]]) -> str:
     return "; ".join(" ".join([name, *values]) for name, values in directives.items())
+
+
+def _origin(url: str) -> str:
+    return "{0.scheme}://{0.netloc}".format(urlsplit(url))
+
+
+@functools.cache
+def policies(provider: str, stripe_js: str, stripe_api: str) -> tuple[str, str]:
+    """The policy of every page and of Job Studio's. With Stripe billing, Stripe Elements' script and
+    card frames come from Stripe.js's origin and talk to Stripe's API."""
+    policy = {name: list(values) for name, values in settings.CONTENT_SECURITY_POLICY.items()}
+    if provider == "stripe":
+        js, api = _origin(stripe_js), _origin(stripe_api or "https://api.stripe.com")
+        policy["script-src"].append(js)
+        policy["frame-src"] = ["'self'", js, "https://hooks.stripe.com"]
+        policy["connect-src"] += [js, api]
+    studio = {**policy, "style-src": [*policy["style-src"], "'unsafe-inline'"]}
+    return policy_header(policy), policy_header(studio)
 
 
 class SecurityHeadersMiddleware:
@@ -31,9 +53,6 @@ class SecurityHeadersMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
-        policy = settings.CONTENT_SECURITY_POLICY
-        self.policy = policy_header(policy)
-        self.monaco_policy = policy_header({**policy, "style-src": [*policy["style-src"], "'unsafe-inline'"]})
         self.hsts = settings.HSTS_HEADER
 
     def __call__(self, request):
@@ -47,7 +66,8 @@ class SecurityHeadersMiddleware:
     def add_headers(self, request, response):
         match = request.resolver_match
         monaco = match is not None and match.url_name in MONACO_PAGES
-        response.headers.setdefault("Content-Security-Policy", self.monaco_policy if monaco else self.policy)
+        page, studio = policies(settings.BILLING_PROVIDER, settings.STRIPE_JS_URL, settings.STRIPE_API_BASE)
+        response.headers.setdefault("Content-Security-Policy", studio if monaco else page)
         # Django's SecurityMiddleware sends HSTS only on requests it sees as https, which behind a TLS
         # proxy depends on forwarded headers; a browser ignores the header on plain http anyway.
         if self.hsts:

@@ -2,7 +2,6 @@
 
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -223,13 +222,6 @@ STRIPE_SECRET_KEY = env_str("KINDLING_STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("KINDLING_STRIPE_PUBLISHABLE_KEY")
 STRIPE_API_BASE = env_str("KINDLING_STRIPE_API_BASE")  # empty: Stripe's own
 STRIPE_JS_URL = env_str("KINDLING_STRIPE_JS_URL", "https://js.stripe.com/v3/")
-if BILLING_PROVIDER == "stripe":
-    # Stripe Elements: its script and card frames come from Stripe.js's origin, and talk to its API.
-    _stripe_js = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_JS_URL))
-    _stripe_api = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_API_BASE or "https://api.stripe.com"))
-    CONTENT_SECURITY_POLICY["script-src"].append(_stripe_js)
-    CONTENT_SECURITY_POLICY["frame-src"] = ["'self'", _stripe_js, "https://hooks.stripe.com"]
-    CONTENT_SECURITY_POLICY["connect-src"] += [_stripe_js, _stripe_api]
 
 LOGGING = {
     "version": 1,

@@ -38,7 +38,7 @@ def test_a_new_user_creates_a_project_from_the_project_list(alice, live_server):
         page = browser.new_page(viewport=WIDE)
         log_in(page, live_server.url, "alice@example.com")
         page.get_by_role("link", name="New project").click()
-        page.get_by_label("Name").fill("Clinic Forms")
+        page.get_by_label("Name", exact=True).fill("Clinic Forms")
         page.get_by_label("Description").fill("ODK submissions from the clinics")
         page.get_by_role("button", name="Create project").click()
 
@@ -75,7 +75,7 @@ def test_renaming_a_project_changes_its_address_and_old_links_redirect(alice, li
         expect(field).to_have_attribute("type", "text")
         expect(field).to_have_value(inbox_url)
 
-        page.get_by_label("Name").fill("Ministry of Health")
+        page.get_by_label("Name", exact=True).fill("Ministry of Health")
         page.get_by_role("button", name="Update Project").click()
         expect(page).to_have_url(f"{live_server.url}/projects/ministry-of-health/settings")
         expect(page.get_by_role("status").filter(has_text="old links redirect for 60 days")).to_be_visible()
@@ -143,7 +143,7 @@ def test_when_the_session_ends_every_tab_shows_the_login_page_and_typed_input_su
         second.goto(f"{live_server.url}/")
         second.get_by_role("button", name="Account menu").click()
         second.get_by_role("link", name="Account Settings").click()
-        second.get_by_label("Name").fill("Alice Typed This")  # typed, not saved
+        second.get_by_label("Name", exact=True).fill("Alice Typed This")  # typed, not saved
 
         age_every_session(hours=24)
 
@@ -156,7 +156,7 @@ def test_when_the_session_ends_every_tab_shows_the_login_page_and_typed_input_su
         second.get_by_label("Password", exact=True).fill(PASSWORD)
         second.get_by_role("button", name="Log in").click()
         expect(second.get_by_role("heading", name="Account Settings")).to_be_visible()
-        expect(second.get_by_label("Name")).to_have_value("Alice Typed This")
+        expect(second.get_by_label("Name", exact=True)).to_have_value("Alice Typed This")
         expect(second.get_by_text("What you typed is filled in again")).to_be_visible()
         context.close()
     assert project.memberships.count() == 1
