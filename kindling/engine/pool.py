@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .compile import CompilerUnavailable, request_compile
 from .node import RunnerProcess, tree_rss_mb
-from .sandbox import HOST_NETWORK
+from .sandbox import HOST_NETWORK, configured_network
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,9 @@ class Pool:
         """A process for a run of `key`; `adaptor` ("<name>@<version>") is what standby processes
         started from now on import ahead."""
         repo = Path(repo).resolve()
+        # A process keeps the network it started with: after KINDLING_JOB_ALLOW_HOSTS changed (tests
+        # do it; an operator restarts workers), older processes are not reused.
+        network = HOST_NETWORK if self.local else configured_network()
         unfit: list[Lease] = []
         lease = None
         with self._lock:
@@ -169,14 +172,19 @@ class Pool:
             while idle and lease is None:
                 candidate = idle.pop()  # the most recently used: its caches are the warmest
                 # A process is started with one heap limit and one adaptor repository.
-                if candidate.runner.alive and (candidate.memory_mb, candidate.repo) == (memory_mb, repo):
+                fits = (candidate.memory_mb, candidate.repo, candidate.runner.network) == (
+                    memory_mb,
+                    repo,
+                    network,
+                )
+                if candidate.runner.alive and fits:
                     lease = candidate
                 else:
                     unfit.append(candidate)
             spare = None
             if lease is None and not self._closed:
                 # A new process for this run: a standby one if there is one (the count stays the same).
-                spare = self._take_standby(unfit)
+                spare = self._take_standby(unfit, network)
             if lease is None and not self._closed and len(idle) + len(busy) < self.size:
                 if spare is None and self._count() >= self.max_processes:
                     victim = self._least_recently_used_idle()
@@ -218,11 +226,12 @@ class Pool:
         """How many runs a new process may serve: between three quarters of max_runs and max_runs."""
         return self.max_runs - random.randint(0, self.max_runs // 4)
 
-    def _take_standby(self, unfit: list[Lease]) -> Lease | None:
+    def _take_standby(self, unfit: list[Lease], network) -> Lease | None:
         """A standby process fit for the latest request (lock held); unfit ones go to `unfit`."""
         while self._standby:
             spare = self._standby.pop(0)  # the oldest: it has surely finished starting
-            if spare.runner.alive and (spare.memory_mb, spare.repo) == self._profile:
+            fits = (spare.memory_mb, spare.repo) == self._profile and spare.runner.network == network
+            if spare.runner.alive and fits:
                 return spare
             unfit.append(spare)
         return None
