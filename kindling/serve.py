@@ -5,9 +5,11 @@ or as a `kindling scheduler` process of its own when there is no worker."""
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,6 +44,18 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     return started
 
 
+def share_metrics() -> None:
+    """The web process and the workers count into one directory (prometheus_client's multiprocess
+    mode), so that the portal's /metrics shows the whole machine; emptied at each start."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    data = Path(os.environ.get("KINDLING_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
+    directory = data / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def main(argv: list[str]) -> None:
     try:
         args = parser().parse_args(argv)
@@ -50,6 +64,7 @@ def main(argv: list[str]) -> None:
     if args.workers < 0 or args.slots < 1:
         sys.exit("kindling serve: --workers must be 0 or more and --slots at least 1")
     stop = StopOnSignal()
+    share_metrics()
     children = [subprocess.Popen(command) for command in commands(args)]
     print(f"Kindling is running at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     while not stop.requested and all(child.poll() is None for child in children):

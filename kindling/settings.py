@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "kindling.search",
     "kindling.history_exports",
+    "kindling.ops",
 ]
 
 MIDDLEWARE = [
@@ -185,7 +186,10 @@ EMAIL_HOST_PASSWORD = env_str("KINDLING_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("KINDLING_EMAIL_STARTTLS", False)
 EMAIL_USE_SSL = env_bool("KINDLING_EMAIL_SSL", False)
 EMAIL_TIMEOUT = 30
-EMAIL_BACKEND = env_str(
+# Every email goes through the counting backend (kindling/ops/mail.py: sent and failed for /metrics),
+# which hands it to this one.
+EMAIL_BACKEND = "kindling.ops.mail.CountingBackend"
+EMAIL_DELIVERY_BACKEND = env_str(
     "KINDLING_EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if env_str("KINDLING_EMAIL_HOST")
@@ -222,6 +226,12 @@ STRIPE_SECRET_KEY = env_str("KINDLING_STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("KINDLING_STRIPE_PUBLISHABLE_KEY")
 STRIPE_API_BASE = env_str("KINDLING_STRIPE_API_BASE")  # empty: Stripe's own
 STRIPE_JS_URL = env_str("KINDLING_STRIPE_JS_URL", "https://js.stripe.com/v3/")
+
+# Operations (kindling/ops): /metrics asks for `Authorization: Bearer <token>` when this is set.
+METRICS_TOKEN = env_str("KINDLING_METRICS_TOKEN")
+# A `kindling worker` serves its own metrics on this port when set (workers on other machines).
+METRICS_PORT = env_int("KINDLING_METRICS_PORT", 0, minimum=0)
+METRICS_ADDRESS = env_str("KINDLING_METRICS_ADDRESS", "127.0.0.1")
 
 LOGGING = {
     "version": 1,

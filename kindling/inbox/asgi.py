@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from kindling.inbox.views import NO_INBOX, answer, error, inbox_project_id, too_large
+from kindling.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ async def inbox_app(scope, receive, send) -> None:
     declared = headers.get("content-length")
     length = int(declared) if declared is not None and declared.isdigit() else None
     inbox_uuid = scope["path"][len(PREFIX) :]
+    started = time.perf_counter()
     try:
         if scope["method"] == "POST":
             client = (scope.get("client") or (None,))[0]  # inbox/auth.py's brute-force limit is per address
@@ -223,6 +225,7 @@ async def inbox_app(scope, receive, send) -> None:
             )
     except Disconnected:
         return
+    metrics.inbox_answered(status, started)
     content = json.dumps(payload).encode()
     await send(
         {

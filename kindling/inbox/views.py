@@ -1,3 +1,4 @@
+import time
 import uuid
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from kindling.inbox import auth as inbox_auth
 from kindling.inbox.receive import BadBody, parse_body, receive
+from kindling.ops import metrics
 from kindling.projects.models import Project
 
 
@@ -84,9 +86,11 @@ def answer(inbox_uuid, method: str, content_length, content_type: str, read, hea
 
 @csrf_exempt
 def inbox(request, inbox_uuid):
+    started = time.perf_counter()
     status, body, headers = answer(inbox_uuid, request.method, request.META.get("CONTENT_LENGTH"),
                                    request.content_type, request.read, request.headers,
                                    request.META.get("REMOTE_ADDR"))
+    metrics.inbox_answered(status, started)
     response = JsonResponse(body, status=status)
     for name, value in headers.items():
         response[name] = value

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from kindling.exports.build import request_export
 from kindling.exports.registry import BUILDERS
+from kindling.ops.retention import days_of
 from kindling.projects.access import can, project_for
 from kindling.projects.configure import SETTINGS_FIELDS, ConfigError, configure, max_concurrency
 from kindling.projects.forms import SettingsForm
@@ -28,6 +29,7 @@ def settings_page(request, project, form, status=200):
         "can_edit": can_edit,
         "max_concurrency": max_concurrency(project),
         "exports": [BUILDERS[kind] for kind in PROJECT_EXPORTS],
+        "retention_days": days_of(project),
     }
     return render(request, "projects/settings.html", context, status=status)
 

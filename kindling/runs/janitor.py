@@ -10,6 +10,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from kindling.ops import metrics
 from kindling.runs import queue
 from kindling.runs.models import Run
 
@@ -29,6 +30,7 @@ def mark_lost_runs(now=None) -> list[Run]:
             # renewal that got there first makes it return False, and then nothing more happens.
             if not run.mark_lost(now):
                 continue
+            metrics.run_ended(run)
             started = queue.start_listeners(run)
         log.warning(
             "run %s of %s lost (worker %s); %d catch run(s) queued",

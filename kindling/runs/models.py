@@ -233,6 +233,10 @@ class Run(models.Model):
             if ended:
                 JobState.settle(self, self.Status.ABORTED)
         self.refresh_from_db()
+        if ended:
+            from kindling.ops import metrics  # ops reads runs' models: imported here, not at the top
+
+            metrics.run_ended(self)
         return bool(ended)
 
 

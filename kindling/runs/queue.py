@@ -15,6 +15,7 @@ from django.db import connections, router, transaction
 from kindling.engine import LogLine
 from kindling.jobs.models import Job, Trigger
 from kindling.lib.storable import unstorable_json
+from kindling.ops import metrics
 from kindling.plans import usage
 from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
 from kindling.runs.models import RUN_COMPLETE, JobState, Run
@@ -85,6 +86,7 @@ def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=No
             runs.append(run)
         if admission.allowed:
             wake_workers()
+        metrics.runs_created(runs)
     return runs
 
 
@@ -189,6 +191,7 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
     with transaction.atomic():
         if not run.record_end(status, exit_code, final_state, log_lines, adaptor_version):
             return []  # aborted or declared lost meanwhile: whoever ended it decided what follows
+        metrics.run_ended(run)
         if run.succeeded:
             save_cron_state(run)
         wake_workers()  # its project may have a place free for a waiting run

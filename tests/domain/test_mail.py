@@ -69,7 +69,7 @@ def test_kindling_sends_mail_to_the_smtp_server_its_environment_names(smtp_serve
         "import django; django.setup()\n"
         "from django.conf import settings\n"
         "from django.core.mail import send_mail\n"
-        "print(settings.EMAIL_BACKEND)\n"
+        "print(settings.EMAIL_BACKEND, settings.EMAIL_DELIVERY_BACKEND)\n"
         "send_mail('Hello', 'Kindling can send mail.', None, ['ops@example.com'])\n"
     )
     env = {
@@ -84,7 +84,9 @@ def test_kindling_sends_mail_to_the_smtp_server_its_environment_names(smtp_serve
                           timeout=60)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "django.core.mail.backends.smtp.EmailBackend"
+    # Through the backend that counts emails for /metrics, which hands them to SMTP.
+    backends = ["kindling.ops.mail.CountingBackend", "django.core.mail.backends.smtp.EmailBackend"]
+    assert done.stdout.split() == backends
     [(sender, recipients, message)] = smtp_server.received
     assert (sender, recipients) == ("kindling@example.org", ["ops@example.com"])
     assert message["Subject"] == "Hello" and message.get_payload().strip() == "Kindling can send mail."

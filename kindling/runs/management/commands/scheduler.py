@@ -7,9 +7,15 @@ from django.db import close_old_connections
 from kindling.exports.build import exports_pass
 from kindling.history_exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
+from kindling.ops import health
+from kindling.ops.retention import retention_pass
+from kindling.runs.worker import worker_name
 from kindling.stopping import StopOnSignal
 
 log = logging.getLogger(__name__)
+
+# Readiness (/readyz) looks for a scheduler that beat in the last minute.
+heartbeat = health.Throttled("scheduler", worker_name())
 
 
 def report(stdout, started, lost) -> None:
@@ -26,6 +32,12 @@ def safe_pass(stdout) -> None:
     except Exception:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")
+        close_old_connections()
+    try:
+        heartbeat()
+        retention_pass()  # every minute: a project's messages and runs past its retention
+    except Exception:
+        log.exception("heartbeat or retention pass failed")
         close_old_connections()
     try:
         built, expired = exports_pass()

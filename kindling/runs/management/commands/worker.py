@@ -1,3 +1,4 @@
+import os
 import threading
 
 from django.conf import settings
@@ -5,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from kindling.engine import sandbox
+from kindling.ops import health, metrics
 from kindling.runs.management.commands.scheduler import safe_pass
 from kindling.runs.worker import Worker
 from kindling.stopping import StopOnSignal
@@ -38,10 +40,16 @@ class Command(BaseCommand):
         StopOnSignal(on_stop=worker.stop)
         self.stdout.write(f"worker {worker.name} started with {worker.slots} slot(s)")
         worker.start(once=once)
+        # Readiness (/readyz) and the pool's gauges: one thread beating for this process.
+        beating = health.Beating("worker", worker.name, on_beat=metrics.observe_pool).start()
+        if settings.METRICS_PORT:
+            metrics.serve_worker_metrics(settings.METRICS_PORT, settings.METRICS_ADDRESS)
         if scheduler:
             threading.Thread(target=self.schedule, args=(worker,), name="scheduler", daemon=True).start()
         while not worker.wait(timeout=0.5):
             pass
+        beating.stop()
+        metrics.process_exited(os.getpid())
         self.stdout.write(f"worker {worker.name} stopped")
 
     def check_sandbox(self) -> None:
