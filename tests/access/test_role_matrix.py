@@ -39,6 +39,7 @@ ADMIN_PAGES = {
     "project-audit": "view_audit",
     "plan-change": "manage_plan",
     "run-abort": "abort_run",
+    "project-retention": "edit_settings",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
 ADMIN_OPERATIONS = {
