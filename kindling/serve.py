@@ -35,13 +35,22 @@ def commands(args: argparse.Namespace) -> list[list[str]]:
     python = sys.executable
     kindling = [python, "-m", "kindling.cli"]
     started = [[python, "-m", "uvicorn", "kindling.asgi:application", "--host", args.host,
-                "--port", str(args.port), "--no-access-log", "--lifespan", "off"]]
+                "--port", str(args.port), "--no-access-log", "--lifespan", "off", *log_config()]]
     for n in range(args.workers):
         scheduler = ["--scheduler"] if n == 0 and not args.no_scheduler else []
         started.append([*kindling, "worker", "--slots", str(args.slots), *scheduler])
     if args.workers == 0 and not args.no_scheduler:
         started.append([*kindling, "scheduler"])
     return started
+
+
+def log_config() -> list[str]:
+    """KINDLING_LOG_FORMAT=json: uvicorn's own lines are JSON objects too."""
+    if os.environ.get("KINDLING_LOG_FORMAT", "").strip().lower() != "json":
+        return []
+    from kindling.ops.logs import UVICORN_CONFIG
+
+    return ["--log-config", UVICORN_CONFIG]
 
 
 def share_metrics() -> None:

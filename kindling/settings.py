@@ -7,6 +7,7 @@ import dj_database_url
 
 from kindling import env
 from kindling.env import env_bool, env_int, env_str
+from kindling.ops.logs import log_format
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("KINDLING_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -233,11 +234,16 @@ METRICS_TOKEN = env_str("KINDLING_METRICS_TOKEN")
 METRICS_PORT = env_int("KINDLING_METRICS_PORT", 0, minimum=0)
 METRICS_ADDRESS = env_str("KINDLING_METRICS_ADDRESS", "127.0.0.1")
 
+# KINDLING_LOG_FORMAT=json: one JSON object per line, with run and project ids (kindling/ops/logs.py).
+LOG_FORMAT = log_format()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "kindling.ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("KINDLING_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -38,6 +38,7 @@ def mark_lost_runs(now=None) -> list[Run]:
             run.job.name,
             run.worker or "?",
             len(started),
+            extra={"run_id": run.pk, "project_id": run.project_id},
         )
         lost.append(run)
     return lost

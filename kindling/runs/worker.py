@@ -19,6 +19,7 @@ from django.db import DataError, InterfaceError, OperationalError, close_old_con
 
 from kindling import engine
 from kindling.lib.storable import escaped
+from kindling.ops.logs import about
 from kindling.runs import queue
 from kindling.runs.livelog import LiveLog, LogWriter
 from kindling.runs.models import Run
@@ -215,7 +216,8 @@ def execute_claimed(run: Run, leases: LeaseKeeper | None = None, logs: LogWriter
     cancel = leases.hold(run.pk) if leases is not None else None
     live = logs.follow(run) if logs is not None else None
     try:
-        execute(run, cancel=cancel, live=live)
+        with about(run_id=run.pk, project_id=run.project_id):  # on each line logged meanwhile (json logs)
+            execute(run, cancel=cancel, live=live)
     finally:
         if logs is not None:
             logs.forget(run.pk)

@@ -2,16 +2,14 @@
 directory that then works: every message with its run, credentials readable, new messages taken."""
 
 import json
-import os
 import subprocess
 import sys
 import tarfile
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.ops.conftest import ROOT, environment, kindling, python
 
 ARRANGE = """
 import django; django.setup()
@@ -68,39 +66,6 @@ print(json.dumps({
     "password": Credential.objects.get().body["password"], "after": Message.objects.count() - messages,
 }))
 """
-
-
-def environment(data: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KINDLING_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)  # an embedded instance: SQLite in its data directory
-    return {**env, "KINDLING_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "kindling.settings"}
-
-
-def kindling(data: Path, *args, check=True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "kindling.cli", *args],
-        env=environment(data),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
-
-
-def python(data: Path, code: str, *args) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=environment(data),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def wait_for(predicate, timeout=60.0):

@@ -8,6 +8,7 @@ from kindling.exports.build import exports_pass
 from kindling.history_exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
 from kindling.ops import health
+from kindling.ops.logs import say
 from kindling.ops.retention import retention_pass
 from kindling.runs.worker import worker_name
 from kindling.stopping import StopOnSignal
@@ -20,9 +21,14 @@ heartbeat = health.Throttled("scheduler", worker_name())
 
 def report(stdout, started, lost) -> None:
     for run in started:
-        stdout.write(f"cron: queued run {run.pk} of {run.job.name}")
+        say(stdout, f"cron: queued run {run.pk} of {run.job.name}", run_id=run.pk, project_id=run.project_id)
     for run in lost:
-        stdout.write(f"lost: run {run.pk} of {run.job.name} (worker {run.worker or '?'})")
+        say(
+            stdout,
+            f"lost: run {run.pk} of {run.job.name} (worker {run.worker or '?'})",
+            run_id=run.pk,
+            project_id=run.project_id,
+        )
 
 
 def safe_pass(stdout) -> None:
@@ -42,7 +48,8 @@ def safe_pass(stdout) -> None:
     try:
         built, expired = exports_pass()
         if built:
-            stdout.write(f"export: {built.kind} of project {built.project_id} {built.status}")
+            say(stdout, f"export: {built.kind} of project {built.project_id} {built.status}",
+                project_id=built.project_id)
     except Exception:
         log.exception("exports pass failed")
         close_old_connections()
@@ -55,8 +62,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         stop = StopOnSignal()
-        self.stdout.write("scheduler started")
+        say(self.stdout, "scheduler started")
         while not stop.requested:
             safe_pass(self.stdout)
             time.sleep(1)
-        self.stdout.write("scheduler stopped")
+        say(self.stdout, "scheduler stopped")

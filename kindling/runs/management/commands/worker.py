@@ -7,6 +7,7 @@ from django.db import connection
 
 from kindling.engine import sandbox
 from kindling.ops import health, metrics
+from kindling.ops.logs import say
 from kindling.runs.management.commands.scheduler import safe_pass
 from kindling.runs.worker import Worker
 from kindling.stopping import StopOnSignal
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         self.check_sandbox()
         worker = Worker(slots=slots, on_run=self.report)
         StopOnSignal(on_stop=worker.stop)
-        self.stdout.write(f"worker {worker.name} started with {worker.slots} slot(s)")
+        say(self.stdout, f"worker {worker.name} started with {worker.slots} slot(s)")
         worker.start(once=once)
         # Readiness (/readyz) and the pool's gauges: one thread beating for this process.
         beating = health.Beating("worker", worker.name, on_beat=metrics.observe_pool).start()
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             pass
         beating.stop()
         metrics.process_exited(os.getpid())
-        self.stdout.write(f"worker {worker.name} stopped")
+        say(self.stdout, f"worker {worker.name} stopped")
 
     def check_sandbox(self) -> None:
         """Job code is untrusted: without its sandbox, refuse to start unless the operator said that
@@ -84,4 +85,9 @@ class Command(BaseCommand):
             connection.close()
 
     def report(self, run):
-        self.stdout.write(f"run {run.pk} ({run.job.name}): {run.status}, exit {run.exit_code}")
+        say(
+            self.stdout,
+            f"run {run.pk} ({run.job.name}): {run.status}, exit {run.exit_code}",
+            run_id=run.pk,
+            project_id=run.project_id,
+        )
