@@ -1,8 +1,8 @@
 """KINDLING_LOG_FORMAT=json: one JSON object per line, with the run and project ids where known."""
 
 import json
-import sys
 import logging
+import sys
 
 from kindling.ops.logs import JsonFormatter, about
 from tests.ops.conftest import kindling, python
