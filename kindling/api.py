@@ -76,6 +76,7 @@ def register_routers():
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router
+    from kindling.ops.api import router as ops_router
     from kindling.plans.api import router as plans_router
     from kindling.projects.api import router as projects_router
     from kindling.runs.api import router as runs_router
@@ -85,6 +86,7 @@ def register_routers():
     routers = (projects_router, jobs_router, inbox_router, runs_router, credentials_router, inbox_auth_router)
     for router in (*routers, audit_router, plans_router, search_router, batch_router, exports_router):
         api.add_router("/", router)
+    api.add_router("/", ops_router)
 
 
 register_routers()

@@ -61,3 +61,32 @@ def test_project_settings_shows_the_retention_and_links_administrators_to_it(
     member_page = client_for(bob).get(reverse("project-settings", args=[project.slug])).content.decode()
     assert "for <strong>7 days</strong>, then deleted" in admin_page and url in admin_page
     assert "for <strong>7 days</strong>, then deleted" in member_page and url not in member_page
+
+
+def test_the_api_reads_and_sets_retention(client, token_for, alice, project):
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    url = f"/api/v1/projects/{project.slug}/retention"
+    assert client.get(url, headers=headers).json() == {"days": None, "forever": True}
+    response = client.put(url, {"days": 90}, content_type="application/json", headers=headers)
+    assert response.status_code == 200 and response.json() == {"days": 90, "forever": False}
+    assert client.put(url, {"days": None}, content_type="application/json", headers=headers).json()["forever"]
+    assert days_of(project) is None
+
+
+def test_the_api_names_a_bad_number_of_days_and_an_unknown_field(client, token_for, alice, project):
+    headers = {"Authorization": f"Bearer {token_for(alice)}"}
+    url = f"/api/v1/projects/{project.slug}/retention"
+    too_many = client.put(url, {"days": 5000}, content_type="application/json", headers=headers)
+    unknown = client.put(url, {"days": 5, "weeks": 1}, content_type="application/json", headers=headers)
+    assert too_many.status_code == 400 and "5000 is out of range" in too_many.json()["error"]
+    assert unknown.status_code == 400 and "weeks" in unknown.json()["error"]
+    assert days_of(project) is None
+
+
+def test_a_collaborator_reads_retention_through_the_api_but_cannot_set_it(client, token_for, bob, project):
+    headers = {"Authorization": f"Bearer {token_for(bob)}"}
+    url = f"/api/v1/projects/{project.slug}/retention"
+    assert client.get(url, headers=headers).status_code == 200
+    refused = client.put(url, {"days": 1}, content_type="application/json", headers=headers)
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "Your role in this project does not allow: edit settings"}
