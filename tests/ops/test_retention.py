@@ -188,3 +188,17 @@ def test_purge_names_what_is_wrong(project):
         call_command("purge", "--project", "nope", "--before", "2026-01-01")
     with pytest.raises(CommandError, match="--before must be a date like 2026-01-31"):
         call_command("purge", "--project", project.slug, "--before", "last tuesday")
+
+
+def test_the_command_line_reads_and_sets_retention(project):
+    out = StringIO()
+    call_command("retention", project.slug, stdout=out)
+    call_command("retention", project.slug, "45", stdout=out)
+    call_command("retention", project.slug, "forever", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"{project.slug} keeps its messages and runs forever",
+        f"{project.slug} keeps its messages and runs 45 day(s)",
+        f"{project.slug} keeps its messages and runs forever",
+    ]
+    with pytest.raises(CommandError, match="whole number of days"):
+        call_command("retention", project.slug, "a week")
