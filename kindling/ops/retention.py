@@ -106,31 +106,26 @@ def purge(
     project: Project, before: datetime, *, batch: int = BATCH, max_batches: int | None = None
 ) -> Purged:
     """Delete the project's runs created and messages received before `before` (not the runs still
-    pending or running, nor the messages they belong to), `batch` rows per transaction."""
-    done, batches = Purged(), 0
-
-    def more() -> bool:
-        return max_batches is None or batches < max_batches
-
-    while more():
-        ids = list(expired_runs(project, before).order_by("id").values_list("id", flat=True)[:batch])
-        if not ids:
-            break
-        with transaction.atomic():
-            # Checked again inside the transaction: a run reprocessed meanwhile is not touched.
-            _total, by_model = expired_runs(project, before).filter(pk__in=ids).delete()
-        done.runs += by_model.get(Run._meta.label, 0)
-        done.log_lines += by_model.get(LogLine._meta.label, 0)
-        batches += 1
-    while more():
-        ids = list(expired_messages(project, before).order_by("id").values_list("id", flat=True)[:batch])
-        if not ids:
-            break
-        with transaction.atomic():
-            _total, by_model = expired_messages(project, before).filter(pk__in=ids).delete()
-        done.messages += by_model.get(Message._meta.label, 0)
-        batches += 1
-    return done
+    pending or running, nor the messages they belong to), `batch` rows per transaction: runs first,
+    so that their messages have none left."""
+    deleted: dict[str, int] = {}
+    batches = 0
+    for expired in (expired_runs, expired_messages):
+        while max_batches is None or batches < max_batches:
+            ids = list(expired(project, before).order_by("id").values_list("id", flat=True)[:batch])
+            if not ids:
+                break
+            with transaction.atomic():
+                # Asked again inside the transaction: a run reprocessed meanwhile is not touched.
+                _total, by_model = expired(project, before).filter(pk__in=ids).delete()
+            for label, n in by_model.items():
+                deleted[label] = deleted.get(label, 0) + n
+            batches += 1
+    return Purged(
+        messages=deleted.get(Message._meta.label, 0),
+        runs=deleted.get(Run._meta.label, 0),
+        log_lines=deleted.get(LogLine._meta.label, 0),
+    )
 
 
 def parse_before(text: str) -> datetime:
