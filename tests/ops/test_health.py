@@ -89,3 +89,19 @@ def test_the_scheduler_beats_at_most_every_15_seconds_and_forgets_processes_gone
 def test_probes_answer_get_only(client, db):
     assert client.post("/healthz").status_code == 405
     assert client.post("/readyz").status_code == 405
+
+
+def test_readyz_fails_when_the_database_does_not_answer(client, db, monkeypatch):
+    from django.db import OperationalError
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    with monkeypatch.context() as patch:  # undone before the test database is rolled back
+        patch.setattr(health.connection, "cursor", refuse)
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"] == {"ok": False, "detail": "the database does not answer: OperationalError"}
+    assert checks["worker"]["detail"] == "not checked: the database does not answer"
+    assert "connection refused" not in response.content.decode()  # no driver message, which may name hosts
