@@ -36,10 +36,10 @@ def kindling(data: Path, *args, check=True, env=None) -> subprocess.CompletedPro
     return done
 
 
-def python(data: Path, code: str, *args) -> str:
+def python(data: Path, code: str, *args, env=None) -> str:
     done = subprocess.run(
         [sys.executable, "-c", code, *args],
-        env=environment(data),
+        env=environment(data, **(env or {})),
         cwd=ROOT,
         capture_output=True,
         text=True,
