@@ -32,5 +32,4 @@ urlpatterns = [
     path("", include("kindling.plans.urls")),
     path("admin/", admin.site.urls),
     path("projects/<slug:slug>/", include("kindling.search.urls")),
-    path("", include("kindling.history_exports.urls")),
 ]

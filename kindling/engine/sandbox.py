@@ -351,7 +351,7 @@ def _start_network(pid: int, network: Network, ids: tuple[int, int] | None) -> t
             os.close(exit_write)
             hint = ""
             if "/dev/net/tun" in error and "Permission denied" in error:
-                hint = " (/dev/net/tun needs its usual mode 0666: `chmod 0666 /dev/net/tun`; `make setup` does)"
+                hint = " (/dev/net/tun needs its usual mode 0666: make setup sets it)"
             raise SandboxError(f"slirp4netns could not connect the job's network: {error[-300:]}{hint}")
         stack.stderr.close()
         enter = ["nsenter", f"--net=/proc/self/fd/{netns}"]
