@@ -147,6 +147,7 @@ def bulk_reprocess(project, size: int) -> None:
         seconds = time.perf_counter() - started
         print(f"bulk reprocess, {label:<44} {queued:>9,} runs queued in {seconds:6.2f} s", flush=True)
         with connection.cursor() as cursor:  # leave the data as it was for the next measurement
+            cursor.execute("DELETE FROM runs_logline WHERE run_id > %s", [before])
             cursor.execute("DELETE FROM runs_run WHERE id > %s", [before])
 
 

@@ -60,6 +60,20 @@ def test_body_text_filter(project, bodies, query, found):
     assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
 
 
+@pytest.mark.parametrize("probe", [0, 1, 100])
+@pytest.mark.parametrize(
+    ("query", "found"), [("india", ["india"]), ("kisumu -kenya", ["india"]), ("sent", ["india", "kenya"])]
+)
+def test_body_text_filter_finds_the_same_whether_the_matches_are_few_or_many(
+    project, bodies, monkeypatch, probe, query, found
+):
+    # PostgreSQL reads the matching ids from the text index when there are at most TEXT_PROBE of them
+    monkeypatch.setattr("kindling.inbox.filters.TEXT_PROBE", probe)
+    messages = filter_messages(Message.objects.filter(project=project), text=query)
+
+    assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
+
+
 @pytest.mark.parametrize(("query", "found"), CASES)
 def test_log_text_filter_takes_each_log_line_as_a_body_would(project, query, found):
     job = make_job(project)
