@@ -7,6 +7,7 @@ on some line (and a -term on none): words of one line, as they were logged, make
 """
 
 import operator
+import time
 from functools import reduce
 
 from django.db import connections
@@ -69,6 +70,35 @@ def _sqlite_groups(query: Query, matching) -> Q:
         else:
             groups.append(~matching(negative))
     return reduce(operator.or_, groups)
+
+
+_common: dict[str, tuple[float, frozenset[str]]] = {}
+COMMON_WORDS_TTL = 60.0
+
+
+def common_words(index: str, using: str = "default") -> frozenset[str]:
+    """PostgreSQL: the words ANALYZE found common in a text index (its statistics' most common
+    elements), read again at most once a minute."""
+    now = time.monotonic()
+    key = f"{using}:{index}"
+    cached = _common.get(key)
+    if cached and now - cached[0] < COMMON_WORDS_TTL:
+        return cached[1]
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT most_common_elems::text::text[] FROM pg_stats WHERE tablename = %s", [index])
+        row = cursor.fetchone()
+    words = frozenset(row[0] or ()) if row else frozenset()
+    _common[key] = (now, words)
+    return words
+
+
+def has_rare_word(query: Query, common: frozenset[str]) -> bool:
+    """Every alternative asks for a word that is not common: the matches are few, or ANALYZE has not
+    seen the word often enough to say so."""
+    return all(
+        any(not term.negated and any(word not in common for word in term.words) for term in group)
+        for group in query
+    )
 
 
 def message_condition(query: Query, using: str = "default") -> Q:

@@ -7,6 +7,8 @@ from kindling.inbox.models import Message
 from kindling.lib.websearch import EmptyQuery, Term, describe, parse, websearch_text
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import Run
+from kindling.search import fulltext
+from kindling.search.fulltext import has_rare_word
 from tests.conftest import make_job, post_message
 from tests.portal.conftest import make_run
 
@@ -117,3 +119,29 @@ def test_messages_edited_later_are_found_by_their_new_body(project):
 
     assert list(filter_messages(Message.objects.all(), text="kenya")) == [message]
     assert list(filter_messages(Message.objects.all(), text="india")) == []
+
+
+def test_a_query_is_rare_when_each_alternative_asks_for_an_uncommon_word():
+    common = frozenset({"kisumu", "sent"})
+
+    assert has_rare_word(parse("zanzibar"), common)
+    assert has_rare_word(parse("kisumu zanzibar"), common)
+    assert has_rare_word(parse('"sent zanzibar"'), common)
+    assert not has_rare_word(parse("kisumu"), common)
+    assert not has_rare_word(parse("kisumu -zanzibar"), common)
+    assert not has_rare_word(parse("zanzibar or sent"), common)
+
+
+def test_postgresql_reads_the_common_words_from_the_text_index_statistics(project):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics (SQLite's FTS5 starts from its index anyway)")
+    for n in range(30):
+        post_message(project, {"district": "Kisumu", "n": n})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inbox_message")
+    fulltext._common.clear()
+
+    assert "kisumu" in fulltext.common_words("search_body_words")
+    assert "zanzibar" not in fulltext.common_words("search_body_words")
