@@ -76,6 +76,26 @@ def test_body_text_filter_finds_the_same_whether_the_matches_are_few_or_many(
     assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
 
 
+@pytest.mark.parametrize("probe", [0, 1, 100])
+@pytest.mark.parametrize(
+    ("query", "found"), [("india", ["india"]), ("kisumu -kenya", ["india"]), ("sent", ["india", "kenya"])]
+)
+def test_log_text_filter_finds_the_same_whether_the_matching_lines_are_few_or_many(
+    project, monkeypatch, probe, query, found
+):
+    # PostgreSQL reads the runs of the matching lines from the text index when there are few
+    monkeypatch.setattr("kindling.search.fulltext.LINE_PROBE", probe)
+    job = make_job(project)
+    runs = {
+        make_run(job, logs=[("JOB", "info", f"{key} {value}") for key, value in body.items()]).pk: name
+        for name, body in BODIES.items()
+    }
+
+    found_runs = filter_runs(Run.objects.filter(project=project), text=query)
+
+    assert sorted(runs[pk] for pk in found_runs.values_list("pk", flat=True)) == sorted(found)
+
+
 @pytest.mark.parametrize(("query", "found"), CASES)
 def test_log_text_filter_takes_each_log_line_as_a_body_would(project, query, found):
     job = make_job(project)
