@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "kindling.plans",
     "django.contrib.admin",
     "kindling.search",
-    "kindling.history_exports",
     "kindling.ops",
 ]
 

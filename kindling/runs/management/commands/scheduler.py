@@ -4,8 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from kindling.exports.build import exports_pass
-from kindling.history_exports import build as exports
+from kindling.exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
 from kindling.ops import health
 from kindling.ops.logs import say
@@ -34,7 +33,7 @@ def report(stdout, started, lost) -> None:
 def safe_pass(stdout) -> None:
     try:
         report(stdout, *scheduler_pass())
-        exports.background_pass()  # CSV exports build in a thread of their own
+        exports.background_pass()  # exports build in a thread of their own
     except Exception:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")
@@ -44,14 +43,6 @@ def safe_pass(stdout) -> None:
         retention_pass()  # every minute: a project's messages and runs past its retention
     except Exception:
         log.exception("heartbeat or retention pass failed")
-        close_old_connections()
-    try:
-        built, expired = exports_pass()
-        if built:
-            say(stdout, f"export: {built.kind} of project {built.project_id} {built.status}",
-                project_id=built.project_id)
-    except Exception:
-        log.exception("exports pass failed")
         close_old_connections()
 
 
