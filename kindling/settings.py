@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "kindling.search",
     "kindling.history_exports",
+    "kindling.vcs",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,14 @@ STRIPE_SECRET_KEY = env_str("KINDLING_STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("KINDLING_STRIPE_PUBLISHABLE_KEY")
 STRIPE_API_BASE = env_str("KINDLING_STRIPE_API_BASE")  # empty: Stripe's own
 STRIPE_JS_URL = env_str("KINDLING_STRIPE_JS_URL", "https://js.stripe.com/v3/")
+
+# Version control (kindling/vcs): the operator's GitHub OAuth app, and GitHub's addresses (a GitHub
+# Enterprise server has its own). `git` runs with this timeout, in seconds, for every network step.
+GITHUB_CLIENT_ID = env_str("KINDLING_GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env_str("KINDLING_GITHUB_CLIENT_SECRET")
+GITHUB_URL = env_str("KINDLING_GITHUB_URL", "https://github.com").rstrip("/")
+GITHUB_API_URL = env_str("KINDLING_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GIT_TIMEOUT = env_int("KINDLING_GIT_TIMEOUT", 30, minimum=1)
 
 LOGGING = {
     "version": 1,
