@@ -45,7 +45,9 @@ def receive_push(repo: Repository, body: bytes, signature: str | None, event: st
     try:
         payload = json.loads(body or b"{}")
     except ValueError:
-        raise DeliveryRefused(400, "The delivery is not JSON: choose the application/json content type.") from None
+        raise DeliveryRefused(
+            400, "The delivery is not JSON: choose the application/json content type."
+        ) from None
     if not isinstance(payload, dict):
         raise DeliveryRefused(400, "The delivery must be a JSON object.")
     ref, sha = str(payload.get("ref") or ""), str(payload.get("after") or "").lower()

@@ -70,9 +70,7 @@ def base_env(token: str | None = None) -> dict:
     return env
 
 
-def run(
-    mirror: Path, *args: str, input: str | None = None, token: str | None = None, extra_env=None
-) -> str:
+def run(mirror: Path, *args: str, input: str | None = None, token: str | None = None, extra_env=None) -> str:
     env = base_env(token)
     env.update(extra_env or {})
     try:

@@ -19,7 +19,9 @@ class HistoryError(Exception):
 def _fetched(job):
     repo = repository_of(job.project)
     if repo is None:
-        raise HistoryError(409, "This project is not linked to a repository: set one on its Version Control page.")
+        raise HistoryError(
+            409, "This project is not linked to a repository: set one on its Version Control page."
+        )
     if not job.git_path:
         raise HistoryError(409, f"Job {job.name} is linked to no file: give it a file path first.")
     mirror = git.ensure_mirror(job.project_id)
@@ -57,7 +59,8 @@ def revert_to_commit(job, sha: str, user):
         content = git.file_at(mirror, found["sha"], job.git_path)
     if content is None or not content.strip():
         raise HistoryError(
-            409, f"{job.git_path} is empty or missing at commit {found['sha'][:7]}: reverting would erase the job."
+            409,
+            f"{job.git_path} is empty or missing at commit {found['sha'][:7]}: reverting would erase it.",
         )
     update_job(job, user, from_git=True, expression=content)
     job.refresh_from_db()

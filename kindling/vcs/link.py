@@ -15,7 +15,9 @@ def repository_of(project) -> Repository | None:
     return Repository.objects.filter(project=project).first()
 
 
-def link_repository(project, by, repository: str, branch: str = "main", autodeploy: bool = False) -> Repository:
+def link_repository(
+    project, by, repository: str, branch: str = "main", autodeploy: bool = False
+) -> Repository:
     """Link (or re-link) the project; its webhook address and secret stay the same across changes."""
     url = remotes.clean_repository(repository)
     branch = remotes.clean_branch(branch)

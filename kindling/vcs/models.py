@@ -85,7 +85,9 @@ class OutboundCommit(models.Model):
     message = models.CharField(max_length=500)
     author_name = models.CharField(max_length=200)
     author_email = models.CharField(max_length=254)
-    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)

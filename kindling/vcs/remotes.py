@@ -25,7 +25,9 @@ class RemoteError(ValueError):
 def clean_repository(value: str) -> str:
     url = str(value or "").strip()
     if not url:
-        raise RemoteError("Give the repository: owner/name on GitHub, an https:// URL or a local path.", "repository")
+        raise RemoteError(
+            "Give the repository: owner/name on GitHub, an https:// URL or a local path.", "repository"
+        )
     if len(url) > 1000:
         raise RemoteError("The repository address is longer than 1000 characters.", "repository")
     if any(ord(c) < 32 or c == "\x7f" for c in url) or url.startswith("-"):
