@@ -39,6 +39,10 @@ ADMIN_PAGES = {
     "project-audit": "view_audit",
     "plan-change": "manage_plan",
     "run-abort": "abort_run",
+    "project-version-control": "manage_vcs",
+    "project-version-control-unlink": "manage_vcs",
+    "project-version-control-secret": "manage_vcs",
+    "project-version-control-resend": "manage_vcs",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
 ADMIN_OPERATIONS = {
@@ -51,6 +55,10 @@ ADMIN_OPERATIONS = {
     ("DELETE", "/projects/{slug}/inbox-auth/{method_id}"): "manage_inbox_auth",
     ("GET", "/projects/{slug}/audit"): "view_audit",
     ("PATCH", "/projects/{slug}"): "edit_settings",
+    ("GET", "/projects/{slug}/version-control"): "manage_vcs",
+    ("PUT", "/projects/{slug}/version-control"): "manage_vcs",
+    ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
+    ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -69,6 +77,8 @@ BODIES = {
     ("POST", "/credentials/{credential_id}/transfer"): {"email": "bob@example.com", "user_number": 1},
     ("PATCH", "/projects/{slug}"): {"description": "changed"},
     ("PUT", "/projects/{slug}/plan"): {"plan": "Scale"},
+    ("PUT", "/projects/{slug}/version-control"): {"repository": "owner/name", "branch": "main"},
+    ("POST", "/projects/{slug}/version-control/resend"): {"commit": "abc1234"},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]

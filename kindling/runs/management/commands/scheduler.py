@@ -8,6 +8,7 @@ from kindling.exports.build import exports_pass
 from kindling.history_exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
 from kindling.stopping import StopOnSignal
+from kindling.vcs.commits import retry_pending
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,12 @@ def safe_pass(stdout) -> None:
     except Exception:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")
+        close_old_connections()
+    try:
+        for outbound in retry_pending():  # commits of linked jobs whose push failed before
+            stdout.write(f"git: pushed {outbound.path} of project {outbound.project_id}")
+    except Exception:
+        log.exception("git push retry failed")
         close_old_connections()
     try:
         built, expired = exports_pass()
