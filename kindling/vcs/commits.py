@@ -66,10 +66,10 @@ def push_pending(project) -> list[OutboundCommit]:
         )
         if repo is None or not pending:
             return []
-        url = remotes.fetch_url(repo.url)
         token = push_token(repo, pending[0].author)
         now = timezone.now()
         try:
+            url = remotes.fetch_url(repo.url)
             mirror = git.ensure_mirror(project.pk)
             head = git.fetch(mirror, url, repo.branch, token)
             built = []

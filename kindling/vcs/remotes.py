@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from kindling.vcs.git import GitError
+
 OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 BRANCH_BAD = re.compile(r"(^[-/.])|(\.\.)|([\x00-\x20~^:?*\[\\\x7f])|(@\{)|(//)|([/.]$)|(\.lock$)")
 PATH_MAX = 500
@@ -34,9 +36,14 @@ def clean_repository(value: str) -> str:
         raise RemoteError("The repository address has characters no repository address has.", "repository")
     if OWNER_NAME.match(url) and not url.startswith("."):
         return url.removesuffix(".git")
-    if url.startswith("/"):
-        return url
     parts = urlsplit(url)
+    if is_local(url):
+        if not settings.GIT_LOCAL_REPOSITORIES:
+            raise RemoteError(
+                "This Kindling does not use repositories on its own disk: give owner/name or an https URL.",
+                "repository",
+            )
+        return url
     if parts.scheme in ("http", "https") and parts.hostname:
         if parts.username or parts.password:
             raise RemoteError(
@@ -44,8 +51,6 @@ def clean_repository(value: str) -> str:
                 "Settings instead.",
                 "repository",
             )
-        return url
-    if parts.scheme == "file" and parts.path.startswith("/"):
         return url
     raise RemoteError(
         f"{url!r} is not a repository Kindling can use: give owner/name (GitHub), an http(s):// URL, an "
@@ -85,12 +90,20 @@ def clean_path(value: str) -> str:
     return path
 
 
+def is_local(url: str) -> bool:
+    return url.startswith("/") or (url.startswith("file:///") and len(url) > len("file:///"))
+
+
 def is_github(url: str) -> bool:
     return bool(OWNER_NAME.match(url)) or url.startswith(settings.GITHUB_URL + "/")
 
 
 def fetch_url(url: str) -> str:
     """The address git is given for a repository as stored."""
+    if is_local(url) and not settings.GIT_LOCAL_REPOSITORIES:
+        raise GitError(
+            "repositories on this server's disk are switched off (KINDLING_GIT_LOCAL_REPOSITORIES)"
+        )
     if OWNER_NAME.match(url):
         return f"{settings.GITHUB_URL}/{url}.git"
     return url

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from kindling.jobs.editing import update_job
+from kindling.vcs.commits import push_problem
 from kindling.vcs.models import Repository
 from tests.conftest import make_job
 
@@ -102,3 +104,17 @@ def test_the_openapi_document_declares_the_endpoints(client, db):
     assert {"200", "400", "401", "403", "404", "422"} <= set(put["responses"])
     schema = document["components"]["schemas"]["RepositoryIn"]
     assert schema["additionalProperties"] is False
+
+
+def test_local_repositories_can_be_switched_off(call, project, alice, bare, settings):
+    settings.GIT_LOCAL_REPOSITORIES = False
+    for address in (str(bare), f"file://{bare}"):
+        response = call(alice, "PUT", f"/projects/{project.slug}/version-control", {"repository": address})
+        assert response.status_code == 400 and "own disk" in response.json()["error"]
+
+
+def test_a_local_repository_linked_before_the_switch_is_not_used(linked, project, alice, settings):
+    settings.GIT_LOCAL_REPOSITORIES = False
+    job = make_job(project, git_path="a.js")
+    update_job(job, alice, expression="fn(s => s); // 2")
+    assert "switched off" in push_problem(job).error
