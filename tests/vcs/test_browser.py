@@ -28,12 +28,12 @@ def test_link_edit_see_history_and_revert(live_server, transactional_db, setting
         page.get_by_role("navigation", name="Project menu").get_by_role(
             "link", name="Version Control"
         ).click()
-        page.get_by_label("Repository", exact=True).fill(str(bare))
-        page.get_by_label("Branch").fill("main")
+        page.get_by_role("textbox", name="Repository").fill(str(bare))
+        page.get_by_label("Branch", exact=True).fill("main")
         page.get_by_label("Automatic deploys").check()
         page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_text("Version control saved.")).to_be_visible()
-        expect(page.get_by_label("Payload URL")).to_have_value(
+        expect(page.get_by_role("textbox", name="Payload URL")).to_have_value(
             f"{live_server.url}/vcs/hooks/" + str(project.repository.hook_token)
         )
 
