@@ -84,6 +84,8 @@ def run(mirror: Path, *args: str, input: str | None = None, token: str | None = 
         )
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} took longer than {settings.GIT_TIMEOUT} seconds") from None
+    except FileNotFoundError:
+        raise GitError("the git program is not installed on this server") from None
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip() or done.stdout.decode(errors="replace").strip()
         raise GitError(clean_reason(reason, token))

@@ -1,6 +1,9 @@
 """A linked job's edits become commits on the branch; a push that fails leaves the job saved."""
 
+from io import StringIO
+
 from kindling.jobs.editing import EditError, create_job, update_job
+from kindling.runs.management.commands.scheduler import safe_pass
 from kindling.vcs.commits import push_problem, retry_pending
 from kindling.vcs.models import OutboundCommit
 from tests.conftest import make_job
@@ -98,3 +101,26 @@ def test_a_push_from_outside_in_between_is_kept(linked, project, alice, outside)
     assert outside.show("README.md") == "hello"
     assert outside.show("a.js") == "fn(s => s); // 2"
     assert git(outside.bare, "rev-list", "--count", "main") == "3"
+
+
+def test_the_scheduler_pushes_what_waited(linked, project, alice, outside, bare):
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    job = make_job(project, git_path="a.js")
+    update_job(job, alice, expression="fn(s => s); // later")
+    hook.unlink()
+    OutboundCommit.objects.update(tried_at=None)
+    out = StringIO()
+    safe_pass(out)
+    assert "git: pushed a.js" in out.getvalue()
+    assert outside.show("a.js") == "fn(s => s); // later"
+
+
+def test_without_git_installed_the_save_still_succeeds(linked, project, alice, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    job = make_job(project, git_path="a.js")
+    update_job(job, alice, expression="fn(s => s); // saved")
+    job.refresh_from_db()
+    assert job.expression == "fn(s => s); // saved"
+    assert "git program is not installed" in push_problem(job).error
