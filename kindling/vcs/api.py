@@ -10,11 +10,11 @@ from kindling.vcs.link import VcsError, link_repository, repository_of, reposito
 router = Router(tags=["version control"])
 
 
-class ErrorOut(Schema):
+class VcsErrorOut(Schema):
     error: str
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {400: VcsErrorOut, 401: VcsErrorOut, 403: VcsErrorOut, 404: VcsErrorOut, 422: VcsErrorOut}
 
 
 class RepositoryIn(Schema):
@@ -69,7 +69,7 @@ def delete_version_control(request, slug: str):
 
 @router.post(
     "/projects/{slug}/version-control/resend",
-    response={200: dict, **ERRORS, 409: ErrorOut, 502: ErrorOut},
+    response={200: dict, **ERRORS, 409: VcsErrorOut, 502: VcsErrorOut},
     summary="Apply a commit of the branch to every linked job of the project (v1's resend of the webhook)",
 )
 def resend_commit(request, slug: str, payload: ResendIn):

@@ -118,3 +118,14 @@ def test_a_local_repository_linked_before_the_switch_is_not_used(linked, project
     job = make_job(project, git_path="a.js")
     update_job(job, alice, expression="fn(s => s); // 2")
     assert "switched off" in push_problem(job).error
+
+
+def test_a_job_created_with_a_file_path_is_committed(call, linked, project, alice, outside):
+    response = call(
+        alice,
+        "POST",
+        f"/projects/{project.slug}/jobs",
+        {"name": "from-api", "expression": "fn(s => s); // api", "file_path": "api.js"},
+    )
+    assert response.status_code == 201 and response.json()["file_path"] == "api.js"
+    assert outside.show("api.js") == "fn(s => s); // api"
