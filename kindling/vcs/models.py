@@ -97,7 +97,7 @@ class OutboundCommit(models.Model):
     pushed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["project", "status", "id"], name="vcs_outbound_pending")]
+        indexes = [models.Index(fields=["status", "project"], name="vcs_outbound_pending")]
 
     def __str__(self):
         return f"{self.path}: {self.message}"
