@@ -1,6 +1,8 @@
 """Version control pages: Project > Version Control (administrators), the git section of a job's page,
 Account Settings' GitHub connection, and the push webhook the repository calls."""
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -131,9 +133,12 @@ def job_git_history(request, slug, job_id):
     job = get_object_or_404(Job, pk=job_id, project=project)
     context = {"project": project, "job": job, "can_revert": can(request.user, "edit_job", project)}
     try:
-        context["commits"] = job_commits(job)
+        commits = job_commits(job)
     except HistoryError as exc:
         context["error"] = str(exc)
+    else:
+        # Shown in the reader's time zone, like every date of the portal.
+        context["commits"] = [{**c, "when": datetime.fromisoformat(c["date"])} for c in commits]
     return render(request, "vcs/_job_history.html", context)
 
 

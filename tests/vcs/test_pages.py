@@ -1,6 +1,7 @@
 """The Version Control page, the job page's git section and the push webhook, over HTTP."""
 
 import json
+import re
 
 from django.urls import reverse
 
@@ -111,6 +112,7 @@ def test_history_and_revert_from_the_job_page(client_for, linked, project, alice
     outside.commit({"a.js": "fn(s => s); // v2"}, message="Second version")
     history = client_for(bob).get(reverse("job-git-history", args=[project.slug, job.pk])).content.decode()
     assert "First version" in history and "Second version" in history and "Revert" in history
+    assert re.search(r">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", history)
     first = outside.log()[1].split()[0]
     response = client_for(bob).post(reverse("job-git-revert", args=[project.slug, job.pk]), {"commit": first})
     assert response.status_code == 302
