@@ -9,6 +9,7 @@ because someone pushed meanwhile goes through on the next try.
 """
 
 import logging
+import re
 from datetime import timedelta
 
 from django.db.models import F
@@ -20,12 +21,16 @@ from kindling.vcs.models import OutboundCommit, Repository
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(seconds=60)
+IDENT_CRUD = re.compile(r"[<>\x00-\x1f]+")
 
 
 def author_of(user) -> tuple[str, str]:
     if user is None:
         return "Kindling", "kindling@localhost"
-    return (getattr(user, "name", "") or user.email), user.email
+    # git refuses an identity with angle brackets or line breaks in it.
+    email = IDENT_CRUD.sub("", user.email)
+    name = " ".join(IDENT_CRUD.sub(" ", getattr(user, "name", "") or "").split())
+    return name or email, email
 
 
 def queue_commit(job, by, message: str) -> OutboundCommit | None:

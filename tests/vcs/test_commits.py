@@ -124,3 +124,11 @@ def test_without_git_installed_the_save_still_succeeds(linked, project, alice, m
     job.refresh_from_db()
     assert job.expression == "fn(s => s); // saved"
     assert "git program is not installed" in push_problem(job).error
+
+
+def test_an_editor_name_git_would_refuse_is_cleaned(linked, project, alice, outside):
+    alice.name = "Alice <the admin>\nSmith"
+    alice.save()
+    job = make_job(project, git_path="a.js")
+    update_job(job, alice, expression="fn(s => s); // named")
+    assert "Alice the admin Smith <alice@example.com>" in outside.log()[0]
