@@ -25,6 +25,11 @@ class RepositoryIn(Schema):
     )
     branch: str = "main"
     autodeploy: bool = False
+    access_token: str | None = Field(
+        None,
+        description="for a git server other than GitHub: a token that may push; omitted or ****** keeps "
+        'the one set, "" removes it',
+    )
 
 
 class ResendIn(Schema):
@@ -51,7 +56,7 @@ def get_version_control(request, slug: str):
 def put_version_control(request, slug: str, payload: RepositoryIn):
     project = project_for(request.user, slug, "manage_vcs")
     try:
-        repo = link_repository(project, request.user, payload.repository, payload.branch, payload.autodeploy)
+        repo = link_repository(project, request.user, **payload.model_dump())
     except VcsError as exc:
         return Status(400, {"error": str(exc)})
     return Status(200, repository_out(repo))

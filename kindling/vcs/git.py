@@ -61,7 +61,9 @@ def base_env(token: str | None = None) -> dict:
     if token:
         # The token goes in a header through the environment: never on a command line (other users can
         # read those in ps) nor in a URL (git writes those into error messages).
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        # "user:token" for a server that wants its user name; else any name does (GitHub, Gitea, GitLab).
+        user, _, secret = token.rpartition(":")
+        basic = base64.b64encode(f"{user or 'x-access-token'}:{secret}".encode()).decode()
         config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
     env["GIT_CONFIG_COUNT"] = str(len(config))
     for number, (key, value) in enumerate(config):

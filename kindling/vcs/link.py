@@ -15,14 +15,24 @@ def repository_of(project) -> Repository | None:
     return Repository.objects.filter(project=project).first()
 
 
+MASK = "******"
+
+
 def link_repository(
-    project, by, repository: str, branch: str = "main", autodeploy: bool = False
+    project, by, repository: str, branch: str = "main", autodeploy: bool = False, access_token=None
 ) -> Repository:
-    """Link (or re-link) the project; its webhook address and secret stay the same across changes."""
+    """Link (or re-link) the project; its webhook address and secret stay the same across changes.
+    `access_token`: for a git server other than GitHub; None or the mask keeps the one set, "" removes it."""
     url = remotes.clean_repository(repository)
     branch = remotes.clean_branch(branch)
     if not isinstance(autodeploy, bool):
         raise VcsError("autodeploy is true or false.", "autodeploy")
+    if access_token is not None:
+        access_token = str(access_token).strip()
+        if any(ord(c) < 33 or c == "\x7f" for c in access_token):
+            raise VcsError(
+                "The access token has spaces or control characters: paste it again.", "access_token"
+            )
     with transaction.atomic():
         repo = Repository.objects.select_for_update().filter(project=project).first()
         if repo is None:
@@ -30,6 +40,9 @@ def link_repository(
             repo.webhook_secret = new_webhook_secret()
         changed = repo.pk is None or (repo.url, repo.branch, repo.autodeploy) != (url, branch, autodeploy)
         repo.url, repo.branch, repo.autodeploy = url, branch, autodeploy
+        if access_token is not None and access_token != MASK:
+            changed = changed or access_token != repo.access_token
+            repo.access_token = access_token
         repo.linked_by = by if by is not None else repo.linked_by
         repo.save()
         if changed:
@@ -57,27 +70,35 @@ def webhook_url(repo: Repository) -> str:
 
 
 def push_token(repo: Repository, user=None) -> str | None:
-    """The GitHub token that pushes to a GitHub repository: the editor's own connection if they have
-    one, else the connection of the administrator who linked the repository; none for other servers."""
+    """The token that pushes: to a GitHub repository, the editor's own GitHub connection if they have
+    one, else that of the administrator who linked the repository; to another server (or with no
+    connection), the repository's own access token, if one was given."""
     if not remotes.is_github(repo.url):
-        return None
+        return repo.access_token or None
     for person in (user, repo.linked_by):
         if person is None:
             continue
         connection = GitHubConnection.objects.filter(user=person).first()
         if connection is not None:
             return connection.token
-    return None
+    return repo.access_token or None
 
 
 def repository_out(repo: Repository | None) -> dict:
     if repo is None:
-        return {"repository": None, "branch": None, "autodeploy": False, "webhook_url": None}
+        return {
+            "repository": None,
+            "branch": None,
+            "autodeploy": False,
+            "access_token": None,
+            "webhook_url": None,
+        }
     return {
         "repository": repo.url,
         "repository_url": remotes.display(repo.url),
         "branch": repo.branch,
         "autodeploy": repo.autodeploy,
+        "access_token": MASK if repo.access_token_encrypted else None,
         "webhook_url": webhook_url(repo),
         "webhook_secret": repo.webhook_secret,
         "updated_at": repo.updated_at,

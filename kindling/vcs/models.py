@@ -47,6 +47,8 @@ class Repository(models.Model):
     # The push webhook: its address names this token; its deliveries are signed with the secret.
     hook_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     secret_encrypted = models.TextField()
+    # For a git server other than GitHub (Gitea, GitLab...): an access token that may push, encrypted.
+    access_token_encrypted = models.TextField(blank=True)
     # Whose GitHub connection pushes when the editor has none (the administrator who linked it).
     linked_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -67,6 +69,14 @@ class Repository(models.Model):
     @webhook_secret.setter
     def webhook_secret(self, value: str) -> None:
         self.secret_encrypted = encrypt_json(value)
+
+    @property
+    def access_token(self) -> str:
+        return decrypt_json(self.access_token_encrypted) if self.access_token_encrypted else ""
+
+    @access_token.setter
+    def access_token(self, value: str) -> None:
+        self.access_token_encrypted = encrypt_json(value) if value else ""
 
 
 class OutboundCommit(models.Model):

@@ -66,8 +66,10 @@ def version_control(request, slug):
         "branch": request.POST.get("branch", ""),
         "autodeploy": request.POST.get("autodeploy") == "on",
     }
+    token = request.POST.get("access_token", "").strip()
+    remove = request.POST.get("remove_access_token") == "on"
     try:
-        link_repository(project, request.user, **form)
+        link_repository(project, request.user, **form, access_token="" if remove else (token or None))
     except VcsError as exc:
         return page(request, project, form, error=exc, status=400)
     messages.success(request, "Version control saved.")

@@ -129,3 +129,15 @@ def test_a_job_created_with_a_file_path_is_committed(call, linked, project, alic
     )
     assert response.status_code == 201 and response.json()["file_path"] == "api.js"
     assert outside.show("api.js") == "fn(s => s); // api"
+
+
+def test_the_access_token_is_masked_and_kept(call, project, alice):
+    url = f"/projects/{project.slug}/version-control"
+    body = {"repository": "https://git.example.org/team/jobs.git", "access_token": "tok-123"}
+    assert call(alice, "PUT", url, body).json()["access_token"] == "******"
+    call(alice, "PUT", url, {**body, "access_token": "******", "autodeploy": True})
+    repo = Repository.objects.get()
+    assert repo.access_token == "tok-123" and "tok-123" not in repo.access_token_encrypted
+    assert "tok-123" not in call(alice, "GET", url).content.decode()
+    call(alice, "PUT", url, {**body, "access_token": ""})
+    assert Repository.objects.get().access_token == ""

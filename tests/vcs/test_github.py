@@ -116,3 +116,24 @@ def test_without_a_github_connection_the_push_waits_and_says_why(tmp_path, proje
     assert "connect your account in Account Settings" in problem.error
     job.refresh_from_db()
     assert job.expression == "fn(s => s); // waits"
+
+
+def test_another_git_server_is_pushed_to_with_the_repositorys_access_token(
+    tmp_path, project, alice, settings
+):
+    server = github_standin.start(tmp_path / "gitea")
+    try:
+        bare = tmp_path / "gitea" / "team" / "jobs.git"
+        git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+        url = f"{server.url}/team/jobs.git"
+        link_repository(project, alice, url, "main", access_token="not-issued")
+        job = make_job(project, git_path="a.js")
+        update_job(job, alice, expression="fn(s => s); // to gitea")
+        assert "not-issued" not in push_problem(job).error
+        link_repository(project, alice, url, "main", access_token=server.issue_token())
+        update_job(job, alice, expression="fn(s => s); // to gitea, 2")
+        assert push_problem(job) is None
+        assert git(bare, "show", "main:a.js") == "fn(s => s); // to gitea, 2"
+        assert git(bare, "rev-list", "--count", "main") == "2"
+    finally:
+        server.shutdown()
