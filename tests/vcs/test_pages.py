@@ -151,3 +151,15 @@ def test_the_secret_is_encrypted_at_rest(linked):
     row = Repository.objects.values_list("secret_encrypted", flat=True).get()
     assert linked.webhook_secret not in row and json.dumps(linked.webhook_secret) not in row
     assert not OutboundCommit.objects.exists()
+
+
+def test_the_page_keeps_an_access_token_it_never_shows(client_for, project, alice):
+    url = reverse("project-version-control", args=[project.slug])
+    form = {"repository": "https://git.example.org/team/jobs.git", "branch": "main"}
+    client_for(alice).post(url, {**form, "access_token": "tok-secret-1"})
+    client_for(alice).post(url, {**form, "access_token": ""})
+    assert Repository.objects.get().access_token == "tok-secret-1"
+    page = client_for(alice).get(url).content.decode()
+    assert "tok-secret-1" not in page and "Remove the access token" in page
+    client_for(alice).post(url, {**form, "remove_access_token": "on"})
+    assert Repository.objects.get().access_token == ""
