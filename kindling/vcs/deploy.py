@@ -15,7 +15,7 @@ import json
 from kindling.jobs.editing import EditError, update_job
 from kindling.vcs import git, remotes
 from kindling.vcs.link import push_token
-from kindling.vcs.models import Delivery, Repository
+from kindling.vcs.models import Delivery, OutboundCommit, Repository
 
 
 class DeliveryRefused(Exception):
@@ -82,9 +82,25 @@ def apply_commit(repo: Repository, sha: str, ref: str = "", resend: bool = False
             delivery.error = f"Could not fetch commit {sha[:12]}: {exc}"
             delivery.save()
             return delivery
+    waiting = set(
+        OutboundCommit.objects.filter(project=project, status=OutboundCommit.Status.PENDING).values_list(
+            "job_id", flat=True
+        )
+    )
     for job in jobs:
         content = contents[job.pk]
-        if content is None:
+        if job.pk in waiting and content is not None and content != job.expression:
+            # Applying it would lose the change saved here, and the retried push would then undo this
+            # commit: neither side wins silently.
+            delivery.skipped.append(
+                skip(
+                    job,
+                    "refused",
+                    f"{job.name} has changes saved in Kindling that are not pushed yet: not applied, so "
+                    "neither is lost. Once the push went through, resend this commit to apply it.",
+                )
+            )
+        elif content is None:
             delivery.skipped.append(skip(job, "missing", f"{job.git_path} is not in commit {sha[:7]}."))
         elif not content.strip():
             delivery.skipped.append(

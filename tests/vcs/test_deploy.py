@@ -2,6 +2,7 @@
 
 import pytest
 
+from kindling.jobs.editing import update_job
 from kindling.vcs.deploy import DeliveryRefused, last_note, receive_push, resend
 from kindling.vcs.link import link_repository
 from kindling.vcs.models import Delivery, OutboundCommit
@@ -102,3 +103,18 @@ def test_an_unknown_commit_is_reported_not_applied(linked, project, outside):
     make_job(project, git_path="a.js")
     delivery = resend(linked, sha="1234567890abcdef1234567890abcdef12345678")
     assert "Could not fetch commit" in delivery.error and delivery.applied == []
+
+
+def test_a_push_does_not_overwrite_a_change_still_waiting_to_be_pushed(linked, project, alice, outside, bare):
+    job = make_job(project, git_path="a.js")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    update_job(job, alice, expression="fn(s => s); // saved here")
+    hook.unlink()
+    sha = outside.commit({"a.js": "fn(s => s); // pushed there"})
+    result = deliver(linked, push_payload(sha))
+    job.refresh_from_db()
+    assert job.expression == "fn(s => s); // saved here"
+    assert "not pushed yet" in result["skipped"][0]["reason"]
+    assert "not pushed yet" in last_note(job)["reason"]
