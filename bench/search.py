@@ -147,6 +147,7 @@ def bulk_reprocess(project, size: int) -> None:
         seconds = time.perf_counter() - started
         print(f"bulk reprocess, {label:<44} {queued:>9,} runs queued in {seconds:6.2f} s", flush=True)
         with connection.cursor() as cursor:  # leave the data as it was for the next measurement
+            cursor.execute("DELETE FROM runs_logline WHERE run_id > %s", [before])
             cursor.execute("DELETE FROM runs_run WHERE id > %s", [before])
 
 
@@ -154,7 +155,7 @@ EXPORT_CHILD = """
 import os, sys, time
 sys.path.insert(0, {root!r})
 import django; django.setup()
-from kindling.history_exports.build import build_pending
+from kindling.exports.build import build_pending
 started = time.perf_counter()
 build_pending()
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (large) parent process.
@@ -164,11 +165,11 @@ print(time.perf_counter() - started, time.process_time(), peak)
 
 
 def export_runs(project, user, data_dir: Path) -> None:
-    from kindling.history_exports.build import request_export
-    from kindling.history_exports.models import Export
+    from kindling.exports.history_csv import request_csv
+    from kindling.exports.models import Export
     from kindling.runs.filters import ActivityFilters
 
-    export = request_export(project, user, "runs", ActivityFilters.from_params({"date": "90d"}))
+    export = request_csv(project, user, "runs", ActivityFilters.from_params({"date": "90d"}))
     env = {
         **os.environ,
         "KINDLING_DATA_DIR": str(data_dir),

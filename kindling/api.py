@@ -72,7 +72,7 @@ def invalid(request, exc):
 def register_routers():
     from kindling.audit.api import router as audit_router
     from kindling.credentials.api import router as credentials_router
-    from kindling.history_exports.api import router as exports_router
+    from kindling.exports.api import router as exports_router
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router

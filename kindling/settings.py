@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "kindling.plans",
     "django.contrib.admin",
     "kindling.search",
-    "kindling.history_exports",
     "kindling.vcs",
 ]
 

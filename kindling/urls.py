@@ -32,6 +32,5 @@ urlpatterns = [
     path("", include("kindling.plans.urls")),
     path("admin/", admin.site.urls),
     path("projects/<slug:slug>/", include("kindling.search.urls")),
-    path("", include("kindling.history_exports.urls")),
     path("", include("kindling.vcs.urls")),
 ]

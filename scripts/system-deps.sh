@@ -14,6 +14,19 @@ for pkg in "${want[@]}"; do
     *) echo "system-deps: unknown package $pkg" >&2; exit 2 ;;
   esac
 done
+# slirp4netns opens /dev/net/tun as the sandbox's unprivileged user: the device must have its usual
+# mode 0666 (opening it grants nothing by itself: making a device needs CAP_NET_ADMIN in the job's own
+# network namespace). Some container hosts create it 0600.
+if [[ " ${want[*]} " == *" slirp4netns "* ]] && [ -c /dev/net/tun ] \
+    && [ "$(stat -c %a /dev/net/tun)" != "666" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "system-deps: /dev/net/tun had mode $(stat -c %a /dev/net/tun); setting its usual mode 0666"
+    chmod 0666 /dev/net/tun
+  else
+    echo "system-deps: /dev/net/tun has mode $(stat -c %a /dev/net/tun): job networking needs its usual mode" \
+      "0666 (sudo chmod 0666 /dev/net/tun)" >&2
+  fi
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(uname -s)" != "Linux" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: please install ${missing[*]} with your system's package manager" >&2

@@ -349,7 +349,10 @@ def _start_network(pid: int, network: Network, ids: tuple[int, int] | None) -> t
             stack.kill()
             error = stack.communicate(timeout=5)[1].decode(errors="replace").strip()
             os.close(exit_write)
-            raise SandboxError(f"slirp4netns could not connect the job's network: {error[-300:]}")
+            hint = ""
+            if "/dev/net/tun" in error and "Permission denied" in error:
+                hint = " (/dev/net/tun needs its usual mode 0666: make setup sets it)"
+            raise SandboxError(f"slirp4netns could not connect the job's network: {error[-300:]}{hint}")
         stack.stderr.close()
         enter = ["nsenter", f"--net=/proc/self/fd/{netns}"]
         if ids is None:  # not root: act as the namespace's owner

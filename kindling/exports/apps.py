@@ -7,4 +7,4 @@ class ExportsConfig(AppConfig):
 
     def ready(self):
         # The builders of this app; other apps register theirs the same way (kindling.exports.registry).
-        from kindling.exports import project_files  # noqa: F401
+        from kindling.exports import history_csv, project_files  # noqa: F401

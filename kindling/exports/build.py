@@ -1,13 +1,15 @@
-"""Exports: asked for in a request, built by the scheduler process, emailed as a link, deleted after
-7 days. One mechanism for every kind; a kind is a builder in kindling.exports.registry."""
+"""Exports: asked for in a request, built by the scheduler process in a thread of its own, emailed as
+a link, deleted after 7 days. One mechanism for every kind (project.yaml, microservice.zip, the CSVs of
+Activity and Inbox); a kind is a builder in kindling.exports.registry."""
 
 import logging
+import threading
 from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from kindling.exports.models import Export
@@ -20,11 +22,13 @@ def exports_dir() -> Path:
     return Path(getattr(settings, "EXPORTS_DIR", settings.DATA_DIR / "exports"))
 
 
-def request_export(project, requester, kind: str, params: dict | None = None) -> Export:
+def request_export(project, requester, kind: str, params: dict | None = None, description="") -> Export:
     """Queue an export of `project` for `requester`; KeyError for an unknown kind. The caller has
     checked that the requester may see the project."""
     builder(kind)
-    return Export.objects.create(kind=kind, project=project, requester=requester, params=params or {})
+    return Export.objects.create(
+        kind=kind, project=project, requester=requester, params=params or {}, description=description
+    )
 
 
 def take_next() -> Export | None:
@@ -45,7 +49,7 @@ def build(export: Export) -> Export:
     filename = kind.filename(export)
     path = folder / filename
     try:
-        kind.build(export, path)
+        rows = kind.build(export, path)
     except Exception as exc:
         # The requester learns that it failed and why when it is ours to say; the log keeps the rest.
         log.exception("export %s (%s) failed", export.pk, export.kind)
@@ -59,34 +63,49 @@ def build(export: Export) -> Export:
     now = timezone.now()
     export.status = Export.Status.READY
     export.file_path, export.filename = str(path), filename
+    export.row_count = rows if isinstance(rows, int) else None
     export.finished_at, export.expires_at = now, now + Export.LIFETIME
-    export.save(update_fields=["status", "file_path", "filename", "finished_at", "expires_at"])
+    export.save(update_fields=["status", "file_path", "filename", "row_count", "finished_at", "expires_at"])
     notify(export)
     return export
 
 
+def download_url(export: Export) -> str:
+    return f"{settings.BASE_URL}{export.download_path}"
+
+
 def notify(export: Export) -> None:
-    kind = builder(export.kind)
+    label = builder(export.kind).label
     project = export.project
+    what = f"{label} ({export.description})" if export.description else label
     if export.status == Export.Status.READY:
         expires = timezone.localtime(export.expires_at).strftime("%Y-%m-%d %H:%M %Z")
-        subject = f"Your {kind.label} export of {project.name} is ready"
+        rows = f" of {export.row_count:,} rows" if export.row_count is not None else ""
+        subject = f"[Kindling] {project.name}: your {label} export is ready"
         body = (
-            f"The {kind.label} export of {project.name} that you asked for is ready:\n\n"
-            f"{settings.BASE_URL}{export.download_path}\n\n"
+            f"The export{rows} of {project.name} that you asked for, {what}, is ready:\n\n"
+            f"{download_url(export)}\n\n"
             f"Log in as {export.requester.email} to download it: the link works for you only, until "
-            f"{expires}. After that the file is deleted; export again from Project Settings.\n"
+            f"{expires}. After that the file is deleted; export again to get a new link.\n"
         )
     else:
-        subject = f"Your {kind.label} export of {project.name} failed"
-        body = f"The {kind.label} export of {project.name} could not be built: {export.error}\n"
+        subject = f"[Kindling] {project.name}: your {label} export failed"
+        body = f"The export of {project.name}, {what}, could not be built: {export.error}\nAsk again.\n"
     send_mail(subject, body, None, [export.requester.email])
 
 
 def build_next() -> Export | None:
-    """One export built (or failed), or None when none is waiting: the scheduler calls it every pass."""
+    """The oldest requested export built (or failed), or None when none is waiting."""
     export = take_next()
     return build(export) if export else None
+
+
+def build_pending() -> int:
+    """Build every requested export, oldest first; how many were built (or failed)."""
+    built = 0
+    while build_next() is not None:
+        built += 1
+    return built
 
 
 def expire(now: datetime | None = None) -> list[int]:
@@ -109,5 +128,35 @@ def expire(now: datetime | None = None) -> list[int]:
     return done
 
 
-def exports_pass(now: datetime | None = None) -> tuple[Export | None, list[int]]:
-    return build_next(), expire(now)
+_builder_lock = threading.Lock()
+_builder: threading.Thread | None = None
+_resumed = False
+
+
+def background_pass(now: datetime | None = None) -> list[int]:
+    """From the scheduler's loop, every second: expire old files, and build requested exports in a
+    thread of their own, so that a long export never holds cron back. The ids expired."""
+    global _builder, _resumed
+    expired = expire(now)
+    with _builder_lock:
+        if not _resumed:
+            # One scheduler builds at a time: an export left `building` was cut short when the
+            # previous one stopped; build it again.
+            Export.objects.filter(status=Export.Status.BUILDING).update(status=Export.Status.PENDING)
+            _resumed = True
+        if _builder is not None and _builder.is_alive():
+            return expired
+        if not Export.objects.filter(status=Export.Status.PENDING).exists():
+            return expired
+        _builder = threading.Thread(target=_build_in_thread, name="exports", daemon=True)
+        _builder.start()
+    return expired
+
+
+def _build_in_thread() -> None:
+    try:
+        build_pending()
+    except Exception:
+        log.exception("building exports failed")
+    finally:
+        connections.close_all()  # this thread's own connections

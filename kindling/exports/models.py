@@ -23,9 +23,12 @@ class Export(models.Model):
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exports")
     # What the builder needs beyond the project (a CSV export's filters, for example).
     params = models.JSONField(default=dict, blank=True)
+    # What was asked for, in words ("failed runs of send-to-dhis2 in the last 30 days"), when a kind says.
+    description = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file_path = models.CharField(max_length=500, blank=True)
     filename = models.CharField(max_length=200, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)  # the rows of a CSV, once built
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -44,3 +47,8 @@ class Export(models.Model):
     @property
     def download_path(self) -> str:
         return f"/exports/{self.pk}/download"
+
+    def is_expired(self, now=None) -> bool:
+        return self.status == self.Status.EXPIRED or (
+            self.expires_at is not None and self.expires_at <= (now or timezone.now())
+        )

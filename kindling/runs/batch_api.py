@@ -1,5 +1,5 @@
 """REST API of the bulk actions: reprocess the runs or messages a filter selects (export: see
-history_exports/api.py). The body takes the lists' filters as JSON."""
+exports/api.py). The body takes the lists' filters as JSON."""
 
 from ninja import Field, Router, Schema, Status
 

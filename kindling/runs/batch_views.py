@@ -1,5 +1,5 @@
 """The portal's bulk actions on Activity (runs) and Inbox (messages): the Reprocess dialog and its
-order, the dialog of Export as CSV (its order is history_exports/views.py), and the queue indicator."""
+order, the dialog of Export as CSV (its order is exports/views.py), and the queue indicator."""
 
 from dataclasses import dataclass
 from urllib.parse import urlencode

@@ -17,7 +17,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from kindling.api import api
 from kindling.audit.models import AuditEvent
-from kindling.history_exports.models import Export
+from kindling.exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
 from kindling.jobs.models import AdaptorInstall
@@ -129,7 +129,7 @@ def world(project, alice, bob, charlie):
     # An export is its requester's alone (other members get 404): each member asks for their own, and
     # an outsider for the owner's.
     exports = {
-        persona: Export.objects.create(project=project, requester=user, kind=Export.Kind.RUNS).pk
+        persona: Export.objects.create(project=project, requester=user, kind="runs").pk
         for persona, user in people.items()
         if persona in ROLES
     }

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from kindling.history_exports import build as exports
+from kindling.exports import build as exports
 from kindling.projects.models import Membership
 from kindling.runs.models import Run
 from tests.browser.chromium import open_chromium

@@ -43,11 +43,15 @@ def test_asking_for_project_yaml_queues_it_and_builds_nothing_in_the_request(cli
     assert mail.outbox == []
 
 
-def test_the_scheduler_pass_builds_it_and_emails_the_requester_a_link(client_for, project, bob, settings):
+def test_the_scheduler_pass_builds_it_and_emails_the_requester_a_link(
+    transactional_db, client_for, project, bob, settings
+):
     make_job(project, trigger=make_trigger(project))
     ask(client_for(bob), project, "project.yaml")
 
     safe_pass(io.StringIO())
+
+    build._builder.join(timeout=30)  # the scheduler builds in a thread of its own
 
     export = Export.objects.get()
     assert export.status == "ready"

@@ -7,6 +7,8 @@ from kindling.inbox.models import Message
 from kindling.lib.websearch import EmptyQuery, Term, describe, parse, websearch_text
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import Run
+from kindling.search import fulltext
+from kindling.search.fulltext import has_rare_word
 from tests.conftest import make_job, post_message
 from tests.portal.conftest import make_run
 
@@ -60,6 +62,40 @@ def test_body_text_filter(project, bodies, query, found):
     assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
 
 
+@pytest.mark.parametrize("probe", [0, 1, 100])
+@pytest.mark.parametrize(
+    ("query", "found"), [("india", ["india"]), ("kisumu -kenya", ["india"]), ("sent", ["india", "kenya"])]
+)
+def test_body_text_filter_finds_the_same_whether_the_matches_are_few_or_many(
+    project, bodies, monkeypatch, probe, query, found
+):
+    # PostgreSQL reads the matching ids from the text index when there are at most TEXT_PROBE of them
+    monkeypatch.setattr("kindling.inbox.filters.TEXT_PROBE", probe)
+    messages = filter_messages(Message.objects.filter(project=project), text=query)
+
+    assert sorted(bodies[pk] for pk in messages.values_list("pk", flat=True)) == sorted(found)
+
+
+@pytest.mark.parametrize("probe", [0, 1, 100])
+@pytest.mark.parametrize(
+    ("query", "found"), [("india", ["india"]), ("kisumu -kenya", ["india"]), ("sent", ["india", "kenya"])]
+)
+def test_log_text_filter_finds_the_same_whether_the_matching_lines_are_few_or_many(
+    project, monkeypatch, probe, query, found
+):
+    # PostgreSQL reads the runs of the matching lines from the text index when there are few
+    monkeypatch.setattr("kindling.search.fulltext.LINE_PROBE", probe)
+    job = make_job(project)
+    runs = {
+        make_run(job, logs=[("JOB", "info", f"{key} {value}") for key, value in body.items()]).pk: name
+        for name, body in BODIES.items()
+    }
+
+    found_runs = filter_runs(Run.objects.filter(project=project), text=query)
+
+    assert sorted(runs[pk] for pk in found_runs.values_list("pk", flat=True)) == sorted(found)
+
+
 @pytest.mark.parametrize(("query", "found"), CASES)
 def test_log_text_filter_takes_each_log_line_as_a_body_would(project, query, found):
     job = make_job(project)
@@ -103,3 +139,29 @@ def test_messages_edited_later_are_found_by_their_new_body(project):
 
     assert list(filter_messages(Message.objects.all(), text="kenya")) == [message]
     assert list(filter_messages(Message.objects.all(), text="india")) == []
+
+
+def test_a_query_is_rare_when_each_alternative_asks_for_an_uncommon_word():
+    common = frozenset({"kisumu", "sent"})
+
+    assert has_rare_word(parse("zanzibar"), common)
+    assert has_rare_word(parse("kisumu zanzibar"), common)
+    assert has_rare_word(parse('"sent zanzibar"'), common)
+    assert not has_rare_word(parse("kisumu"), common)
+    assert not has_rare_word(parse("kisumu -zanzibar"), common)
+    assert not has_rare_word(parse("zanzibar or sent"), common)
+
+
+def test_postgresql_reads_the_common_words_from_the_text_index_statistics(project):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics (SQLite's FTS5 starts from its index anyway)")
+    for n in range(30):
+        post_message(project, {"district": "Kisumu", "n": n})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inbox_message")
+    fulltext._common.clear()
+
+    assert "kisumu" in fulltext.common_words("search_body_words")
+    assert "zanzibar" not in fulltext.common_words("search_body_words")

@@ -4,8 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from kindling.exports.build import exports_pass
-from kindling.history_exports import build as exports
+from kindling.exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
 from kindling.stopping import StopOnSignal
 from kindling.vcs.commits import retry_pending
@@ -23,7 +22,7 @@ def report(stdout, started, lost) -> None:
 def safe_pass(stdout) -> None:
     try:
         report(stdout, *scheduler_pass())
-        exports.background_pass()  # CSV exports build in a thread of their own
+        exports.background_pass()  # exports build in a thread of their own
     except Exception:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")
@@ -33,13 +32,6 @@ def safe_pass(stdout) -> None:
             stdout.write(f"git: pushed {outbound.path} of project {outbound.project_id}")
     except Exception:
         log.exception("git push retry failed")
-        close_old_connections()
-    try:
-        built, expired = exports_pass()
-        if built:
-            stdout.write(f"export: {built.kind} of project {built.project_id} {built.status}")
-    except Exception:
-        log.exception("exports pass failed")
         close_old_connections()
 
 

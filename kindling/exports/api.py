@@ -1,8 +1,9 @@
 from ninja import Router, Status
 
-from kindling.history_exports.build import download_url, request_export
-from kindling.history_exports.models import Export
-from kindling.history_exports.views import export_of
+from kindling.exports.build import download_url
+from kindling.exports.history_csv import request_csv
+from kindling.exports.models import Export
+from kindling.exports.views import export_of
 from kindling.projects.access import project_for
 from kindling.runs.batch_api import BadQuery, HistoryQuery, filters_from
 
@@ -15,7 +16,7 @@ def _export(request, slug: str, kind: str, query: HistoryQuery):
         filters = filters_from(project, kind, query)
     except BadQuery as exc:
         return Status(400, {"error": str(exc)})
-    return Status(202, {"export": request_export(project, request.user, kind, filters).pk})
+    return Status(202, {"export": request_csv(project, request.user, kind, filters).pk})
 
 
 @router.post(

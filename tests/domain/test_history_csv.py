@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from kindling.history_exports import build as exports
-from kindling.history_exports.models import Export
+from kindling.exports import build as exports
+from kindling.exports.history_csv import request_csv
+from kindling.exports.models import Export
 from kindling.inbox.filters import InboxFilters
 from kindling.runs.filters import ActivityFilters
 from kindling.runs.models import Run
@@ -44,7 +45,7 @@ def test_a_runs_export_is_emailed_and_downloads_with_its_columns(smtp, project, 
     message, _ = post_message(project, {"form": 1})
     failed = make_run(job, message=message, status=Run.Status.FAILED, exit_code=1, seconds=2.5)
     make_run(job, status=Run.Status.SUCCESS)
-    export = exports.request_export(project, alice, "runs", ActivityFilters.from_params({"status": "failed"}))
+    export = request_csv(project, alice, "runs", ActivityFilters.from_params({"status": "failed"}))
 
     assert exports.build_pending() == 1
 
@@ -78,7 +79,7 @@ def test_a_messages_export_has_matches_run_states_headers_and_body(smtp, project
     job = make_job(project, "send", forms)
     message, (run,) = post_message(project, {"form": "v7", "name": "Zoë"}, {"X-Source": "kobo"})
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, exit_code=1, finished_at=timezone.now())
-    exports.request_export(project, alice, "messages", InboxFilters.from_params({}))
+    request_csv(project, alice, "messages", InboxFilters.from_params({}))
 
     exports.build_pending()
 
@@ -91,7 +92,7 @@ def test_a_messages_export_has_matches_run_states_headers_and_body(smtp, project
 def test_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(smtp, project, alice, client_for):
     job = make_job(project, '=HYPERLINK("http://evil")')
     make_run(job)
-    exports.request_export(project, alice, "runs", ActivityFilters.from_params({}))
+    request_csv(project, alice, "runs", ActivityFilters.from_params({}))
 
     exports.build_pending()
 
@@ -108,7 +109,7 @@ def test_every_formula_start_is_neutralised(start):
 
 def test_only_the_requester_downloads(smtp, project, alice, bob, charlie, client_for, client):
     make_run(make_job(project))
-    exports.request_export(project, alice, "runs", ActivityFilters.from_params({}))
+    request_csv(project, alice, "runs", ActivityFilters.from_params({}))
     exports.build_pending()
     link = link_in(smtp)
 
@@ -120,14 +121,14 @@ def test_only_the_requester_downloads(smtp, project, alice, bob, charlie, client
 
 def test_the_link_expires_after_7_days_and_the_file_is_deleted(smtp, project, alice, client_for):
     make_run(make_job(project))
-    export = exports.request_export(project, alice, "runs", ActivityFilters.from_params({}))
+    export = request_csv(project, alice, "runs", ActivityFilters.from_params({}))
     exports.build_pending()
     export.refresh_from_db()
     path = Path(export.file_path)
     assert path.exists() and export.expires_at - export.finished_at == timedelta(days=7)
 
-    assert exports.delete_expired(now=timezone.now() + timedelta(days=6)) == 0
-    assert exports.delete_expired(now=timezone.now() + timedelta(days=7, seconds=1)) == 1
+    assert exports.expire(now=timezone.now() + timedelta(days=6)) == []
+    assert exports.expire(now=timezone.now() + timedelta(days=7, seconds=1)) == [export.pk]
 
     assert not path.exists()
     response = client_for(alice).get(link_in(smtp))
@@ -146,7 +147,7 @@ def test_the_portal_dialog_asks_for_an_export(smtp, project, bob, client_for):
         and "1 run will be exported" in dialog.content.decode()
     )
     export = Export.objects.get()
-    assert export.requester == bob and export.filters == {"status": "failed"}
+    assert export.requester == bob and export.params["filters"] == {"status": "failed"}
     assert "a download link will be emailed to bob@example.com" in response.content.decode()
 
 
@@ -163,7 +164,7 @@ def test_the_api_requests_an_export_and_reports_it_to_its_requester_only(smtp, p
     exports.build_pending()
     report = call(alice, "GET", f"/exports/{export_id}").json()
     assert report["status"] == "ready" and report["row_count"] == 1
-    assert report["download_url"] == f"http://kindling.test/history-exports/{export_id}/download"
+    assert report["download_url"] == f"http://kindling.test/exports/{export_id}/download"
     assert call(bob, "GET", f"/exports/{export_id}").status_code == 404
     bad = call(alice, "POST", f"/projects/{project.slug}/messages/export", {"job": "send"})
     assert bad.status_code == 400 and "not job" in bad.json()["error"]
@@ -179,7 +180,7 @@ def test_the_scheduler_builds_exports_in_a_thread_and_resumes_one_cut_short(
     smtp, transactional_db, project, alice, monkeypatch
 ):
     make_run(make_job(project))
-    cut_short = exports.request_export(project, alice, "runs", ActivityFilters.from_params({}))
+    cut_short = request_csv(project, alice, "runs", ActivityFilters.from_params({}))
     Export.objects.filter(pk=cut_short.pk).update(status=Export.Status.BUILDING)
     monkeypatch.setattr(exports, "_resumed", False)
 
