@@ -82,9 +82,11 @@ def register_routers():
     from kindling.runs.api import router as runs_router
     from kindling.runs.batch_api import router as batch_router
     from kindling.search.api import router as search_router
+    from kindling.vcs.api import router as vcs_router
 
     routers = (projects_router, jobs_router, inbox_router, runs_router, credentials_router, inbox_auth_router)
-    for router in (*routers, audit_router, plans_router, search_router, batch_router, exports_router):
+    later = (audit_router, plans_router, search_router, batch_router, exports_router, vcs_router)
+    for router in (*routers, *later):
         api.add_router("/", router)
     api.add_router("/", ops_router)
 

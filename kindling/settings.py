@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "kindling.search",
     "kindling.ops",
+    "kindling.vcs",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,16 @@ METRICS_ADDRESS = env_str("KINDLING_METRICS_ADDRESS", "127.0.0.1")
 
 # KINDLING_LOG_FORMAT=json: one JSON object per line, with run and project ids (kindling/ops/logs.py).
 LOG_FORMAT = log_format()
+# Version control (kindling/vcs): the operator's GitHub OAuth app, and GitHub's addresses (a GitHub
+# Enterprise server has its own). `git` runs with this timeout, in seconds, for every network step.
+GITHUB_CLIENT_ID = env_str("KINDLING_GITHUB_CLIENT_ID")
+GITHUB_CLIENT_SECRET = env_str("KINDLING_GITHUB_CLIENT_SECRET")
+GITHUB_URL = env_str("KINDLING_GITHUB_URL", "https://github.com").rstrip("/")
+GITHUB_API_URL = env_str("KINDLING_GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GIT_TIMEOUT = env_int("KINDLING_GIT_TIMEOUT", 30, minimum=1)
+# Repositories on this server's disk (a path or file://): for single-tenant installations and tests.
+GIT_LOCAL_REPOSITORIES = env_bool("KINDLING_GIT_LOCAL_REPOSITORIES", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

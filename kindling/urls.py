@@ -33,4 +33,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("projects/<slug:slug>/", include("kindling.search.urls")),
     path("", include("kindling.ops.urls")),
+    path("", include("kindling.vcs.urls")),
 ]

@@ -34,6 +34,8 @@ def job_out(job: Job) -> dict:
         "private": job.private,
         "archived": job.archived,
         "console_disabled": job.console_disabled,
+        # The job's file in the project's repository (kindling/vcs): saving its expression commits it.
+        "file_path": job.git_path or None,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }
@@ -64,6 +66,7 @@ class JobIn(Schema):
     enabled: bool = False
     private: bool = False
     console_disabled: bool = False
+    file_path: str = ""
 
 
 class JobPatch(PatchIn):
@@ -78,6 +81,7 @@ class JobPatch(PatchIn):
     private: bool | None = None
     archived: bool | None = None
     console_disabled: bool | None = None
+    file_path: str | None = None
 
 
 class RunIn(Schema):
@@ -147,6 +151,8 @@ def resolve_job(project, name: str | None) -> Job | None:
 
 
 def job_changes(project, data: dict) -> dict:
+    if "file_path" in data:
+        data["git_path"] = data.pop("file_path") or ""  # null or "" unlinks the job from its file
     if "trigger" in data:
         data["trigger"] = resolve_trigger(project, data["trigger"])
     if "credential" in data or "credential_id" in data:

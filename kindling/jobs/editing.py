@@ -14,6 +14,7 @@ from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.lib.jsontext import JSONTextError, parse_object
 from kindling.projects.models import Project
+from kindling.vcs import commits, remotes
 
 DEFAULT_ADAPTOR = "@openfn/language-common"
 NAME_MAX = 200
@@ -28,6 +29,7 @@ JOB_FIELDS = (
     "private",
     "archived",
     "console_disabled",
+    "git_path",
 )
 TRIGGER_FIELDS = ("name", "kind", "criteria", "exclusion", "cron", "upstream_job")
 
@@ -84,6 +86,11 @@ def _check_job(job: Job, changed: set[str]) -> None:
                 "from the credential's page.",
                 "credential",
             )
+    if "git_path" in changed:
+        try:
+            job.git_path = remotes.clean_path(job.git_path)
+        except remotes.RemoteError as exc:
+            raise EditError(str(exc), "file_path") from None
     if "enabled" in changed and job.enabled and job.archived:
         raise EditError(f"Job {job.name} is archived: restore it before switching it on.", "enabled")
 
@@ -107,15 +114,23 @@ def create_job(project: Project, by=None, **fields) -> Job:
         _check_job(job, set(JOB_FIELDS))
         job.save()
         record(project, by, "job.created", job.name)
+        outbound = commits.record_edit(job, by, ("", ""))
+    if outbound is not None:
+        commits.push_pending(project)
     return job
 
 
-def update_job(job: Job, by=None, **changes) -> Job:
-    """Change some fields of a job; the others stay as they are. `by`: who, for the audit log."""
+def update_job(job: Job, by=None, from_git: bool = False, **changes) -> Job:
+    """Change some fields of a job; the others stay as they are. `by`: who, for the audit log.
+
+    A change of a linked job's expression or file path is committed to the project's repository
+    (kindling/vcs/commits.py), unless it came from there (`from_git`: a push deployed, a revert)."""
     _only(changes, JOB_FIELDS, "job")
+    outbound = None
     with transaction.atomic():
         _lock_graph(job.project)
         fresh = Job.objects.select_related("trigger", "credential").get(pk=job.pk)
+        before = (fresh.git_path, fresh.expression)
         # Only what changes is checked: a job keeps a credential that was unshared since, until someone
         # gives it another, and saving its expression must not fail because of that.
         changed = {key for key, value in changes.items() if getattr(fresh, key) != value}
@@ -124,6 +139,10 @@ def update_job(job: Job, by=None, **changes) -> Job:
         _check_job(fresh, changed)
         fresh.save()
         audit_job_change(fresh, by, changed)
+        if not from_git:
+            outbound = commits.record_edit(fresh, by, before)
+    if outbound is not None:
+        commits.push_pending(fresh.project)
     job.refresh_from_db()
     return job
 

@@ -48,6 +48,8 @@ class JobForm(BootstrapForm):
         queryset=Credential.objects.none(), required=False, empty_label="No credential"
     )
     expression = forms.CharField(required=False, widget=forms.Textarea)
+    # The job's file in the project's repository (kindling/vcs); the domain checks it.
+    file_path = forms.CharField(required=False, max_length=500, label="File path in repository")
 
     def __init__(self, *args, project, job: Job | None = None, **kw):
         if job is not None and "initial" not in kw:
@@ -58,6 +60,7 @@ class JobForm(BootstrapForm):
                 "adaptor_version": job.adaptor_version,
                 "credential": job.credential_id,
                 "expression": job.expression,
+                "file_path": job.git_path,
             }
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
@@ -77,7 +80,9 @@ class JobForm(BootstrapForm):
             )
 
     def changes(self) -> dict:
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        data["git_path"] = data.pop("file_path", "") or ""
+        return data
 
 
 def pretty(value) -> str:

@@ -40,6 +40,10 @@ ADMIN_PAGES = {
     "plan-change": "manage_plan",
     "run-abort": "abort_run",
     "project-retention": "edit_settings",
+    "project-version-control": "manage_vcs",
+    "project-version-control-unlink": "manage_vcs",
+    "project-version-control-secret": "manage_vcs",
+    "project-version-control-resend": "manage_vcs",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
 ADMIN_OPERATIONS = {
@@ -53,6 +57,10 @@ ADMIN_OPERATIONS = {
     ("GET", "/projects/{slug}/audit"): "view_audit",
     ("PATCH", "/projects/{slug}"): "edit_settings",
     ("PUT", "/projects/{slug}/retention"): "edit_settings",
+    ("GET", "/projects/{slug}/version-control"): "manage_vcs",
+    ("PUT", "/projects/{slug}/version-control"): "manage_vcs",
+    ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
+    ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -72,6 +80,8 @@ BODIES = {
     ("PATCH", "/projects/{slug}"): {"description": "changed"},
     ("PUT", "/projects/{slug}/plan"): {"plan": "Scale"},
     ("PUT", "/projects/{slug}/retention"): {"days": 30},
+    ("PUT", "/projects/{slug}/version-control"): {"repository": "owner/name", "branch": "main"},
+    ("POST", "/projects/{slug}/version-control/resend"): {"commit": "abc1234"},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]

@@ -11,6 +11,7 @@ from kindling.ops.logs import say
 from kindling.ops.retention import retention_pass
 from kindling.runs.worker import worker_name
 from kindling.stopping import StopOnSignal
+from kindling.vcs.commits import retry_pending
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,22 @@ def safe_pass(stdout) -> None:
         # A database restart must not end cron for good: log it and try again next second.
         log.exception("scheduler pass failed")
         close_old_connections()
+    guarded(heartbeat, "heartbeat")
+    guarded(retention_pass, "retention pass")  # every minute: messages and runs past their retention
+    guarded(lambda: push_pending(stdout), "git push retry")
+
+
+def push_pending(stdout) -> None:
+    for outbound in retry_pending():  # commits of linked jobs whose push failed before
+        stdout.write(f"git: pushed {outbound.path} of project {outbound.project_id}")
+
+
+def guarded(task, name: str) -> None:
+    """One task of the pass: its failure is logged and does not stop the others or the next pass."""
     try:
-        heartbeat()
-        retention_pass()  # every minute: a project's messages and runs past its retention
+        task()
     except Exception:
-        log.exception("heartbeat or retention pass failed")
+        log.exception("%s failed", name)
         close_old_connections()
 
 
