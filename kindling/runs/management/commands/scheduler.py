@@ -41,10 +41,10 @@ def safe_pass(stdout) -> None:
         close_old_connections()
     guarded(heartbeat, "heartbeat")
     guarded(retention_pass, "retention pass")  # every minute: messages and runs past their retention
-    guarded(lambda: push_pending(stdout), "git push retry")
+    guarded(lambda: push_waiting_commits(stdout), "git push retry")
 
 
-def push_pending(stdout) -> None:
+def push_waiting_commits(stdout) -> None:
     for outbound in retry_pending():  # commits of linked jobs whose push failed before
         stdout.write(f"git: pushed {outbound.path} of project {outbound.project_id}")
 
