@@ -15,15 +15,15 @@ from datetime import timedelta
 from django.utils import timezone
 
 from kindling.engine import ExitCode
+from kindling.jobs import editing
 from kindling.jobs.models import Job
 from kindling.lib.backoff import retry_delay
 from kindling.runs import queue
 from kindling.runs.models import Run
 
-MAX_RETRY_ATTEMPTS = 10
 FINAL_MARK = "[final]"
 RETRIED = (Run.Status.FAILED, Run.Status.LOST)
-RETRY_FIELDS = ("project_id", "archived", "retry_attempts", "retry_backoff", "retry_delay", "retry_max_delay")
+READ = ("project_id", "archived", *editing.RETRY_FIELDS)
 
 
 def schedule_retry_or_listeners(run: Run) -> list[Run]:
@@ -48,7 +48,7 @@ def schedule_retry(run: Run) -> Run | None:
     if run.exit_code == ExitCode.ABORTED:
         return None
     # The job as it is now: a retry setting lowered while a series waits stops it there.
-    job = Job.objects.only(*RETRY_FIELDS).filter(pk=run.job_id).first()
+    job = Job.objects.only(*READ).filter(pk=run.job_id).first()
     if job is None or job.archived or run.attempt > job.retry_attempts or marked_final(run):
         return None
     attempts = job.retry_attempts + 1

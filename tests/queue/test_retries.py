@@ -13,6 +13,7 @@ from kindling.runs import queue
 from kindling.runs.janitor import mark_lost_runs
 from kindling.runs.models import Run
 from kindling.runs.retries import FINAL_MARK
+from kindling.runs.worker import process_one
 from tests.conftest import make_job, make_plan, make_trigger, put_on_plan
 from tests.domain.conftest import Line, claim_next, start
 
@@ -248,3 +249,37 @@ def test_a_due_retry_waits_while_its_project_is_at_its_concurrency(job):
     assert claim_next() is None
     queue.finish(running, 0, {}, [])
     assert claim_next().pk == retry.pk
+
+
+# Real runs on the Node runner: how a job marks its failure final
+
+
+def run_real(project, expression):
+    job = project.jobs.get()
+    job.expression, job.retry_attempts, job.retry_delay = expression, 2, 0
+    job.save()
+    queue.enqueue(job, Run.Cause.MANUAL, {"data": {"id": 1}})
+    run = process_one("test-worker")
+    assert run is not None
+    run.refresh_from_db()
+    return run
+
+
+def test_a_job_that_throws_an_error_is_retried_and_its_retry_runs_at_once_with_no_delay(project):
+    first = run_real(project, "fn(state => { throw new Error('HTTP 503 from the server'); });")
+    assert (first.status, first.exit_code) == ("failed", 1)
+    retry = process_one("test-worker")
+    assert (retry.first_attempt_id, retry.attempt, retry.status) == (first.pk, 2, "failed")
+
+
+def test_a_job_that_throws_an_error_marked_final_is_not_retried(project):
+    run = run_real(project, "fn(state => { throw new Error('[final] patient 42 does not exist'); });")
+    assert (run.status, Run.objects.count()) == ("failed", 1)
+
+
+def test_a_job_that_sets_retry_false_before_failing_is_not_retried(project):
+    expression = "fn(state => { state.retry = false; return state; });\nfn(state => { throw new Error('no'); });"
+    run = run_real(project, expression)
+    assert run.status == "failed"
+    assert run.final_state.get("retry") is False
+    assert Run.objects.count() == 1
