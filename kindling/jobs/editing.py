@@ -89,7 +89,7 @@ def _check_job(job: Job, changed: set[str]) -> None:
                 "credential",
             )
     if changed & set(RETRY_FIELDS):
-        _check_retries(job)
+        check_retries(job)
     if "enabled" in changed and job.enabled and job.archived:
         raise EditError(f"Job {job.name} is archived: restore it before switching it on.", "enabled")
 
@@ -108,7 +108,7 @@ def _whole(value, field: str, low: int, high: int, what: str) -> int:
     return number
 
 
-def _check_retries(job: Job) -> None:
+def check_retries(job: Job) -> None:
     job.retry_attempts = _whole(job.retry_attempts, "retry_attempts", 0, MAX_RETRY_ATTEMPTS, "Retries")
     if job.retry_backoff not in RetryBackoff.values:
         raise EditError(

@@ -14,6 +14,7 @@ from kindling.runs.janitor import mark_lost_runs
 from kindling.runs.models import Run
 from kindling.runs.retries import FINAL_MARK
 from kindling.runs.worker import process_one
+from tests.api.conftest import call  # noqa: F401  (the API client fixture)
 from tests.conftest import make_job, make_plan, make_trigger, put_on_plan
 from tests.domain.conftest import Line, claim_next, start
 
@@ -278,8 +279,33 @@ def test_a_job_that_throws_an_error_marked_final_is_not_retried(project):
 
 
 def test_a_job_that_sets_retry_false_before_failing_is_not_retried(project):
-    expression = "fn(state => { state.retry = false; return state; });\nfn(state => { throw new Error('no'); });"
+    expression = (
+        "fn(state => { state.retry = false; return state; });\nfn(state => { throw new Error('no'); });"
+    )
     run = run_real(project, expression)
     assert run.status == "failed"
     assert run.final_state.get("retry") is False
     assert Run.objects.count() == 1
+
+
+# Where people see it
+
+
+def test_activity_and_the_run_page_show_attempt_2_of_4(client_for, project, job):
+    first = start(job)
+    (retry,) = fail(first)
+    alice = project.memberships.get().user
+    client = client_for(alice)
+    activity = client.get(f"/projects/{project.slug}/activity").content.decode()
+    assert activity.count("attempt 2 of 4") == 1 and activity.count("attempt 1 of 4") == 1
+    page = client.get(f"/projects/{project.slug}/runs/{retry.pk}").content.decode()
+    assert "attempt 2 of 4" in page and "waits until" in page
+    assert f'href="/projects/{project.slug}/runs/{first.pk}"' in page
+
+
+def test_the_api_gives_a_retrys_attempt_and_series(call, project, job):
+    (retry,) = fail(start(job))
+    alice = project.memberships.get().user
+    body = call(alice, "GET", f"/runs/{retry.pk}").json()
+    assert (body["attempt"], body["attempts"], body["first_attempt"]) == (2, 4, retry.first_attempt_id)
+    assert body["not_before"] is not None
