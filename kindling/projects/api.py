@@ -1,3 +1,5 @@
+from typing import Literal
+
 from ninja import Router, Schema, Status
 
 from kindling.lib.paging import DEFAULT_LIMIT, page
@@ -30,6 +32,8 @@ class ProjectPatch(PatchIn):
     concurrency: int | None = None
     notification_threshold: int | None = None
     timezone: str | None = None
+    # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
+    failure_alert_minutes: Literal[0, 15, 60, 360, 1440] | None = None
 
 
 def project_out(project) -> dict:
@@ -42,6 +46,7 @@ def project_out(project) -> dict:
         "notification_threshold": project.notification_threshold,
         "timezone": project.timezone,
         "support_access": project.support_access,
+        "failure_alert_minutes": project.failure_alert_minutes,
         "created_at": project.created_at,
     }
 
@@ -70,7 +75,7 @@ def get_project(request, slug: str):
     "/projects/{slug}",
     response={200: dict, **ERRORS},
     summary="Administrators: change name (the slug follows), description, concurrency, "
-    "notification_threshold, timezone",
+    "notification_threshold, timezone, failure_alert_minutes",
 )
 def patch_project(request, slug: str, payload: ProjectPatch):
     project = project_for(request.user, slug, "edit_settings")

@@ -2,7 +2,7 @@ import zoneinfo
 
 from django import forms
 
-from kindling.projects.configure import NAME_MAX
+from kindling.projects.configure import FAILURE_ALERT_PERIODS, NAME_MAX
 
 TIMEZONES = sorted(zoneinfo.available_timezones())
 
@@ -42,6 +42,15 @@ class SettingsForm(forms.Form):
         label="Time zone",
         choices=[(tz, tz) for tz in TIMEZONES],
         help_text="Cron triggers fire by this zone's clock, and pages show times in it.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    failure_alert_minutes = forms.TypedChoiceField(
+        label="Failure alerts",
+        choices=list(FAILURE_ALERT_PERIODS.items()),
+        coerce=int,
+        help_text="Email the collaborators who opted in (Account Settings) when runs fail: at most one "
+        "email per job per this period, with how many failed and the newest error line. Never states "
+        "or credentials.",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 

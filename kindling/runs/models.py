@@ -417,15 +417,22 @@ class LogLine(models.Model):
 
 
 class FailureAlert(models.Model):
-    """The last failure alert of a job (runs/alerts.py): at most one email per job per the project's
-    period, and the next one counts the failures that ended after `covered_until`."""
+    """A job's failures not yet emailed (runs/alerts.py). A run that ends in a final failure adds to
+    `failures` when its project has alerts on; the scheduler sends one email per job per the project's
+    period and sets `failures` back to 0. The scheduler reads this small table, never the runs."""
 
     job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="+")
-    sent_at = models.DateTimeField()
-    covered_until = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+    # The newest failed run counted (its error line goes in the email); no constraint: runs are deleted
+    # by retention without asking this table.
+    newest_run = models.ForeignKey(
+        Run, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    first_failed_at = models.DateTimeField(null=True)
+    sent_at = models.DateTimeField(null=True)
 
     def __str__(self):
-        return f"failure alert of job {self.job_id} at {self.sent_at}"
+        return f"{self.failures} failure(s) of job {self.job_id} to report"
 
 
 class CronTick(models.Model):

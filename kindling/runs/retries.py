@@ -3,8 +3,9 @@ job's `retry_attempts` times, each retry a new run that waits in the queue until
 
 Every end of a run goes through `schedule_retry_or_listeners` (queue.finish, the janitor): either a
 retry is queued, or the flow (success) or catch (failure) listeners start, once, on the series' final
-outcome. A retry is created like any run (counted against the plan, claimed under the project's
-concurrency); one over the plan is recorded rejected, and the failure it followed is then final.
+outcome; a final failure also counts towards the job's failure alert (runs/alerts.py). A retry is
+created like any run (counted against the plan, claimed under the project's concurrency); one over
+the plan is recorded rejected, and the failure it followed is then final.
 
 A job marks a failure final (never retried) by throwing an error whose message holds `[final]`, or by
 ending with `retry: false` in its final state (docs/retries.md).
@@ -18,7 +19,7 @@ from kindling.engine import ExitCode
 from kindling.jobs import editing
 from kindling.jobs.models import Job
 from kindling.lib.backoff import retry_delay
-from kindling.runs import queue
+from kindling.runs import alerts, queue
 from kindling.runs.models import Run
 
 FINAL_MARK = "[final]"
@@ -32,6 +33,7 @@ def schedule_retry_or_listeners(run: Run) -> list[Run]:
         retry = schedule_retry(run)
         if retry is not None and retry.status == Run.Status.PENDING:
             return [retry]
+        alerts.note_failure(run)  # the series' final outcome: a failure
     return queue.start_listeners(run)
 
 

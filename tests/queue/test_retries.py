@@ -14,9 +14,11 @@ from kindling.runs.janitor import mark_lost_runs
 from kindling.runs.models import Run
 from kindling.runs.retries import FINAL_MARK
 from kindling.runs.worker import process_one
-from tests.api.conftest import call  # noqa: F401, F811  (the API client fixture)
+from tests.api import conftest as api_fixtures
 from tests.conftest import make_job, make_plan, make_trigger, put_on_plan
 from tests.domain.conftest import Line, claim_next, start
+
+call = api_fixtures.call  # the API client fixture
 
 
 @pytest.fixture
@@ -303,7 +305,7 @@ def test_activity_and_the_run_page_show_attempt_2_of_4(client_for, project, job)
     assert f'href="/projects/{project.slug}/runs/{first.pk}"' in page
 
 
-def test_the_api_gives_a_retrys_attempt_and_series(call, project, job):  # noqa: F811
+def test_the_api_gives_a_retrys_attempt_and_series(call, project, job):
     (retry,) = fail(start(job))
     alice = project.memberships.get().user
     body = call(alice, "GET", f"/runs/{retry.pk}").json()

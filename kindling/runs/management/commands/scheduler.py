@@ -7,6 +7,7 @@ from django.db import close_old_connections
 from kindling.exports.build import exports_pass
 from kindling.history_exports import build as exports
 from kindling.jobs.scheduler import scheduler_pass
+from kindling.runs.alerts import send_failure_alerts
 from kindling.stopping import StopOnSignal
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ def safe_pass(stdout) -> None:
         log.exception("scheduler pass failed")
         close_old_connections()
     try:
+        for alert in send_failure_alerts():
+            stdout.write(f"alert: failures of job {alert.job.name} emailed")
+    except Exception:
+        log.exception("failure alerts pass failed")
+        close_old_connections()
+    try:
         built, expired = exports_pass()
         if built:
             stdout.write(f"export: {built.kind} of project {built.project_id} {built.status}")
@@ -39,7 +46,10 @@ def safe_pass(stdout) -> None:
 class Command(BaseCommand):
     # No system checks: they import every URL (the API and its schemas) a worker never serves.
     requires_system_checks = []
-    help = "Fire cron triggers once per due minute, and mark runs with an expired lease lost, until stopped."
+    help = (
+        "Fire cron triggers once per due minute, mark runs with an expired lease lost, and send failure "
+        "alerts, until stopped."
+    )
 
     def handle(self, *args, **opts):
         stop = StopOnSignal()
