@@ -1,9 +1,12 @@
 """Failure alerts: one email per job per period to the members who opted in, with how many runs failed,
 the newest error line and links; never a state or a secret."""
 
+import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from kindling.accounts import preferences
@@ -210,3 +213,11 @@ def test_a_user_opts_in_on_account_settings(client_for, bob):
     assert client.post("/account", {"name": "Bob", "failure_alerts": "on"}).status_code == 302
     bob.refresh_from_db()
     assert preferences.get(bob, preferences.FAILURE_ALERTS) == "on"
+
+
+def test_the_command_line_sets_the_period(project):
+    out = StringIO()
+    call_command("project", "set", project.slug, "--failure-alert-minutes", "15", stdout=out)
+    assert json.loads(out.getvalue())["failure_alert_minutes"] == 15
+    with pytest.raises(CommandError, match="one of these periods"):
+        call_command("project", "set", project.slug, "--failure-alert-minutes", "7", stdout=StringIO())
