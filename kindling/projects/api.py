@@ -6,7 +6,7 @@ from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.plans.api import plan_and_usage
 from kindling.projects.access import project_for, projects_of
-from kindling.projects.configure import ConfigError, configure, create_project
+from kindling.projects.configure import FAILURE_ALERT_PERIODS, ConfigError, configure, create_project
 from kindling.projects.members import (
     AccessError,
     add_member,
@@ -26,6 +26,10 @@ class ProjectIn(Schema):
     description: str = ""
 
 
+# Failure alerts' periods, declared as the enum they are.
+AlertPeriod = Literal[tuple(FAILURE_ALERT_PERIODS)]
+
+
 class ProjectPatch(PatchIn):
     name: str | None = None
     description: str | None = None
@@ -33,7 +37,7 @@ class ProjectPatch(PatchIn):
     notification_threshold: int | None = None
     timezone: str | None = None
     # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
-    failure_alert_minutes: Literal[0, 15, 60, 360, 1440] | None = None
+    failure_alert_minutes: AlertPeriod | None = None
 
 
 def project_out(project) -> dict:
