@@ -39,10 +39,11 @@ def schedule_retry_or_listeners(run: Run) -> list[Run]:
 
 def marked_final(run: Run) -> bool:
     """The job said this failure is final: `retry: false` in its final state, or `[final]` in the
-    message of the error it threw (the runtime logs it as an error line)."""
+    message of the error it threw (the runtime logs it as an error line), in any case: SQLite's LIKE
+    ignores case, so PostgreSQL's does too here, and both databases agree."""
     if isinstance(run.final_state, dict) and run.final_state.get("retry") is False:
         return True
-    return run.log_lines.filter(level="error", message__contains=FINAL_MARK).exists()
+    return run.log_lines.filter(level="error", message__icontains=FINAL_MARK).exists()
 
 
 def schedule_retry(run: Run) -> Run | None:

@@ -152,8 +152,9 @@ def test_a_failure_the_job_marks_final_in_its_state_is_not_retried(project, job)
     assert not Run.objects.filter(first_attempt__isnull=False).exists()
 
 
-def test_a_failure_whose_error_says_final_is_not_retried(job):
-    error = Line(f"Error: {FINAL_MARK} patient 42 does not exist", source="R/T", level="error")
+@pytest.mark.parametrize("mark", [FINAL_MARK, FINAL_MARK.upper()])
+def test_a_failure_whose_error_says_final_is_not_retried(job, mark):
+    error = Line(f"Error: {mark} patient 42 does not exist", source="R/T", level="error")
     assert fail(start(job), lines=[error]) == []
 
 
