@@ -114,3 +114,9 @@ def test_project_yaml_exports_the_retries_of_retried_jobs_only(project):
     assert exported["kindling"]["jobs"] == {
         "retried": {"retries": {"attempts": 2, "backoff": "fixed", "delay": 30, "max_delay": 30}}
     }
+
+
+def test_the_jobs_page_says_its_retries(client_for, project, bob):
+    job = make_job(project, retry_attempts=1, retry_backoff="fixed", retry_delay=30, retry_max_delay=30)
+    page = client_for(bob).get(f"/projects/{project.slug}/jobs/{job.pk}").content.decode()
+    assert "1 retry, fixed backoff: first wait 30 s, longest 30 s" in page
