@@ -1,5 +1,5 @@
-"""A user's settings that follow them across pages and devices: the portal's theme, and the IDE style
-(Job Studio's mode and editor theme).
+"""A user's settings that follow them across pages and devices: the portal's theme, the IDE style
+(Job Studio's mode and editor theme), and whether they get failure alerts.
 
 They live in `User.preferences` (JSON), each key with the values it may take, so that a page can trust
 what it reads and an unknown value is refused with the list of valid ones.
@@ -12,6 +12,8 @@ from kindling.accounts.models import User
 STUDIO_MODE = "studio_mode"
 EDITOR_THEME = "editor_theme"
 THEME = "theme"
+FAILURE_ALERTS = "failure_alerts"
+FAILURE_ALERTS_ON = "on"
 
 # v1: Job Studio opens in Wizard mode until the user toggles it; new jobs always open in Wizard mode.
 STUDIO_MODES = {"wizard": "Wizard", "fullscreen": "Fullscreen"}
@@ -24,8 +26,15 @@ EDITOR_THEMES = {
 }
 # The portal's colours (Bootstrap's colour modes).
 THEMES = {"light": "Light", "dark": "Dark"}
-CHOICES = {STUDIO_MODE: STUDIO_MODES, EDITOR_THEME: EDITOR_THEMES, THEME: THEMES}
-DEFAULTS = {STUDIO_MODE: "wizard", EDITOR_THEME: "vs", THEME: "light"}
+# Emails about failed runs of the user's projects whose administrators switched them on (runs/alerts.py).
+FAILURE_ALERT_CHOICES = {"off": "Off", FAILURE_ALERTS_ON: "On: email me when runs of my projects fail"}
+CHOICES = {
+    STUDIO_MODE: STUDIO_MODES,
+    EDITOR_THEME: EDITOR_THEMES,
+    THEME: THEMES,
+    FAILURE_ALERTS: FAILURE_ALERT_CHOICES,
+}
+DEFAULTS = {STUDIO_MODE: "wizard", EDITOR_THEME: "vs", THEME: "light", FAILURE_ALERTS: "off"}
 
 
 class PreferenceError(ValueError):

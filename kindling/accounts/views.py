@@ -164,6 +164,14 @@ class AccountSettingsForm(forms.ModelForm):
         help_text="The colours of Job Studio's expression editor.",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+    failure_alerts = forms.ChoiceField(
+        label="Failure alerts",
+        choices=list(preferences.FAILURE_ALERT_CHOICES.items()),
+        required=False,
+        help_text="An email when runs fail, in the projects whose administrators switched failure alerts "
+        "on (Project Settings): at most one per job per their chosen period.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     class Meta:
         model = User

@@ -1,12 +1,12 @@
 from typing import Any
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from kindling.credentials.models import Credential
 from kindling.inbox.models import Message
 from kindling.jobs import editing
 from kindling.jobs.forms import shared_credentials
-from kindling.jobs.models import Job, Trigger
+from kindling.jobs.models import Job, RetryBackoff, Trigger
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
@@ -36,6 +36,11 @@ def job_out(job: Job) -> dict:
         "console_disabled": job.console_disabled,
         # The job's file in the project's repository (kindling/vcs): saving its expression commits it.
         "file_path": job.git_path or None,
+        # Automatic retries (docs/retries.md): 0 attempts = off, as in v1.
+        "retry_attempts": job.retry_attempts,
+        "retry_backoff": job.retry_backoff,
+        "retry_delay": job.retry_delay,
+        "retry_max_delay": job.retry_max_delay,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }
@@ -67,6 +72,10 @@ class JobIn(Schema):
     private: bool = False
     console_disabled: bool = False
     file_path: str = ""
+    retry_attempts: int = Field(0, ge=0, le=editing.MAX_RETRY_ATTEMPTS)
+    retry_backoff: RetryBackoff = RetryBackoff.EXPONENTIAL
+    retry_delay: int = Field(60, ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
+    retry_max_delay: int = Field(3600, ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
 
 
 class JobPatch(PatchIn):
@@ -82,6 +91,10 @@ class JobPatch(PatchIn):
     archived: bool | None = None
     console_disabled: bool | None = None
     file_path: str | None = None
+    retry_attempts: int | None = Field(None, ge=0, le=editing.MAX_RETRY_ATTEMPTS)
+    retry_backoff: RetryBackoff | None = None
+    retry_delay: int | None = Field(None, ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
+    retry_max_delay: int | None = Field(None, ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
 
 
 class RunIn(Schema):
@@ -203,12 +216,13 @@ def get_job(request, job_id: int):
 @router.patch(
     "/jobs/{job_id}",
     response={200: dict, **ERRORS},
-    summary="Change a job: any of its fields, incl. enabled, private, archived, console_disabled",
+    summary="Change a job: any of its fields, incl. enabled, private, archived, console_disabled and retries",
 )
 def patch_job(request, job_id: int, payload: JobPatch):
     job = in_project(Job, request.user, job_id, "edit_job", "job")
     data = payload.model_dump(exclude_unset=True)
-    for flag in ("name", "adaptor", "expression", "enabled", "private", "archived", "console_disabled"):
+    not_null = ("name", "adaptor", "expression", "enabled", "private", "archived", "console_disabled")
+    for flag in (*not_null, *editing.RETRY_FIELDS):
         if flag in data and data[flag] is None:
             return Status(400, {"error": f"{flag} cannot be null."})
     try:

@@ -10,13 +10,16 @@ from django.db import transaction
 from kindling.audit.log import record
 from kindling.engine.adaptors import AdaptorUnavailable, parse_adaptor
 from kindling.jobs.graph import CycleError, check_assignment, check_upstream
-from kindling.jobs.models import Job, Trigger
+from kindling.jobs.models import Job, RetryBackoff, Trigger
 from kindling.lib import cron
 from kindling.lib.jsontext import JSONTextError, parse_object
 from kindling.projects.models import Project
 from kindling.vcs import commits, remotes
 
 DEFAULT_ADAPTOR = "@openfn/language-common"
+RETRY_FIELDS = ("retry_attempts", "retry_backoff", "retry_delay", "retry_max_delay")
+MAX_RETRY_ATTEMPTS = 10
+MAX_RETRY_WAIT = 86_400  # a day: a retry later than that is a new run, not a retry
 NAME_MAX = 200
 JOB_FIELDS = (
     "name",
@@ -30,6 +33,7 @@ JOB_FIELDS = (
     "archived",
     "console_disabled",
     "git_path",
+    *RETRY_FIELDS,
 )
 TRIGGER_FIELDS = ("name", "kind", "criteria", "exclusion", "cron", "upstream_job")
 
@@ -91,8 +95,45 @@ def _check_job(job: Job, changed: set[str]) -> None:
             job.git_path = remotes.clean_path(job.git_path)
         except remotes.RemoteError as exc:
             raise EditError(str(exc), "file_path") from None
+    if changed & set(RETRY_FIELDS):
+        check_retries(job)
     if "enabled" in changed and job.enabled and job.archived:
         raise EditError(f"Job {job.name} is archived: restore it before switching it on.", "enabled")
+
+
+def _whole(value, field: str, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise EditError(f"{what} must be a whole number from {low} to {high}.", field)
+    try:
+        number = int(value)
+    except ValueError:
+        raise EditError(
+            f"{what} must be a whole number from {low} to {high}, not {value!r}.", field
+        ) from None
+    if not low <= number <= high:
+        raise EditError(f"{what} must be from {low} to {high}; {number} is out of range.", field)
+    return number
+
+
+def check_retries(job: Job) -> None:
+    job.retry_attempts = _whole(job.retry_attempts, "retry_attempts", 0, MAX_RETRY_ATTEMPTS, "Retries")
+    if job.retry_backoff not in RetryBackoff.values:
+        raise EditError(
+            f"The backoff must be one of: {', '.join(RetryBackoff.values)}, not {job.retry_backoff!r}.",
+            "retry_backoff",
+        )
+    job.retry_delay = _whole(
+        job.retry_delay, "retry_delay", 0, MAX_RETRY_WAIT, "The wait before the first retry (seconds)"
+    )
+    job.retry_max_delay = _whole(
+        job.retry_max_delay, "retry_max_delay", 1, MAX_RETRY_WAIT, "The longest wait (seconds)"
+    )
+    if job.retry_max_delay < job.retry_delay:
+        raise EditError(
+            f"The longest wait ({job.retry_max_delay} s) is shorter than the wait before the first retry "
+            f"({job.retry_delay} s): make it at least as long.",
+            "retry_max_delay",
+        )
 
 
 def _only(fields: dict, allowed, what: str) -> None:

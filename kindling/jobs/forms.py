@@ -5,7 +5,8 @@ import json
 from django import forms
 
 from kindling.credentials.models import Credential
-from kindling.jobs.models import Job, Trigger
+from kindling.jobs.editing import MAX_RETRY_ATTEMPTS, MAX_RETRY_WAIT, RETRY_FIELDS
+from kindling.jobs.models import Job, RetryBackoff, Trigger
 from kindling.lib.jsontext import JSONTextError, parse_object
 
 
@@ -50,6 +51,35 @@ class JobForm(BootstrapForm):
     expression = forms.CharField(required=False, widget=forms.Textarea)
     # The job's file in the project's repository (kindling/vcs); the domain checks it.
     file_path = forms.CharField(required=False, max_length=500, label="File path in repository")
+    # Automatic retries (docs/retries.md). Not required: a form without them leaves them as they are.
+    retry_attempts = forms.IntegerField(
+        label="Retries",
+        required=False,
+        min_value=0,
+        max_value=MAX_RETRY_ATTEMPTS,
+        initial=0,
+        help_text=f"How many times a run that fails, times out or is lost is tried again (0 to "
+        f"{MAX_RETRY_ATTEMPTS}; 0: never).",
+    )
+    retry_backoff = forms.ChoiceField(
+        label="Backoff", required=False, choices=RetryBackoff.choices, initial=RetryBackoff.EXPONENTIAL
+    )
+    retry_delay = forms.IntegerField(
+        label="First wait (seconds)",
+        required=False,
+        min_value=0,
+        max_value=MAX_RETRY_WAIT,
+        initial=60,
+        help_text="Before the first retry; each wait is shortened by up to 20% at random.",
+    )
+    retry_max_delay = forms.IntegerField(
+        label="Longest wait (seconds)",
+        required=False,
+        min_value=1,
+        max_value=MAX_RETRY_WAIT,
+        initial=3600,
+        help_text="No wait is longer, however many retries came before.",
+    )
 
     def __init__(self, *args, project, job: Job | None = None, **kw):
         if job is not None and "initial" not in kw:
@@ -61,6 +91,7 @@ class JobForm(BootstrapForm):
                 "credential": job.credential_id,
                 "expression": job.expression,
                 "file_path": job.git_path,
+                **{field: getattr(job, field) for field in RETRY_FIELDS},
             }
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
@@ -82,6 +113,9 @@ class JobForm(BootstrapForm):
     def changes(self) -> dict:
         data = dict(self.cleaned_data)
         data["git_path"] = data.pop("file_path", "") or ""
+        for field in RETRY_FIELDS:
+            if data.get(field) in (None, ""):
+                data.pop(field, None)
         return data
 
 

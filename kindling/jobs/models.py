@@ -52,6 +52,11 @@ class JobQuerySet(models.QuerySet):
         )
 
 
+class RetryBackoff(models.TextChoices):
+    FIXED = "fixed", "Fixed: the same wait before every retry"
+    EXPONENTIAL = "exponential", "Exponential: the wait doubles after every retry"
+
+
 class Job(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="jobs")
     name = models.CharField(max_length=200)
@@ -72,6 +77,14 @@ class Job(models.Model):
     git_path = models.CharField(max_length=500, blank=True)
     # Cron jobs: the last successful final state that may be inherited (v1 size rule: <= 50,000 bytes).
     saved_state = models.JSONField(null=True, blank=True)
+    # Automatic retries (off by default, as in v1): a run that ends failed, timed out or lost is tried
+    # again up to `retry_attempts` times, each after a backoff (kindling/runs/retries.py).
+    retry_attempts = models.PositiveSmallIntegerField(default=0)
+    retry_backoff = models.CharField(
+        max_length=12, choices=RetryBackoff.choices, default=RetryBackoff.EXPONENTIAL
+    )
+    retry_delay = models.PositiveIntegerField(default=60)  # seconds before the first retry
+    retry_max_delay = models.PositiveIntegerField(default=3600)  # seconds: no wait is longer
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,7 +31,8 @@ from kindling.runs import queue
 from kindling.runs.models import Run
 from kindling.runs.reprocess import CannotRun, run_now
 
-# The wizard's four steps, in v1's order, and the form fields each one holds.
+# The wizard's four steps, in v1's order, and the form fields each one holds. Retries are a section
+# of their own below them (jobs/_studio_retries.html): v1's wizard had none.
 STEPS = (
     ("name", "Name", ("name",)),
     ("trigger", "Trigger", ("trigger",)),

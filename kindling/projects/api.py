@@ -1,10 +1,12 @@
+from typing import Literal
+
 from ninja import Router, Schema, Status
 
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.patching import PatchIn
 from kindling.plans.api import plan_and_usage
 from kindling.projects.access import project_for, projects_of
-from kindling.projects.configure import ConfigError, configure, create_project
+from kindling.projects.configure import FAILURE_ALERT_PERIODS, ConfigError, configure, create_project
 from kindling.projects.members import (
     AccessError,
     add_member,
@@ -24,12 +26,18 @@ class ProjectIn(Schema):
     description: str = ""
 
 
+# Failure alerts' periods, declared as the enum they are.
+AlertPeriod = Literal[tuple(FAILURE_ALERT_PERIODS)]
+
+
 class ProjectPatch(PatchIn):
     name: str | None = None
     description: str | None = None
     concurrency: int | None = None
     notification_threshold: int | None = None
     timezone: str | None = None
+    # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
+    failure_alert_minutes: AlertPeriod | None = None
 
 
 def project_out(project) -> dict:
@@ -42,6 +50,7 @@ def project_out(project) -> dict:
         "notification_threshold": project.notification_threshold,
         "timezone": project.timezone,
         "support_access": project.support_access,
+        "failure_alert_minutes": project.failure_alert_minutes,
         "created_at": project.created_at,
     }
 
@@ -70,7 +79,7 @@ def get_project(request, slug: str):
     "/projects/{slug}",
     response={200: dict, **ERRORS},
     summary="Administrators: change name (the slug follows), description, concurrency, "
-    "notification_threshold, timezone",
+    "notification_threshold, timezone, failure_alert_minutes",
 )
 def patch_project(request, slug: str, payload: ProjectPatch):
     project = project_for(request.user, slug, "edit_settings")

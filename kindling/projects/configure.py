@@ -8,7 +8,16 @@ from django.db import IntegrityError, transaction
 from kindling.plans.limits import max_concurrency  # the slider goes up to the plan's maximum
 from kindling.projects.models import Project, SlugRedirect
 
-SETTINGS_FIELDS = ("name", "description", "concurrency", "notification_threshold", "timezone")
+SETTINGS_FIELDS = (
+    "name",
+    "description",
+    "concurrency",
+    "notification_threshold",
+    "timezone",
+    "failure_alert_minutes",
+)
+# Failure alerts (runs/alerts.py): minutes between two emails about one job's failed runs; 0 = off.
+FAILURE_ALERT_PERIODS = {0: "Off", 15: "15 minutes", 60: "1 hour", 360: "6 hours", 1440: "1 day"}
 NAME_MAX = 200
 
 
@@ -83,7 +92,25 @@ def check_changes(project: Project, changes: dict) -> dict:
         )
     if "timezone" in changes:
         clean["timezone"] = clean_timezone(changes["timezone"])
+    if "failure_alert_minutes" in changes:
+        clean["failure_alert_minutes"] = alert_period(changes["failure_alert_minutes"])
     return clean
+
+
+def alert_period(value) -> int:
+    allowed = ", ".join(str(minutes) for minutes in FAILURE_ALERT_PERIODS)
+    problem = ConfigError(
+        "failure_alert_minutes", f"Failure alerts take one of these periods in minutes: {allowed} (0: off)."
+    )
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise problem
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise problem from None
+    if minutes not in FAILURE_ALERT_PERIODS:
+        raise problem
+    return minutes
 
 
 def configure(project: Project, **changes) -> Project:

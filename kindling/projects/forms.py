@@ -2,7 +2,7 @@ import zoneinfo
 
 from django import forms
 
-from kindling.projects.configure import NAME_MAX
+from kindling.projects.configure import FAILURE_ALERT_PERIODS, NAME_MAX
 
 TIMEZONES = sorted(zoneinfo.available_timezones())
 
@@ -44,7 +44,22 @@ class SettingsForm(forms.Form):
         help_text="Cron triggers fire by this zone's clock, and pages show times in it.",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+    # Not required: a form without it (a page loaded before it existed) leaves it as it is.
+    failure_alert_minutes = forms.TypedChoiceField(
+        label="Failure alerts",
+        choices=list(FAILURE_ALERT_PERIODS.items()),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="Email the collaborators who opted in (Account Settings) when runs fail: at most one "
+        "email per job per this period, with how many failed and the newest error line. Never states "
+        "or credentials.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     def __init__(self, *args, max_concurrency: int = 10, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["concurrency"].widget.attrs["max"] = max_concurrency
+
+    def changes(self) -> dict:
+        return {key: value for key, value in self.cleaned_data.items() if value is not None}

@@ -32,6 +32,9 @@ class Project(models.Model):
     # Granted by an administrator on the Access & Security page: instance staff marked as support may
     # then open the project as an administrator would (every request they make is audited).
     support_access = models.BooleanField(default=False)
+    # Failure alerts (runs/alerts.py): every this many minutes at most, per job, collaborators who opted
+    # in get an email about the runs that failed; 0 = off.
+    failure_alert_minutes = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=dj_timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 

@@ -8,6 +8,7 @@ import yaml
 from django.db import transaction
 
 from kindling.credentials.models import Credential
+from kindling.jobs.editing import EditError, check_retries
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.projects.models import Project
@@ -20,6 +21,13 @@ TRIGGER_KINDS = {
 }
 TRIGGER_EXTRA_KEYS = {"type", "label", "exclusion"}
 JOB_KEYS = {"expression", "adaptor", "language_pack", "trigger", "credential", "type", "label"}
+# kindling.jobs.<name>.retries: the keys of a job's retry settings (docs/retries.md), as job fields.
+RETRY_KEYS = {
+    "attempts": "retry_attempts",
+    "backoff": "retry_backoff",
+    "delay": "retry_delay",
+    "max_delay": "retry_max_delay",
+}
 ADAPTOR_RE = re.compile(r"^(?P<name>(@openfn/)?language-[a-z0-9-]+)(@(?P<version>[A-Za-z0-9.+-]+))?$")
 
 
@@ -197,7 +205,7 @@ def import_project(text: str, name: str, owner) -> Project:
         made_jobs = {}
         for job_name, spec in checked_jobs.items():
             options = mapping(job_options.get(job_name), f"kindling.jobs.{job_name}")
-            made_jobs[job_name] = Job.objects.create(
+            made_jobs[job_name] = Job(
                 project=project,
                 name=job_name,
                 trigger=made_triggers.get(spec.get("trigger")),
@@ -210,11 +218,36 @@ def import_project(text: str, name: str, owner) -> Project:
                 console_disabled=bool(options.get("console_disabled", False)),
                 archived=bool(options.get("archived", False)),
             )
+            read_retries(made_jobs[job_name], options.get("retries"), f"kindling.jobs.{job_name}.retries")
+            made_jobs[job_name].save()
         for t_name, t in triggers.items():
             if t.get("upstream"):
                 made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]
                 made_triggers[t_name].save(update_fields=["upstream_job"])
     return project
+
+
+def read_retries(job: Job, retries, key: str) -> None:
+    """Set a job's retry settings from its `retries` mapping (absent: none), or fail naming the key."""
+    retries = mapping(retries, key)
+    unknown = set(retries) - set(RETRY_KEYS)
+    if unknown:
+        raise ProjectFileError(f"{key}.{sorted(unknown)[0]}", f"unknown key; use {', '.join(RETRY_KEYS)}")
+    for name, field in RETRY_KEYS.items():
+        if name in retries:
+            setattr(job, field, retries[name])
+    try:
+        check_retries(job)
+    except EditError as exc:
+        name = next((n for n, f in RETRY_KEYS.items() if f == exc.field), None)
+        raise ProjectFileError(f"{key}.{name}" if name else key, str(exc)) from None
+
+
+def written_retries(job: Job) -> dict:
+    """A job's retry settings for project.yaml; {} when it has none (nothing to say)."""
+    if not job.retry_attempts:
+        return {}
+    return {name: getattr(job, field) for name, field in RETRY_KEYS.items()}
 
 
 MASKED_VALUE = "******"
@@ -248,8 +281,8 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def export_project(project: Project) -> str:
     """The project as a v2 project.yaml; values of credentials are masked. Our `kindling:` block is there
-    only when the project uses something v2 cannot say (a job off, private, console disabled, archived;
-    a concurrency other than 1)."""
+    only when the project uses something v2 cannot say (a job off, private, console disabled, archived,
+    retried; a concurrency other than 1)."""
     jobs = list(project.jobs.select_related("trigger", "credential").with_credential_access().order_by("id"))
     # The credentials shared with the project, and any a job still names after its owner revoked or
     # deleted it: the job keeps its reference and the file stays importable (a deleted one has no
@@ -281,6 +314,8 @@ def export_project(project: Project) -> str:
             ("archived", job.archived, False),
         )
         options = {key: value for key, value, default in flags if value != default}
+        if written_retries(job):
+            options["retries"] = written_retries(job)
         if options:
             job_options[job.name] = options
     for trigger in project.triggers.select_related("upstream_job").order_by("id"):

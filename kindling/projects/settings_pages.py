@@ -47,7 +47,7 @@ def project_settings(request, slug):
     if form.is_valid():
         try:
             old_name = project.name
-            project = configure(project, **form.cleaned_data)
+            project = configure(project, **form.changes())
         except ConfigError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:

@@ -40,6 +40,12 @@ def run_out(run: Run) -> dict:
         "finished_at": run.finished_at,
         "message": run.message_id,
         "parent": run.parent_id,
+        # Automatic retries: attempt n of `attempts`; a retry names its series' first run, and waits
+        # in the queue until not_before.
+        "attempt": run.attempt,
+        "attempts": run.attempts,
+        "first_attempt": run.first_attempt_id,
+        "not_before": run.not_before,
         "final_state": run.final_state,
     }
 

@@ -25,7 +25,8 @@ STATEMENTS = {
     # (status, project, id), one probe per project, however long a project's backlog is: a project at
     # its limit with 100,000 pending runs costs the same as one with a single run, never hides the
     # others, and an empty queue costs one probe. Only those projects are looked at (no join for a
-    # planner to turn into a scan of every project).
+    # planner to turn into a scan of every project). A project's next run is its oldest pending run
+    # that is due: a retry waiting for its backoff (not_before) is passed over until then.
     "ready": """
         WITH RECURSIVE waiting(project_id) AS (
             SELECT min(project_id) FROM {run} WHERE status = %s
@@ -33,17 +34,24 @@ STATEMENTS = {
             SELECT (SELECT min(r.project_id) FROM {run} r WHERE r.status = %s AND r.project_id > w.project_id)
             FROM waiting w WHERE w.project_id IS NOT NULL
         )
-        SELECT w.project_id FROM waiting w
-        WHERE w.project_id IS NOT NULL
-          AND (SELECT count(*) FROM {run} r WHERE r.project_id = w.project_id AND r.status = %s)
-            < (SELECT {concurrency} FROM {project} p {plan} WHERE p.id = w.project_id)
-        ORDER BY (SELECT min(r.id) FROM {run} r WHERE r.project_id = w.project_id AND r.status = %s)
+        SELECT project_id FROM (
+            SELECT w.project_id, (
+                SELECT min(r.id) FROM {run} r
+                WHERE r.project_id = w.project_id AND r.status = %s {due}
+            ) AS next_id
+            FROM waiting w
+            WHERE w.project_id IS NOT NULL
+              AND (SELECT count(*) FROM {run} r WHERE r.project_id = w.project_id AND r.status = %s)
+                < (SELECT {concurrency} FROM {project} p {plan} WHERE p.id = w.project_id)
+        ) ready
+        WHERE next_id IS NOT NULL
+        ORDER BY next_id
         LIMIT %s
     """,
     "lock": "SELECT {concurrency} FROM {project} p {plan} WHERE p.id = %s",
     "next": """
         SELECT (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s),
-               (SELECT min(id) FROM {run} WHERE project_id = %s AND status = %s)
+               (SELECT min(id) FROM {run} r WHERE project_id = %s AND status = %s {due})
     """,
     "take": "UPDATE {run} SET status = %s, started_at = %s, worker = %s, lease_until = %s "
     "WHERE id = %s AND status = %s",
@@ -56,6 +64,8 @@ def _sql() -> dict[str, str]:
     tables = {
         "run": Run._meta.db_table, "project": Project._meta.db_table,
         "concurrency": EFFECTIVE_CONCURRENCY_SQL, "plan": plan_join("p"),
+        # A retry waits in the queue until its backoff is over (runs/retries.py).
+        "due": "AND (r.not_before IS NULL OR r.not_before <= %s)",
     }
     return {name: statement.format(**tables) for name, statement in STATEMENTS.items()}
 
@@ -64,9 +74,14 @@ def _connection():
     return connections[router.db_for_write(Run)]
 
 
+def _now():
+    return _connection().ops.adapt_datetimefield_value(timezone.now())
+
+
 def projects_ready() -> list[int]:
     with _connection().cursor() as cursor:
-        cursor.execute(_sql()["ready"], [PENDING, PENDING, RUNNING, PENDING, CANDIDATES])
+        now = _now()
+        cursor.execute(_sql()["ready"], [PENDING, PENDING, PENDING, now, RUNNING, CANDIDATES])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -99,7 +114,7 @@ def claim_in(project_id: int, worker: str, lease_seconds: float) -> int | None:
         row = cursor.fetchone()
         if row is None:
             return None
-        cursor.execute(sql["next"], [project_id, RUNNING, project_id, PENDING])
+        cursor.execute(sql["next"], [project_id, RUNNING, project_id, PENDING, _now()])
         busy, run_id = cursor.fetchone()
         if run_id is None or busy >= row[0]:
             return None  # another worker took the last slot, or the last run, since we looked

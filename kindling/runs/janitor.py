@@ -2,7 +2,8 @@
 
 A worker renews the lease of every run it executes every few seconds; a lease that ran out means the
 worker died (SIGKILL, a crashed machine) or lost the database for longer than the lease. The run's
-result can never arrive, so it ends as a failure and its catch listeners start, as for exit 1.
+result can never arrive, so it ends as a failure: retried if its job asks for retries, else its
+catch listeners start, as for exit 1.
 """
 
 import logging
@@ -11,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from kindling.ops import metrics
-from kindling.runs import queue
 from kindling.runs.models import Run
+from kindling.runs.retries import schedule_retry_or_listeners
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ def mark_lost_runs(now=None) -> list[Run]:
             if not run.mark_lost(now):
                 continue
             metrics.run_ended(run)
-            started = queue.start_listeners(run)
+            started = schedule_retry_or_listeners(run)
         log.warning(
-            "run %s of %s lost (worker %s); %d catch run(s) queued",
+            "run %s of %s lost (worker %s); %d retry or catch run(s) queued",
             run.pk,
             run.job.name,
             run.worker or "?",

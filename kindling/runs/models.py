@@ -74,6 +74,14 @@ class Run(models.Model):
     adaptor_version = models.CharField(max_length=50, blank=True)
     worker = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Automatic retries (runs/retries.py): attempt n of `attempts` of one series; every retry names
+    # the series' first run. A retry waits in the queue until `not_before` (its backoff).
+    attempt = models.PositiveSmallIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    first_attempt = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    not_before = models.DateTimeField(null=True, blank=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -100,6 +108,11 @@ class Run(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status == self.Status.SUCCESS
+
+    @property
+    def attempt_label(self) -> str:
+        """"attempt 2 of 4" for a run of a series that was (or will be) retried; "" otherwise."""
+        return f"attempt {self.attempt} of {self.attempts}" if self.attempts > 1 else ""
 
     @property
     def duration(self):
@@ -405,6 +418,25 @@ class LogLine(models.Model):
         # between them must fail loudly rather than store two lines under one seq. Also the index
         # that reads a run's log in order, and its new lines (seq > n) while it runs.
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="logline_run_seq_unique")]
+
+
+class FailureAlert(models.Model):
+    """A job's failures not yet emailed (runs/alerts.py). A run that ends in a final failure adds to
+    `failures` when its project has alerts on; the scheduler sends one email per job per the project's
+    period and sets `failures` back to 0. The scheduler reads this small table, never the runs."""
+
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="+")
+    failures = models.PositiveIntegerField(default=0)
+    # The newest failed run counted (its error line goes in the email); no constraint: runs are deleted
+    # by retention without asking this table.
+    newest_run = models.ForeignKey(
+        Run, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    first_failed_at = models.DateTimeField(null=True)
+    sent_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.failures} failure(s) of job {self.job_id} to report"
 
 
 class CronTick(models.Model):

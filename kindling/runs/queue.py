@@ -59,13 +59,16 @@ def wake_workers() -> None:
             cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
 
 
-def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=None) -> Run:
-    return enqueue_batch(job.project_id, [(job, initial_state)], cause, message=message, parent=parent)[0]
+def enqueue(job: Job, cause: str, initial_state: dict, *, message=None, parent=None, fields=None) -> Run:
+    return enqueue_batch(
+        job.project_id, [(job, initial_state)], cause, message=message, parent=parent, fields=fields
+    )[0]
 
 
-def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=None) -> list[Run]:
+def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=None, fields=None) -> list[Run]:
     """Create one run per (job, initial state) of one project, counted against its plan in the same
-    transaction: the runs over the cycle's limit are recorded `rejected`, with the reason in their log."""
+    transaction: the runs over the cycle's limit are recorded `rejected`, with the reason in their log.
+    `fields`: more of the runs' fields (a retry's attempt and backoff, runs/retries.py)."""
     items = list(items)
     with transaction.atomic(savepoint=False):
         admission = usage.admit(project_id, len(items))
@@ -73,7 +76,7 @@ def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=No
         for index, (job, initial_state) in enumerate(items):
             run = Run(
                 project_id=project_id, job=job, cause=cause, message=message, parent=parent,
-                initial_state=without_configuration(initial_state),
+                initial_state=without_configuration(initial_state), **(fields or {}),
             )
             if index >= admission.allowed:
                 run.reject(admission.reason)
@@ -182,7 +185,10 @@ def cron_state(job: Job) -> dict:
 
 
 def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: str = "") -> list[Run]:
-    """Record the end of a run and start the flow (success) or catch (failure) runs listening for it."""
+    """Record the end of a run, then queue its retry or start the flow (success) or catch (failure)
+    runs listening for it (runs/retries.py)."""
+    from kindling.runs.retries import schedule_retry_or_listeners  # retries queues runs through here
+
     final_state = without_configuration(final_state) if final_state is not None else None
     problem = unstorable_json(final_state, "state") if final_state is not None else None
     if problem is not None:
@@ -195,7 +201,7 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
         if run.succeeded:
             save_cron_state(run)
         wake_workers()  # its project may have a place free for a waiting run
-        return start_listeners(run)
+        return schedule_retry_or_listeners(run)
 
 
 def unstorable_state_end(exit_code: int, problem: str, log_lines) -> tuple[int, None, list]:

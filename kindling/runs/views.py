@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -78,12 +79,22 @@ def run_detail(request, slug, run_id):
         "initial_state": pretty_json(run.initial_state),
         "final_state": None if run.final_state is None else pretty_json(run.final_state),
         "children": run_rows(run.children.all()).order_by("created_at", "id"),
+        "series": attempts_of(run),
         "request_token": new_request_token(),
         "can_abort": run.status in (Run.Status.PENDING, Run.Status.RUNNING)
         and can(request.user, "abort_run", project),
         **log_context(run, run.log_lines.all()),
     }
     return render(request, "runs/run_detail.html", context)
+
+
+def attempts_of(run: Run) -> list[Run]:
+    """The runs of `run`'s retry series (runs/retries.py), first attempt first; [] when it has none."""
+    if run.attempts <= 1:
+        return []
+    first = run.first_attempt_id or run.pk
+    series = Run.objects.filter(Q(pk=first) | Q(first_attempt_id=first))
+    return list(series.only("id", "attempt", "status", "not_before").order_by("attempt", "id"))
 
 
 def log_context(run: Run, lines) -> dict:

@@ -99,7 +99,9 @@ def test_preferences_refuse_unknown_keys_and_values_saying_what_is_valid(client_
     assert bad_value.status_code == 400 and "vs, vs-dark, hc-black, hc-light" in bad_value.json()["error"]
     assert bad_key.status_code == 400 and "Unknown preference 'font'" in bad_key.json()["error"]
     assert not_json.status_code == 400 and "JSON" in not_json.json()["error"]
-    assert good.json() == {"studio_mode": "wizard", "editor_theme": "hc-black", "theme": "light"}
+    assert good.json() == {
+        "studio_mode": "wizard", "editor_theme": "hc-black", "theme": "light", "failure_alerts": "off"
+    }
     assert User.objects.get(pk=alice.pk).preferences == {"editor_theme": "hc-black"}
 
 

@@ -16,6 +16,8 @@
     version: $("id_adaptor_version"),
     credential: $("id_credential"),
     expression: $("id_expression"),
+    retries: $("id_retry_attempts"),
+    backoff: $("id_retry_backoff"),
   };
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const state = {
@@ -160,11 +162,19 @@
       if (summary) summary.textContent = value ? `· ${value}` : "";
     }
     $("studio-adaptor-label").textContent = text.adaptor;
+    $("studio-retries-summary").textContent = retriesSummary();
   }
+
+  function retriesSummary() {
+    const count = Number(fields.retries.value || 0);
+    if (!count) return "no retries";
+    return `${count} ${count === 1 ? "retry" : "retries"}, ${fields.backoff.value} backoff`;
+  }
+  for (const input of [fields.retries, fields.backoff]) input.addEventListener("input", summarize);
 
   function openStep(number) {
     if (number > steps.length) {
-      // After the fourth step comes the expression.
+      // After the last step comes the expression.
       openStep(steps.length);
       focusEditor();
       return;
@@ -388,6 +398,9 @@
         field.classList.add("is-invalid");
         const step = field.closest(".kindling-step");
         if (step && studio.dataset.mode === "wizard") openStep(Number(step.dataset.step));
+        const section = field.closest("details");
+        if (section) section.open = true;
+        field.focus();
       }
       return;
     }

@@ -6,7 +6,7 @@ from django.http import Http404
 
 from kindling.accounts.models import User
 from kindling.projects.api import project_out
-from kindling.projects.configure import ConfigError, configure, create_project
+from kindling.projects.configure import SETTINGS_FIELDS, ConfigError, configure, create_project
 from kindling.projects.members import ROLES, AccessError, add_member, change_role, members_of, remove_member
 from kindling.projects.models import Project
 from kindling.projects.portability import ProjectFileError, export_project, import_project
@@ -33,6 +33,10 @@ class Command(BaseCommand):
         change.add_argument("slug")
         for option in ("name", "description", "concurrency", "notification-threshold", "timezone"):
             change.add_argument(f"--{option}")
+        change.add_argument(
+            "--failure-alert-minutes",
+            help="minutes between two failure emails per job: 0 (off), 15, 60, 360, 1440",
+        )
         exp = sub.add_parser("export", help="print the project as a project.yaml, credential values masked")
         exp.add_argument("slug")
         exp.add_argument("--output", "-o", help="write to this file instead of standard output")
@@ -71,13 +75,14 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug=slug).first()
         if project is None:
             raise CommandError(f"no project with slug {slug}")
-        fields = ("name", "description", "concurrency", "notification_threshold", "timezone")
+        fields = SETTINGS_FIELDS
         changes = {field: opts[field] for field in fields if opts.get(field) is not None}
         try:
             project = configure(project, **changes)
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(json.dumps(project_out(project), default=str))
+
     def members(self, verb: str, slug: str, opts) -> None:
         project = Project.objects.filter(slug=slug).first()
         if project is None:

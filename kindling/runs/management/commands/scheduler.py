@@ -9,6 +9,7 @@ from kindling.jobs.scheduler import scheduler_pass
 from kindling.ops import health
 from kindling.ops.logs import say
 from kindling.ops.retention import retention_pass
+from kindling.runs.alerts import send_failure_alerts
 from kindling.runs.worker import worker_name
 from kindling.stopping import StopOnSignal
 from kindling.vcs.commits import retry_pending
@@ -42,11 +43,17 @@ def safe_pass(stdout) -> None:
     guarded(heartbeat, "heartbeat")
     guarded(retention_pass, "retention pass")  # every minute: messages and runs past their retention
     guarded(lambda: push_waiting_commits(stdout), "git push retry")
+    guarded(lambda: email_failure_alerts(stdout), "failure alerts pass")
 
 
 def push_waiting_commits(stdout) -> None:
     for outbound in retry_pending():  # commits of linked jobs whose push failed before
         stdout.write(f"git: pushed {outbound.path} of project {outbound.project_id}")
+
+
+def email_failure_alerts(stdout) -> None:
+    for alert in send_failure_alerts():
+        stdout.write(f"alert: failures of job {alert.job.name} emailed")
 
 
 def guarded(task, name: str) -> None:
@@ -61,7 +68,10 @@ def guarded(task, name: str) -> None:
 class Command(BaseCommand):
     # No system checks: they import every URL (the API and its schemas) a worker never serves.
     requires_system_checks = []
-    help = "Fire cron triggers once per due minute, and mark runs with an expired lease lost, until stopped."
+    help = (
+        "Fire cron triggers once per due minute, mark runs with an expired lease lost, and send failure "
+        "alerts, until stopped."
+    )
 
     def handle(self, *args, **opts):
         stop = StopOnSignal()
