@@ -33,4 +33,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("projects/<slug:slug>/", include("kindling.search.urls")),
     path("", include("kindling.history_exports.urls")),
+    path("", include("kindling.library.urls")),
 ]

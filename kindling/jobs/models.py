@@ -79,6 +79,8 @@ class Job(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="job_name_unique")]
+        # The Job Library filters on these at every search (kindling/library/catalogue.py).
+        indexes = [models.Index(fields=["adaptor", "private", "archived"], name="job_library_adaptor")]
 
     def __str__(self):
         return self.name
@@ -142,3 +144,51 @@ class RunRequest(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class JobVersion(models.Model):
+    """What a job was after one save: its expression, adaptor, trigger and credential, with who saved
+    it and when. Every save that changes one of these adds a version (the portal, Job Studio, the API
+    and project.yaml imports all save through jobs/editing.py), so an overwritten job can always be
+    brought back; restoring a version adds a new one, and history is never rewritten."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    expression = models.TextField(blank=True)
+    adaptor = models.CharField(max_length=200)
+    adaptor_version = models.CharField(max_length=50)
+    trigger = models.ForeignKey(Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The names as they were: a trigger deleted or a credential renamed since still reads right.
+    trigger_name = models.CharField(max_length=200, blank=True)
+    credential_name = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="job_version_unique")]
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"{self.job_id} v{self.number}"
+
+
+class JobOperation(models.Model):
+    """An operation the job's expression calls at its top level (`upsert`, `fn`, `each`...), kept at
+    each save for the Job Library's "operation used" search: a lookup on an indexed name rather than
+    a parse of every expression per search."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="operations")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="job_operation_unique")]
+        indexes = [models.Index(fields=["name", "job"], name="job_operation_name")]
+
+    def __str__(self):
+        return self.name

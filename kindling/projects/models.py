@@ -32,6 +32,9 @@ class Project(models.Model):
     # Granted by an administrator on the Access & Security page: instance staff marked as support may
     # then open the project as an administrator would (every request they make is audited).
     support_access = models.BooleanField(default=False)
+    # v1's "contribute to the job library": the project's jobs not marked private are published
+    # instance-wide (expression, adaptor, dates; never messages, runs, states or credentials).
+    contributes_to_library = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 

@@ -8,6 +8,7 @@ import yaml
 from django.db import transaction
 
 from kindling.credentials.models import Credential
+from kindling.jobs.editing import saved as job_saved
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.projects.models import Project
@@ -210,6 +211,8 @@ def import_project(text: str, name: str, owner) -> Project:
                 console_disabled=bool(options.get("console_disabled", False)),
                 archived=bool(options.get("archived", False)),
             )
+            # Its first version, by the importer (the one place jobs are saved, jobs/editing.py, says so).
+            job_saved(made_jobs[job_name], owner)
         for t_name, t in triggers.items():
             if t.get("upstream"):
                 made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]
