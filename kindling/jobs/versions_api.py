@@ -6,13 +6,10 @@ from pydantic import ConfigDict
 from kindling.jobs import editing, versions
 from kindling.jobs.api import job_out
 from kindling.jobs.models import Job
+from kindling.patching import ErrorOut
 from kindling.runs.api import in_project
 
 router = Router(tags=["jobs"])
-
-
-class ErrorOut(Schema):
-    error: str
 
 
 class HistoryOut(Schema):

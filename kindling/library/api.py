@@ -6,13 +6,10 @@ from pydantic import ConfigDict
 from kindling.jobs.models import JobOperation
 from kindling.lib.paging import DEFAULT_LIMIT, page
 from kindling.library import catalogue
+from kindling.patching import ErrorOut
 from kindling.projects.access import project_for
 
 router = Router(tags=["library"])
-
-
-class ErrorOut(Schema):
-    error: str
 
 
 class LibraryPage(Schema):
@@ -44,7 +41,7 @@ def library_job_out(job, operations: list[str]) -> dict:
 
 @router.get(
     "/library",
-    response={200: LibraryPage, 401: ErrorOut},
+    response={200: LibraryPage, 401: ErrorOut, 422: ErrorOut},
     summary="Search the Job Library: text, adaptor (e.g. dhis2) and operation used (e.g. upsert)",
 )
 def search_library(

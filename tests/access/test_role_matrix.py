@@ -21,6 +21,7 @@ from kindling.history_exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
 from kindling.jobs.models import AdaptorInstall
+from kindling.jobs.versions import record_version
 from kindling.projects.access import PERMISSIONS
 from kindling.projects.members import set_support_access
 from kindling.projects.models import Membership
@@ -39,6 +40,7 @@ ADMIN_PAGES = {
     "project-audit": "view_audit",
     "plan-change": "manage_plan",
     "run-abort": "abort_run",
+    "project-library": "edit_settings",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
 ADMIN_OPERATIONS = {
@@ -51,6 +53,7 @@ ADMIN_OPERATIONS = {
     ("DELETE", "/projects/{slug}/inbox-auth/{method_id}"): "manage_inbox_auth",
     ("GET", "/projects/{slug}/audit"): "view_audit",
     ("PATCH", "/projects/{slug}"): "edit_settings",
+    ("PUT", "/projects/{slug}/library"): "edit_settings",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -69,6 +72,8 @@ BODIES = {
     ("POST", "/credentials/{credential_id}/transfer"): {"email": "bob@example.com", "user_number": 1},
     ("PATCH", "/projects/{slug}"): {"description": "changed"},
     ("PUT", "/projects/{slug}/plan"): {"plan": "Scale"},
+    ("PUT", "/projects/{slug}/library"): {"contribute": True},
+    ("POST", "/jobs/{job_id}/revert"): {"version": 1},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]
@@ -109,6 +114,7 @@ def world(project, alice, bob, charlie):
     set_support_access(project, alice, True)
     trigger = make_trigger(project)
     job = make_job(project, trigger=trigger)
+    record_version(job, alice)  # its history's version 1, for the version pages
     message, _runs = post_message(project, {"a": 1})
     run = make_run(job, message=message)
     credential = make_credential(alice, projects=[project])
@@ -139,6 +145,7 @@ def world(project, alice, bob, charlie):
         "kind": "runs",
         "action": "reprocess",
         "exports": exports,
+        "number": 1,
     }
     return values, people
 
