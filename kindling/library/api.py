@@ -4,7 +4,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from kindling.jobs.models import JobOperation
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
 from kindling.library import catalogue
 from kindling.patching import ErrorOut
 from kindling.projects.access import project_for
@@ -48,15 +48,17 @@ def search_library(
     request, q: str = "", adaptor: str = "", operation: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0
 ):
     jobs = catalogue.search(q, adaptor, operation)
-    result = page(jobs, limit, offset, lambda job: job)
+    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
+    found = catalogue.page_of(jobs, offset, limit)
     # One query for the operations of the whole page.
-    ids = [job.pk for job in result["items"]]
     operations: dict[int, list[str]] = {}
-    for job_id, name in (
-        JobOperation.objects.filter(job_id__in=ids).order_by("id").values_list("job_id", "name")
-    ):
+    names = JobOperation.objects.filter(job_id__in=[job.pk for job in found]).order_by("id")
+    for job_id, name in names.values_list("job_id", "name"):
         operations.setdefault(job_id, []).append(name)
-    result["items"] = [library_job_out(job, operations.get(job.pk, [])) for job in result["items"]]
+    result = {
+        "items": [library_job_out(job, operations.get(job.pk, [])) for job in found],
+        "count": jobs.count(),
+    }
     return result
 
 

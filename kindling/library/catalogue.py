@@ -7,7 +7,6 @@ runs, states or credentials.
 """
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 
 from kindling.audit.log import record
 from kindling.jobs.models import Job, JobOperation
@@ -37,15 +36,26 @@ def search(q: str = "", adaptor: str = "", operation: str = ""):
     an operation called at the top level of the expression. Newest change first."""
     jobs = published_jobs()
     for word in (q or "").split():
-        jobs = jobs.filter(
-            Q(name__icontains=word) | Q(expression__icontains=word) | Q(adaptor__icontains=word)
-        )
+        jobs = jobs.filter(library_text__icontains=word)  # the name, adaptor and expression
     if (adaptor or "").strip():
         jobs = jobs.filter(adaptor=adaptor_name(adaptor))
     if (operation or "").strip():
-        calls = JobOperation.objects.filter(job=OuterRef("pk"), name=operation.strip())
-        jobs = jobs.filter(Exists(calls))
+        # From the (name, job) index to the jobs, rather than a lookup per published job.
+        jobs = jobs.filter(pk__in=JobOperation.objects.filter(name=operation.strip()).values("job_id"))
     return jobs.order_by("-updated_at", "-id")
+
+
+def page_of(jobs, offset: int, limit: int) -> list[Job]:
+    """One page of a search, in its order. The ids are sorted first and the rows read after: sorting
+    whole rows would carry every matching job's expression through the sort (SQLite reads each one's
+    overflow pages), which made a page of 50 among 10,000 jobs several times slower."""
+    return rows_of(jobs.values_list("pk", flat=True)[offset : offset + limit])
+
+
+def rows_of(ids) -> list[Job]:
+    ids = list(ids)
+    rows = published_jobs().in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def published_job(job_id) -> Job:

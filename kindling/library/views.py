@@ -32,8 +32,9 @@ def projects_for_new_jobs(user):
 @require_GET
 def library(request):
     q, adaptor, operation = (request.GET.get(key, "").strip() for key in ("q", "adaptor", "operation"))
-    found = Paginator(catalogue.search(q, adaptor, operation).defer("expression"), PER_PAGE)
-    page = found.get_page(request.GET.get("page"))
+    found = catalogue.search(q, adaptor, operation)
+    page = Paginator(found.values_list("pk", flat=True), PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = catalogue.rows_of(page.object_list)
     query = {key: value for key, value in (("q", q), ("adaptor", adaptor), ("operation", operation)) if value}
     context = {
         "page": page,
