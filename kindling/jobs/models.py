@@ -80,7 +80,12 @@ class Job(models.Model):
     # from one trigram index (migration 0004); OR-ing three columns' indexes it chose to scan.
     library_text = models.GeneratedField(
         expression=Concat(
-            "name", models.Value("\n"), "adaptor", models.Value("\n"), "expression", output_field=models.TextField()
+            "name",
+            models.Value("\n"),
+            "adaptor",
+            models.Value("\n"),
+            "expression",
+            output_field=models.TextField(),
         ),
         output_field=models.TextField(),
         db_persist=True,
