@@ -107,12 +107,12 @@ def create_job(project: Project, by=None, **fields) -> Job:
         _lock_graph(project)
         _check_job(job, set(JOB_FIELDS))
         job.save()
-        saved(job, by)
+        job_saved(job, by)
         record(project, by, "job.created", job.name)
     return job
 
 
-def saved(job: Job, by, restored_from: int | None = None) -> None:
+def job_saved(job: Job, by, restored_from: int | None = None) -> None:
     """What follows every save that changes what a job runs: a new version, and its operations
     indexed for the Job Library. Imports call it too (kindling/projects/portability.py)."""
     versions.record_version(job, by, restored_from)
@@ -136,7 +136,7 @@ def update_job(job: Job, by=None, restored_from: int | None = None, **changes) -
         _check_job(fresh, changed)
         fresh.save()
         if changed & set(versions.KEPT):
-            saved(fresh, by, restored_from)
+            job_saved(fresh, by, restored_from)
         audit_job_change(fresh, by, changed)
     job.refresh_from_db()
     return job

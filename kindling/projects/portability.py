@@ -8,7 +8,7 @@ import yaml
 from django.db import transaction
 
 from kindling.credentials.models import Credential
-from kindling.jobs.editing import saved as job_saved
+from kindling.jobs.editing import job_saved
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.projects.models import Project
