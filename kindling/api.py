@@ -76,6 +76,8 @@ def register_routers():
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router
+    from kindling.jobs.versions_api import router as versions_router
+    from kindling.library.api import router as library_router
     from kindling.ops.api import router as ops_router
     from kindling.plans.api import router as plans_router
     from kindling.projects.api import router as projects_router
@@ -86,7 +88,7 @@ def register_routers():
 
     routers = (projects_router, jobs_router, inbox_router, runs_router, credentials_router, inbox_auth_router)
     later = (audit_router, plans_router, search_router, batch_router, exports_router, vcs_router)
-    for router in (*routers, *later):
+    for router in (*routers, *later, versions_router, library_router):
         api.add_router("/", router)
     api.add_router("/", ops_router)
 

@@ -12,3 +12,9 @@ class PatchIn(Schema):
 def unknown_fields(errors) -> list[str]:
     """The names of the unknown fields of a request (a 400, whatever else is wrong with it)."""
     return sorted({str(e["loc"][-1]) for e in errors if e.get("type") == "extra_forbidden" and e.get("loc")})
+
+
+class ErrorOut(Schema):
+    """The body of every refusal of the API, declared in the OpenAPI document: `{"error": "..."}`."""
+
+    error: str

@@ -16,8 +16,9 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
 # The pages whose libraries write style attributes and offer no nonce for them: the Monaco editor
-# (kindling/jobs/urls.py) and Stripe Elements' card form (kindling/plans/urls.py).
-MONACO_PAGES = {"job-create", "job-edit", "billing-card"}
+# (kindling/jobs/urls.py; the Job Library's job page colours its code with it, as Job Studio does) and
+# Stripe Elements' card form (kindling/plans/urls.py).
+MONACO_PAGES = {"job-create", "job-edit", "library-job", "billing-card"}
 
 
 def policy_header(directives: dict[str, list[str]]) -> str:

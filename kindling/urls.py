@@ -34,4 +34,5 @@ urlpatterns = [
     path("projects/<slug:slug>/", include("kindling.search.urls")),
     path("", include("kindling.ops.urls")),
     path("", include("kindling.vcs.urls")),
+    path("", include("kindling.library.urls")),
 ]

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from kindling.audit.log import record
 from kindling.credentials.access import require_owner
 from kindling.credentials.models import Credential
+from kindling.jobs.editing import update_job
 from kindling.projects.access import can, projects_of
 from kindling.projects.models import Project
 
@@ -86,8 +87,8 @@ def attach(job, credential: Credential | None, by) -> None:
         raise PermissionDenied("Your role in this project does not allow: edit job")
     if credential is not None:
         check_usable(credential, job.project)
-    job.credential = credential
-    job.save(update_fields=["credential", "updated_at"])
+    # Through the one place jobs are saved, so the change is kept in the job's history.
+    update_job(job, by, credential=credential)
 
 
 def configuration_for(job) -> dict | None:

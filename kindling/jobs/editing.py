@@ -9,6 +9,7 @@ from django.db import transaction
 
 from kindling.audit.log import record
 from kindling.engine.adaptors import AdaptorUnavailable, parse_adaptor
+from kindling.jobs import versions
 from kindling.jobs.graph import CycleError, check_assignment, check_upstream
 from kindling.jobs.models import Job, RetryBackoff, Trigger
 from kindling.lib import cron
@@ -154,6 +155,7 @@ def create_job(project: Project, by=None, **fields) -> Job:
         _lock_graph(project)
         _check_job(job, set(JOB_FIELDS))
         job.save()
+        job_saved(job, by)
         record(project, by, "job.created", job.name)
         outbound = commits.record_edit(job, by, ("", ""))
     if outbound is not None:
@@ -161,8 +163,16 @@ def create_job(project: Project, by=None, **fields) -> Job:
     return job
 
 
-def update_job(job: Job, by=None, from_git: bool = False, **changes) -> Job:
-    """Change some fields of a job; the others stay as they are. `by`: who, for the audit log.
+def job_saved(job: Job, by, restored_from: int | None = None) -> None:
+    """What follows every save that changes what a job runs: a new version, and its operations
+    indexed for the Job Library. Imports call it too (kindling/projects/portability.py)."""
+    versions.record_version(job, by, restored_from)
+    versions.index_operations(job)
+
+
+def update_job(job: Job, by=None, from_git: bool = False, restored_from: int | None = None, **changes) -> Job:
+    """Change some fields of a job; the others stay as they are. `by`: who, for the audit log and the
+    job's history; `restored_from`: the version being restored, when that is what this save is.
 
     A change of a linked job's expression or file path is committed to the project's repository
     (kindling/vcs/commits.py), unless it came from there (`from_git`: a push deployed, a revert)."""
@@ -175,10 +185,14 @@ def update_job(job: Job, by=None, from_git: bool = False, **changes) -> Job:
         # Only what changes is checked: a job keeps a credential that was unshared since, until someone
         # gives it another, and saving its expression must not fail because of that.
         changed = {key for key, value in changes.items() if getattr(fresh, key) != value}
+        if changed & set(versions.KEPT):
+            versions.keep_baseline(fresh)
         for key, value in changes.items():
             setattr(fresh, key, value)
         _check_job(fresh, changed)
         fresh.save()
+        if changed & set(versions.KEPT):
+            job_saved(fresh, by, restored_from)
         audit_job_change(fresh, by, changed)
         if not from_git:
             outbound = commits.record_edit(fresh, by, before)
@@ -186,6 +200,22 @@ def update_job(job: Job, by=None, from_git: bool = False, **changes) -> Job:
         commits.push_pending(fresh.project)
     job.refresh_from_db()
     return job
+
+
+def restore_version(job: Job, number, by=None) -> tuple[Job, int, list[str]]:
+    """Bring the job back to one of its versions by saving that content again, as a new version.
+    Returns the job, the new version's number and notes on what could not come back (a trigger or
+    credential gone since). NoSuchVersion, NothingToRestore or EditError when it cannot."""
+    version = versions.version_of(job, number)
+    changes, notes = versions.restore_changes(job, version)
+    current = Job.objects.get(pk=job.pk)
+    if all(getattr(current, key) == value for key, value in changes.items()):
+        raise versions.NothingToRestore(f"Job {job.name} is already as version {version.number} left it.")
+    update_job(job, by, restored_from=version.number, **changes)
+    if by is not None:
+        record(job.project, by, "job.version_restored", job.name, version=version.number)
+    latest = job.versions.order_by("-number").values_list("number", flat=True).first()
+    return job, latest, notes
 
 
 # Switching on/off and archiving get events of their own in the audit log; other changes are "edited".

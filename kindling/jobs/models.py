@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from kindling.credentials.models import Credential
@@ -87,11 +88,32 @@ class Job(models.Model):
     retry_max_delay = models.PositiveIntegerField(default=3600)  # seconds: no wait is longer
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the Job Library's text search reads, computed by the database from the row itself (it
+    # cannot go stale). One column, so that PostgreSQL answers `UPPER(library_text) LIKE '%WORD%'`
+    # from one trigram index (migration 0004); OR-ing three columns' indexes it chose to scan.
+    library_text = models.GeneratedField(
+        expression=Concat(
+            "name",
+            models.Value("\n"),
+            "adaptor",
+            models.Value("\n"),
+            "expression",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     objects = JobQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="job_name_unique")]
+        # The Job Library filters on these at every search and shows the latest changed first
+        # (kindling/library/catalogue.py; bench/library.py measures it).
+        indexes = [
+            models.Index(fields=["adaptor", "private", "archived"], name="job_library_adaptor"),
+            models.Index(fields=["private", "archived", "updated_at", "id"], name="job_library_recent"),
+        ]
 
     def __str__(self):
         return self.name
@@ -155,3 +177,51 @@ class RunRequest(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class JobVersion(models.Model):
+    """What a job was after one save: its expression, adaptor, trigger and credential, with who saved
+    it and when. Every save that changes one of these adds a version (the portal, Job Studio, the API
+    and project.yaml imports all save through jobs/editing.py), so an overwritten job can always be
+    brought back; restoring a version adds a new one, and history is never rewritten."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    expression = models.TextField(blank=True)
+    adaptor = models.CharField(max_length=200)
+    adaptor_version = models.CharField(max_length=50)
+    trigger = models.ForeignKey(Trigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    credential = models.ForeignKey(
+        "credentials.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The names as they were: a trigger deleted or a credential renamed since still reads right.
+    trigger_name = models.CharField(max_length=200, blank=True)
+    credential_name = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="job_version_unique")]
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"{self.job_id} v{self.number}"
+
+
+class JobOperation(models.Model):
+    """An operation the job's expression calls at its top level (`upsert`, `fn`, `each`...), kept at
+    each save for the Job Library's "operation used" search: a lookup on an indexed name rather than
+    a parse of every expression per search."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="operations")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="job_operation_unique")]
+        indexes = [models.Index(fields=["name", "job"], name="job_operation_name")]
+
+    def __str__(self):
+        return self.name

@@ -26,6 +26,7 @@ from kindling.jobs import adaptor_docs, editing
 from kindling.jobs.forms import JobForm
 from kindling.jobs.models import Job, Trigger
 from kindling.jobs.views import matching_messages, project_job, save_posted
+from kindling.library import catalogue
 from kindling.projects.access import project_for
 from kindling.runs import queue
 from kindling.runs.models import Run
@@ -169,7 +170,9 @@ def studio_save(request, project, form, save, done: str, job: Job | None):
 @login_required
 def job_create(request, slug):
     project = project_for(request.user, slug, "edit_job")
-    form = JobForm(request.POST or None, project=project)
+    # "Use in my project" from the Job Library opens here with the library job's code and adaptor.
+    initial = catalogue.studio_initial(request.GET["library"]) if "library" in request.GET else None
+    form = JobForm(request.POST or None, project=project, initial=initial or {})
     created = "Job {.name} created. It is off until you switch it on."
     save = partial(editing.create_job, project, request.user)
     return studio_save(request, project, form, save, created, None)

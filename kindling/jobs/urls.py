@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kindling.jobs import studio, studio_adaptors, views
+from kindling.jobs import history_views, studio, studio_adaptors, views
 
 # Included under projects/<slug:slug>/
 urlpatterns = [
@@ -13,6 +13,12 @@ urlpatterns = [
     path("jobs/<int:job_id>/save-and-run", studio.save_and_run, name="studio-save-and-run"),
     path("jobs/<int:job_id>/enabled", views.job_set_enabled, name="job-set-enabled"),
     path("jobs/<int:job_id>/run", views.job_run, name="job-run"),
+    path("jobs/<int:job_id>/versions/<int:number>", history_views.job_version, name="job-version"),
+    path(
+        "jobs/<int:job_id>/versions/<int:number>/restore",
+        history_views.job_version_restore,
+        name="job-version-restore",
+    ),
     # private, public, console-off, console-on, archive, restore
     path("jobs/<int:job_id>/<slug:flag>", views.job_set_flag, name="job-set-flag"),
     path("studio/adaptors", studio_adaptors.adaptor_catalogue, name="studio-adaptors"),

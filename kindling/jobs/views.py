@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kindling.inbox.filters import filter_messages
 from kindling.inbox.models import Message
-from kindling.jobs import editing
+from kindling.jobs import editing, versions
 from kindling.jobs.forms import TriggerForm
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron, jsonmatch
@@ -120,6 +120,7 @@ def job_detail(request, slug, job_id):
         "runs": run_rows(job.runs.all()).order_by("-created_at", "-id")[:RECENT_RUNS],
         "run_now_messages": run_now_messages(project, job),
         "request_token": new_request_token(),
+        "history": versions.job_history(job),
     }
     return render(request, "jobs/job_detail.html", context)
 

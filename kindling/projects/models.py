@@ -35,6 +35,9 @@ class Project(models.Model):
     # Failure alerts (runs/alerts.py): every this many minutes at most, per job, collaborators who opted
     # in get an email about the runs that failed; 0 = off.
     failure_alert_minutes = models.PositiveIntegerField(default=0)
+    # v1's "contribute to the job library": the project's jobs not marked private are published
+    # instance-wide (expression, adaptor, dates; never messages, runs, states or credentials).
+    contributes_to_library = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(default=dj_timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
 

@@ -8,7 +8,7 @@ import yaml
 from django.db import transaction
 
 from kindling.credentials.models import Credential
-from kindling.jobs.editing import EditError, check_retries
+from kindling.jobs.editing import EditError, check_retries, job_saved
 from kindling.jobs.models import Job, Trigger
 from kindling.lib import cron
 from kindling.projects.models import Project
@@ -220,6 +220,8 @@ def import_project(text: str, name: str, owner) -> Project:
             )
             read_retries(made_jobs[job_name], options.get("retries"), f"kindling.jobs.{job_name}.retries")
             made_jobs[job_name].save()
+            # Its first version, by the importer (the one place jobs are saved, jobs/editing.py, says so).
+            job_saved(made_jobs[job_name], owner)
         for t_name, t in triggers.items():
             if t.get("upstream"):
                 made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]

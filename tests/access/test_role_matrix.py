@@ -21,6 +21,7 @@ from kindling.exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
 from kindling.jobs.models import AdaptorInstall
+from kindling.jobs.versions import record_version
 from kindling.projects.access import PERMISSIONS
 from kindling.projects.members import set_support_access
 from kindling.projects.models import Membership
@@ -44,6 +45,7 @@ ADMIN_PAGES = {
     "project-version-control-unlink": "manage_vcs",
     "project-version-control-secret": "manage_vcs",
     "project-version-control-resend": "manage_vcs",
+    "project-library": "edit_settings",
 }
 # (method, API path) -> the action it needs, for operations that are not for every member.
 ADMIN_OPERATIONS = {
@@ -61,6 +63,7 @@ ADMIN_OPERATIONS = {
     ("PUT", "/projects/{slug}/version-control"): "manage_vcs",
     ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
     ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
+    ("PUT", "/projects/{slug}/library"): "edit_settings",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -82,6 +85,8 @@ BODIES = {
     ("PUT", "/projects/{slug}/retention"): {"days": 30},
     ("PUT", "/projects/{slug}/version-control"): {"repository": "owner/name", "branch": "main"},
     ("POST", "/projects/{slug}/version-control/resend"): {"commit": "abc1234"},
+    ("PUT", "/projects/{slug}/library"): {"contribute": True},
+    ("POST", "/jobs/{job_id}/revert"): {"version": 1},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]
@@ -122,6 +127,7 @@ def world(project, alice, bob, charlie):
     set_support_access(project, alice, True)
     trigger = make_trigger(project)
     job = make_job(project, trigger=trigger)
+    record_version(job, alice)  # its history's version 1, for the version pages
     message, _runs = post_message(project, {"a": 1})
     run = make_run(job, message=message)
     credential = make_credential(alice, projects=[project])
@@ -152,6 +158,7 @@ def world(project, alice, bob, charlie):
         "kind": "runs",
         "action": "reprocess",
         "exports": exports,
+        "number": 1,
     }
     return values, people
 
