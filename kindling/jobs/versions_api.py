@@ -1,4 +1,6 @@
-"""REST API of a job's history: its versions, and restoring one (kindling/jobs/versions.py)."""
+"""REST API of a job's history: its versions (kindling/jobs/versions.py) and, for a job linked to a
+file of the project's repository, the commits that touched it (kindling/vcs/history.py); restoring a
+version or reverting to a commit."""
 
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
@@ -8,17 +10,35 @@ from kindling.jobs.api import job_out
 from kindling.jobs.models import Job
 from kindling.patching import ErrorOut
 from kindling.runs.api import in_project
+from kindling.vcs.history import HistoryError, job_commits, revert_to_commit
+from kindling.vcs.link import repository_of
 
 router = Router(tags=["jobs"])
 
 
 class HistoryOut(Schema):
     versions: list[dict]
+    commits: list[dict]
+    commits_error: str | None = None
 
 
 class RevertIn(Schema):
+    """One of the two: a version of the job, or a commit of its file."""
+
     model_config = ConfigDict(extra="forbid")
-    version: int
+    version: int | None = None
+    commit: str | None = None
+
+
+def git_history(job: Job) -> dict:
+    """The commits that touched a linked job's file; none for a job linked to no file (the fetch
+    failing is said, the versions still answer)."""
+    if not job.git_path or repository_of(job.project) is None:
+        return {"commits": []}
+    try:
+        return {"commits": job_commits(job)}
+    except HistoryError as exc:
+        return {"commits": [], "commits_error": str(exc)}
 
 
 @router.get(
@@ -28,7 +48,7 @@ class RevertIn(Schema):
 )
 def job_history(request, job_id: int):
     job = in_project(Job, request.user, job_id, "view", "job")
-    return versions.job_history(job)
+    return {**versions.job_history(job), **git_history(job)}
 
 
 @router.post(
@@ -41,11 +61,22 @@ def job_history(request, job_id: int):
         404: ErrorOut,
         409: ErrorOut,
         422: ErrorOut,
+        502: ErrorOut,
     },
-    summary="Bring a job back to one of its versions; this saves it again as a new version",
+    summary="Bring a job back to one of its versions (saved again as a new version), or its file to a commit "
+    "(a new commit)",
 )
 def revert_job(request, job_id: int, payload: RevertIn):
     job = in_project(Job, request.user, job_id, "edit_job", "job")
+    if (payload.version is None) == (payload.commit is None):
+        return Status(400, {"error": 'Give either "version" (a version number) or "commit" (a SHA).'})
+    if payload.commit is not None:
+        try:
+            job = revert_to_commit(job, payload.commit, request.user)
+        except HistoryError as exc:
+            return Status(exc.status, {"error": str(exc)})
+        fresh = Job.objects.select_related("trigger", "credential").get(pk=job.pk)
+        return Status(200, {"job": job_out(fresh), "commit": payload.commit})
     try:
         job, number, notes = editing.restore_version(job, payload.version, request.user)
     except versions.NoSuchVersion as exc:

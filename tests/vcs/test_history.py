@@ -4,6 +4,7 @@ import pytest
 
 from kindling.jobs.editing import update_job
 from kindling.vcs.history import HistoryError, job_commits, revert_to_commit
+from tests.api.conftest import call  # noqa: F401
 from tests.conftest import make_job
 
 
@@ -54,3 +55,33 @@ def test_an_unlinked_job_has_no_git_history(project, alice):
     with pytest.raises(HistoryError) as refused:
         job_commits(make_job(project))
     assert refused.value.status == 409
+
+
+def test_the_history_api_lists_versions_and_commits_and_reverts_to_either(
+    linked, project, alice, bob, outside, call  # noqa: F811
+):
+    job = make_job(project, git_path="a.js")
+    update_job(job, alice, expression="fn(s => s); // good")
+    update_job(job, alice, expression="fn(s => s); // bad")
+
+    history = call(bob, "GET", f"/jobs/{job.pk}/history").json()
+
+    assert [c["message"] for c in history["commits"]][-1] == "Update job job-1 (a.js) from Kindling"
+    assert len(history["commits"]) == 2 and len(history["versions"]) >= 2
+    good = history["commits"][1]["sha"]
+    reverted = call(bob, "POST", f"/jobs/{job.pk}/revert", {"commit": good})
+    assert reverted.status_code == 200 and reverted.json()["job"]["expression"] == "fn(s => s); // good"
+    assert outside.show("a.js") == "fn(s => s); // good"
+    both = call(bob, "POST", f"/jobs/{job.pk}/revert", {"commit": good, "version": 1})
+    assert both.status_code == 400 and "either" in both.json()["error"]
+    unknown = call(bob, "POST", f"/jobs/{job.pk}/revert", {"commit": "0" * 40})
+    assert unknown.status_code == 404 and "not in the history" in unknown.json()["error"]
+
+
+def test_a_job_linked_to_no_file_has_versions_and_no_commits(project, alice, call):  # noqa: F811
+    job = make_job(project)
+    update_job(job, alice, expression="fn(s => s); // 2")
+
+    history = call(alice, "GET", f"/jobs/{job.pk}/history").json()
+
+    assert history["commits"] == [] and history["versions"]
