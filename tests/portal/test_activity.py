@@ -133,6 +133,7 @@ def test_the_project_menu_has_the_v1_entries_in_order(client_for, project, alice
         # v1 shows the plan inside Project Settings; here it has its own page, next to it
         "Plan &amp; usage",
         "Access &amp; Security",
+        "Version Control",
     ]
 
 
