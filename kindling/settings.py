@@ -244,7 +244,7 @@ GITHUB_URL = env_str("KINDLING_GITHUB_URL", "https://github.com").rstrip("/")
 GITHUB_API_URL = env_str("KINDLING_GITHUB_API_URL", "https://api.github.com").rstrip("/")
 GIT_TIMEOUT = env_int("KINDLING_GIT_TIMEOUT", 30, minimum=1)
 # Repositories on this server's disk (a path or file://): for single-tenant installations and tests.
-GIT_LOCAL_REPOSITORIES = env_bool("KINDLING_GIT_LOCAL_REPOSITORIES", True)
+GIT_LOCAL_REPOSITORIES = env_bool("KINDLING_GIT_LOCAL_REPOSITORIES", False)
 
 LOGGING = {
     "version": 1,

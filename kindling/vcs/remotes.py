@@ -40,7 +40,8 @@ def clean_repository(value: str) -> str:
     if is_local(url):
         if not settings.GIT_LOCAL_REPOSITORIES:
             raise RemoteError(
-                "This Kindling does not use repositories on its own disk: give owner/name or an https URL.",
+                "This Kindling does not use repositories on its own disk (its operator can allow them with "
+                "KINDLING_GIT_LOCAL_REPOSITORIES=true): give owner/name or an https URL.",
                 "repository",
             )
         return url

@@ -76,6 +76,8 @@ def outside(tmp_path, bare) -> Outside:
 def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+    # The tests' repositories are on this disk (off by default: tests/vcs/test_api.py checks that)
+    settings.GIT_LOCAL_REPOSITORIES = True
 
 
 @pytest.fixture

@@ -106,7 +106,10 @@ def test_the_openapi_document_declares_the_endpoints(client, db):
     assert schema["additionalProperties"] is False
 
 
-def test_local_repositories_can_be_switched_off(call, project, alice, bare, settings):
+def test_local_repositories_are_off_unless_the_operator_allows_them(call, project, alice, bare, settings):
+    import kindling.settings
+
+    assert kindling.settings.GIT_LOCAL_REPOSITORIES is False  # the default, without the tests' fixture
     settings.GIT_LOCAL_REPOSITORIES = False
     for address in (str(bare), f"file://{bare}"):
         response = call(alice, "PUT", f"/projects/{project.slug}/version-control", {"repository": address})
