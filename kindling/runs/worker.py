@@ -315,19 +315,23 @@ class Worker:
         return not alive
 
     def _slot(self, once: bool) -> None:
-        run, chained = None, 0
+        run, in_a_row = None, 0
         try:
-            while run is not None or (run := self._next_run(once)) is not None:
-                # The project's next run is claimed as this one ends (queue.NextClaim), up to
-                # CHAIN_RUNS in a row: then the slot looks at the whole queue again, so that the
+            while True:
+                if run is None:
+                    if (run := self._next_run(once)) is None:
+                        break
+                    in_a_row = 0
+                # The project's next run is claimed as this one ends (queue.NextClaim), for up to
+                # CHAIN_RUNS runs in a row: then the slot looks at the whole queue again, where the
                 # project whose next run is oldest goes first.
-                chained = chained + 1 if chained < CHAIN_RUNS else 0
-                then = self._next_claim() if chained else None
+                in_a_row += 1
+                then = self._next_claim() if in_a_row < CHAIN_RUNS else None
                 try:
                     execute_claimed(run, self.leases, self.logs, then)
                 except Exception:
                     # A bug or a database outage in finish(): the run keeps no lease, so the janitor
-                    # ends it as lost (and so does the next run if it was claimed).
+                    # ends it as lost (and the next one too, if it was claimed).
                     log.exception("run %s failed in the worker", run.pk)
                     close_old_connections()
                     run = None
