@@ -91,7 +91,8 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, with writers that take turns (kindling/lib/sqlite/base.py).
+            "ENGINE": "kindling.lib.sqlite",
             "NAME": DATA_DIR / "kindling.sqlite3",
             "OPTIONS": {
                 # WAL lets the portal read while a worker writes; IMMEDIATE takes the write lock at BEGIN
