@@ -91,8 +91,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            # Django's, with writers that take turns (kindling/lib/sqlite/base.py).
-            "ENGINE": "kindling.lib.sqlite",
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "kindling.sqlite3",
             "OPTIONS": {
                 # WAL lets the portal read while a worker writes; IMMEDIATE takes the write lock at BEGIN
