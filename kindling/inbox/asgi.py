@@ -32,7 +32,9 @@ PREFIX = "/inbox/"
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
 
 
-# The most messages one transaction stores: each waits for the whole group's commit.
+# The most messages one transaction stores on PostgreSQL: each waits for the whole group's commit.
+# On SQLite a group would hold the database's one write lock while the workers wait to claim and
+# finish runs, and a commit costs no disk flush (WAL, synchronous=NORMAL): one message at a time.
 GROUP_MOST = 32
 NOT_STORED = (500, {"error": "Internal error: the message was not stored. Send it again later."}, {})
 
@@ -42,14 +44,14 @@ class Storer:
     (the writes are serialised by the database anyway, and a plain thread hop costs a fraction of
     asgiref's).
 
-    Group commit: the messages that arrive while it stores others are stored together, in one
+    Group commit (PostgreSQL): the messages that arrive while it stores others are stored together, in one
     transaction (each in a savepoint of its own, so that one message's failure costs no other), and
     every request of the group is answered once that transaction has committed, never before: an
     accepted message is never lost, and a commit (PostgreSQL waits for its log to reach the disk;
     SQLite takes its write lock) is paid once per group instead of once per message."""
 
-    def __init__(self, most: int = GROUP_MOST):
-        self.most = most
+    def __init__(self, most: int | None = None):
+        self.most = most  # None: GROUP_MOST on PostgreSQL, 1 on SQLite
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
@@ -79,7 +81,8 @@ class Storer:
     def _loop(self) -> None:
         while True:
             tasks = [self._tasks.get()]
-            while len(tasks) < self.most:
+            most = self.most or (GROUP_MOST if connections["default"].vendor == "postgresql" else 1)
+            while len(tasks) < most:
                 try:
                     tasks.append(self._tasks.get_nowait())
                 except queue.Empty:

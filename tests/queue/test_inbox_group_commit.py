@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connection, connections
 
 from kindling.asgi import application
 from kindling.inbox import asgi
@@ -79,7 +79,9 @@ def job(transactional_db, project):
 
 @pytest.fixture
 def groups(monkeypatch):
-    """The size of every group the storing thread stored together."""
+    """The size of every group the storing thread stored together (groups on SQLite too: Kindling
+    groups messages on PostgreSQL only, where a commit waits for the disk)."""
+    monkeypatch.setattr(asgi._storer, "most", asgi.GROUP_MOST)
     sizes = []
     real = asgi.Storer._store_together
 
@@ -115,6 +117,16 @@ def test_a_message_that_fails_in_a_group_costs_no_other(project, job, groups, mo
     assert "not stored" in answers[1][1]["error"]
     assert groups == [3]
     assert sorted(str(m.body["n"]) for m in Message.objects.exclude(body={"warm": "up"})) == ["1", "3"]
+
+
+def test_on_sqlite_messages_are_stored_one_at_a_time(project, job, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL stores messages in groups")
+    sizes = []
+    monkeypatch.setattr(asgi.Storer, "_store_together", lambda self, group: sizes.append(len(group)))
+    answers = post_together(project, [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'])
+    assert [status for status, _ in answers] == [202, 202, 202]
+    assert sizes == []
 
 
 def test_a_group_that_cannot_commit_is_answered_500_and_keeps_nothing(project, job, groups, monkeypatch):
