@@ -103,3 +103,14 @@ def test_a_slot_chains_at_most_CHAIN_RUNS_runs_of_a_project_before_another_proje
     assert order.index(other.pk) == worker.CHAIN_RUNS
     busy_order = [pk for pk in order if pk != other.pk]
     assert busy_order == sorted(busy_order)
+
+
+def test_after_a_dropped_commit_the_slot_keeps_the_claimed_run_only_if_it_is_still_its_own(project_with):
+    job = project_with(concurrency=1).jobs.get()
+    queued(job, 2)
+    next_claim = then()
+    queue.finish(claim_next(), 0, {}, [], then=next_claim)
+    assert next_claim.still_ours()  # committed: running, this worker's, started by this claim
+    Run.objects.filter(pk=next_claim.run.pk).update(status="pending", worker="", started_at=None)
+    queue.claim("w1", lease_seconds=60)  # rolled back, then claimed again by another slot of this worker
+    assert not next_claim.still_ours()
