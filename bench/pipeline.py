@@ -42,7 +42,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -50,8 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import floors  # noqa: E402
+from bench.loadclient import CONNECTIONS, Connection, closed_loop, open_loop  # noqa: E402
+from bench.memory import MemorySampler, cpu_seconds, process_kind, process_tree  # noqa: E402
 
-CONNECTIONS = 16
 BASIC_PASSWORD = "bench-basic-password"
 TRIVIAL_JOB = "fn(state => state);"
 
@@ -75,104 +75,6 @@ def json_body(size: int, **fields) -> bytes:
     """A JSON object of exactly `size` bytes holding `fields` and padding."""
     base = json.dumps({**fields, "pad": ""}, separators=(",", ":")).encode()
     return json.dumps({**fields, "pad": "x" * (size - len(base))}, separators=(",", ":")).encode()
-
-
-# The load client
-
-
-class Connection:
-    def __init__(self, port: int):
-        self.port = port
-        self.reader = self.writer = None
-
-    async def open(self):
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        return self
-
-    async def post(self, path: str, body: bytes, headers: str = "") -> int:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
-            f"{headers}Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:  # the server closed an idle keep-alive connection: reconnect, send again
-            self.close()
-            await self.open()
-            self.writer.write(head + body)
-            await self.writer.drain()
-            status_line = await self.reader.readline()
-        length, close = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "connection" and "close" in value.lower():
-                close = True
-        await self.reader.readexactly(length)
-        if close:
-            self.close()
-            await self.open()
-        return int(status_line.split()[1])
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-
-
-async def closed_loop(
-    port, path, make_body, max_requests: int, max_seconds: float, headers: str = ""
-) -> dict:
-    """CONNECTIONS clients posting back to back until `max_requests` were sent or time is up."""
-    connections = [await Connection(port).open() for _ in range(CONNECTIONS)]
-    sent, statuses, latencies = 0, {}, []
-    start = time.perf_counter()
-    deadline = start + max_seconds
-
-    async def client(connection):
-        nonlocal sent
-        while sent < max_requests and time.perf_counter() < deadline:
-            n = sent
-            sent += 1
-            began = time.perf_counter()
-            status = await connection.post(path, make_body(n), headers)
-            latencies.append(time.perf_counter() - began)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    await asyncio.gather(*(client(c) for c in connections))
-    elapsed = time.perf_counter() - start
-    for connection in connections:
-        connection.close()
-    return {"elapsed": elapsed, "statuses": statuses, "latencies": latencies}
-
-
-async def open_loop(port, path, make_body, rate: float, seconds: float) -> dict:
-    """Requests due at a fixed rate, each on a free connection; latency from when it was due."""
-    free: asyncio.Queue = asyncio.Queue()
-    for _ in range(CONNECTIONS):
-        free.put_nowait(await Connection(port).open())
-    statuses, latencies = {}, []
-    start = time.perf_counter()
-
-    async def one(n: int, due: float):
-        connection = await free.get()
-        try:
-            status = await connection.post(path, make_body(n))
-        finally:
-            free.put_nowait(connection)
-        latencies.append(time.perf_counter() - due)
-        statuses[status] = statuses.get(status, 0) + 1
-
-    tasks = []
-    for n in range(int(rate * seconds)):
-        due = start + n / rate
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        tasks.append(asyncio.create_task(one(n, due)))
-    await asyncio.gather(*tasks)
-    while not free.empty():
-        free.get_nowait().close()
-    return {"statuses": statuses, "latencies": latencies}
 
 
 # The server under test
@@ -269,115 +171,6 @@ def wait_for_port(port: int, server: subprocess.Popen) -> None:
                 return
         time.sleep(0.1)
     sys.exit("kindling serve never started listening")
-
-
-def process_tree(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    pending += [int(child) for child in children.read().split()]
-        except (OSError, ValueError):
-            pass
-    return found
-
-
-def resident_mb(pid: int) -> tuple[float, float]:
-    """Resident memory of one process, (RSS, PSS) in MB: RSS counts every page it maps in full, PSS
-    divides a page shared by n processes (the node binary's code, shared libraries) by n."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                name, _, rest = line.partition(":")
-                if name in ("Rss", "Pss"):
-                    found[name] = int(rest.split()[0]) / 1024
-    except (OSError, ValueError):
-        pass
-    return found.get("Rss", 0.0), found.get("Pss", 0.0)
-
-
-class MemorySampler(threading.Thread):
-    """The largest resident memory of a process tree seen while it runs (the sum of its processes'
-    RSS, and of their PSS: each shared page counted once), and what it was made of; and the CPU time
-    each kind of process used meanwhile (sampled every 0.2 s, so a process that ends between two
-    samples loses at most its last 0.2 s: Node processes are replaced now and then)."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak = {"rss": 0.0, "pss": 0.0}
-        self.parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}  # kind -> [count, MB]
-        self.done = threading.Event()
-        # pid -> (kind, CPU seconds when first seen or 0 for a process born meanwhile, latest CPU seconds)
-        self.cpu: dict[int, list] = {}
-        self.sample_cpu(first=True)
-
-    def sample_cpu(self, first: bool = False) -> None:
-        for pid in process_tree(self.pid):
-            used = cpu_seconds(pid)
-            if used is None:
-                continue
-            if pid not in self.cpu:
-                self.cpu[pid] = [process_kind(pid), used if first else 0.0, used]
-            self.cpu[pid][2] = used
-
-    def cpu_by_kind(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for kind, start, latest in self.cpu.values():
-            totals[kind] = totals.get(kind, 0.0) + latest - start
-        return totals
-
-    def run(self):
-        while not self.done.wait(0.2):
-            self.sample_cpu()
-            parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}
-            for pid in process_tree(self.pid):
-                kind = self.cpu[pid][0] if pid in self.cpu else process_kind(pid)
-                for measure, mb in zip(("rss", "pss"), resident_mb(pid), strict=True):
-                    part = parts[measure].setdefault(kind, [0, 0.0])
-                    part[0] += 1
-                    part[1] += mb
-            for measure, by_kind in parts.items():
-                total = sum(mb for _count, mb in by_kind.values())
-                if total > self.peak[measure]:
-                    self.peak[measure], self.parts[measure] = total, by_kind
-
-    def describe(self, measure: str) -> str:
-        parts = ", ".join(
-            f"{kind} {count} x {mb / count:,.0f} MB" if count > 1 else f"{kind} {mb:,.0f} MB"
-            for kind, (count, mb) in sorted(self.parts[measure].items(), key=lambda item: -item[1][1])
-        )
-        return f"{self.peak[measure]:,.0f} MB ({parts})"
-
-
-def process_kind(pid: int) -> str:
-    """What a process of the tree is: node, web (uvicorn), worker, serve (the scheduler), bubblewrap
-    (the sandbox around each Node process) or other."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            words = cmdline.read().decode(errors="replace").split("\0")
-    except OSError:
-        return "other"
-    name = os.path.basename(words[0])
-    if name == "node":
-        return "node"
-    if name.startswith("python"):
-        return "web" if "uvicorn" in words else "worker" if "worker" in words else "serve"
-    return "bubblewrap" if name == "bwrap" else "other"
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time a process has used so far (user + system), None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def web_cpu_seconds(server_pid: int) -> float:
