@@ -4,9 +4,13 @@ its own HTTP/1.1 keep-alive load client (asyncio, no dependencies), bounded in r
     .venv/bin/python bench/pipeline.py                      # SQLite, in a temporary data dir
     .venv/bin/python bench/pipeline.py --database-url postgres://user@host:5432/kindling_bench
 
-It starts `kindling serve --workers 2 --slots 1` on 127.0.0.1 (two worker processes that execute one
-run each at a time; `--slots N` for more; a free port, a temporary data dir; with --database-url, a
-PostgreSQL database of its own: it is migrated and filled with bench projects) and prints, in one run:
+It starts `kindling serve` as `make run` does (one worker process with 4 slots; the bench project has
+concurrency 1, as a new project has in v1) on 127.0.0.1, with a free port and a temporary data dir
+(with --database-url, a PostgreSQL database of its own: it is migrated and filled with bench
+projects). `--workers 2 --slots 1 --concurrency 10` measures a scale-out layout instead. Everything
+it writes on disk is under one temporary root, deleted at the end. Before Kindling starts, it
+measures the floors of bench/floors.py (a bare uvicorn app, a bare insert-and-commit loop on the same
+database, the raw warm runtime), and prints each figure's ratio to its floor. It prints, in one run:
 
 1. inbox requests accepted per second, 1 KB and 50 KB JSON bodies, 16 connections; then 1 KB bodies
    to inboxes that require an API key (`x-api-key`) and a Basic login, against the open inbox's rate
@@ -14,14 +18,16 @@ PostgreSQL database of its own: it is migrated and filled with bench projects) a
 2. inbox latency p50/p95/p99 at a fixed 50 requests per second with 50 KB bodies (open loop: the
    latency counts from when a request was due, so a slow answer also delays the ones behind it);
 3. message-to-run-finished latency p50/p95 of a trivial job, one message at a time, warm;
-4. trivial runs finished per second, inbox to finished, project concurrency 10, 2 workers;
+4. trivial runs finished per second, inbox to finished, while 16 connections post messages that start
+   them (the job switched on): during that load, after it (the backlog it left), and how long the
+   backlog took to drain once the load ended;
 5. the resident memory of the whole `kindling serve` process tree (portal, workers, scheduler, Node
    processes) under that load, at its peak: as PSS (each page counted once: a page that n processes
    share, such as the node binary's code, counts 1/n in each; the physical memory the tree holds) and
    as the sum of each process's RSS (shared pages counted once per process).
 
 Phases 1 and 2 post to a project whose trigger matches the bench bodies but whose job is switched
-off: the message is stored and matched, no run is created (the queue is measured by phases 3 and 4).
+off: the message is stored and matched, no run is created (phases 3 and 4 measure it with the job on).
 The load client runs on the same machine and takes CPU from the server.
 """
 
@@ -30,17 +36,22 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONNECTIONS = 16
+sys.path.insert(0, str(ROOT))
+
+from bench import floors  # noqa: E402
+from bench.loadclient import CONNECTIONS, Connection, closed_loop, open_loop  # noqa: E402
+from bench.memory import MemorySampler, cpu_seconds, process_kind, process_tree  # noqa: E402
+
 BASIC_PASSWORD = "bench-basic-password"
 TRIVIAL_JOB = "fn(state => state);"
 
@@ -66,104 +77,6 @@ def json_body(size: int, **fields) -> bytes:
     return json.dumps({**fields, "pad": "x" * (size - len(base))}, separators=(",", ":")).encode()
 
 
-# The load client
-
-
-class Connection:
-    def __init__(self, port: int):
-        self.port = port
-        self.reader = self.writer = None
-
-    async def open(self):
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        return self
-
-    async def post(self, path: str, body: bytes, headers: str = "") -> int:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
-            f"{headers}Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:  # the server closed an idle keep-alive connection: reconnect, send again
-            self.close()
-            await self.open()
-            self.writer.write(head + body)
-            await self.writer.drain()
-            status_line = await self.reader.readline()
-        length, close = 0, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "connection" and "close" in value.lower():
-                close = True
-        await self.reader.readexactly(length)
-        if close:
-            self.close()
-            await self.open()
-        return int(status_line.split()[1])
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-
-
-async def closed_loop(
-    port, path, make_body, max_requests: int, max_seconds: float, headers: str = ""
-) -> dict:
-    """CONNECTIONS clients posting back to back until `max_requests` were sent or time is up."""
-    connections = [await Connection(port).open() for _ in range(CONNECTIONS)]
-    sent, statuses, latencies = 0, {}, []
-    start = time.perf_counter()
-    deadline = start + max_seconds
-
-    async def client(connection):
-        nonlocal sent
-        while sent < max_requests and time.perf_counter() < deadline:
-            n = sent
-            sent += 1
-            began = time.perf_counter()
-            status = await connection.post(path, make_body(n), headers)
-            latencies.append(time.perf_counter() - began)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    await asyncio.gather(*(client(c) for c in connections))
-    elapsed = time.perf_counter() - start
-    for connection in connections:
-        connection.close()
-    return {"elapsed": elapsed, "statuses": statuses, "latencies": latencies}
-
-
-async def open_loop(port, path, make_body, rate: float, seconds: float) -> dict:
-    """Requests due at a fixed rate, each on a free connection; latency from when it was due."""
-    free: asyncio.Queue = asyncio.Queue()
-    for _ in range(CONNECTIONS):
-        free.put_nowait(await Connection(port).open())
-    statuses, latencies = {}, []
-    start = time.perf_counter()
-
-    async def one(n: int, due: float):
-        connection = await free.get()
-        try:
-            status = await connection.post(path, make_body(n))
-        finally:
-            free.put_nowait(connection)
-        latencies.append(time.perf_counter() - due)
-        statuses[status] = statuses.get(status, 0) + 1
-
-    tasks = []
-    for n in range(int(rate * seconds)):
-        due = start + n / rate
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        tasks.append(asyncio.create_task(one(n, due)))
-    await asyncio.gather(*tasks)
-    while not free.empty():
-        free.get_nowait().close()
-    return {"statuses": statuses, "latencies": latencies}
-
-
 # The server under test
 
 
@@ -182,7 +95,7 @@ def ensure_database(url: str) -> None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
-def setup_database(env: dict) -> dict:
+def setup_database(env: dict, concurrency: int) -> dict:
     """Migrate, and create the bench projects; returns their inbox paths and ids."""
     if "DATABASE_URL" in env:
         ensure_database(env["DATABASE_URL"])
@@ -232,7 +145,8 @@ def setup_database(env: dict) -> dict:
 
     from kindling.inbox.auth_methods import add_method
 
-    inbox, pipeline = project("Bench inbox", 1, enabled=False), project("Bench pipeline", 10, enabled=True)
+    inbox = project("Bench inbox", 1, enabled=False)
+    pipeline = project("Bench pipeline", concurrency, enabled=True)
     keyed = project("Bench inbox with API key", 1, enabled=False)
     basic = project("Bench inbox with Basic", 1, enabled=False)
     key = add_method(keyed, None, "api_key", "bench").secret
@@ -257,115 +171,6 @@ def wait_for_port(port: int, server: subprocess.Popen) -> None:
                 return
         time.sleep(0.1)
     sys.exit("kindling serve never started listening")
-
-
-def process_tree(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    pending += [int(child) for child in children.read().split()]
-        except (OSError, ValueError):
-            pass
-    return found
-
-
-def resident_mb(pid: int) -> tuple[float, float]:
-    """Resident memory of one process, (RSS, PSS) in MB: RSS counts every page it maps in full, PSS
-    divides a page shared by n processes (the node binary's code, shared libraries) by n."""
-    found = {}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                name, _, rest = line.partition(":")
-                if name in ("Rss", "Pss"):
-                    found[name] = int(rest.split()[0]) / 1024
-    except (OSError, ValueError):
-        pass
-    return found.get("Rss", 0.0), found.get("Pss", 0.0)
-
-
-class MemorySampler(threading.Thread):
-    """The largest resident memory of a process tree seen while it runs (the sum of its processes'
-    RSS, and of their PSS: each shared page counted once), and what it was made of; and the CPU time
-    each kind of process used meanwhile (sampled every 0.2 s, so a process that ends between two
-    samples loses at most its last 0.2 s: Node processes are replaced now and then)."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak = {"rss": 0.0, "pss": 0.0}
-        self.parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}  # kind -> [count, MB]
-        self.done = threading.Event()
-        # pid -> (kind, CPU seconds when first seen or 0 for a process born meanwhile, latest CPU seconds)
-        self.cpu: dict[int, list] = {}
-        self.sample_cpu(first=True)
-
-    def sample_cpu(self, first: bool = False) -> None:
-        for pid in process_tree(self.pid):
-            used = cpu_seconds(pid)
-            if used is None:
-                continue
-            if pid not in self.cpu:
-                self.cpu[pid] = [process_kind(pid), used if first else 0.0, used]
-            self.cpu[pid][2] = used
-
-    def cpu_by_kind(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for kind, start, latest in self.cpu.values():
-            totals[kind] = totals.get(kind, 0.0) + latest - start
-        return totals
-
-    def run(self):
-        while not self.done.wait(0.2):
-            self.sample_cpu()
-            parts: dict[str, dict[str, list]] = {"rss": {}, "pss": {}}
-            for pid in process_tree(self.pid):
-                kind = self.cpu[pid][0] if pid in self.cpu else process_kind(pid)
-                for measure, mb in zip(("rss", "pss"), resident_mb(pid), strict=True):
-                    part = parts[measure].setdefault(kind, [0, 0.0])
-                    part[0] += 1
-                    part[1] += mb
-            for measure, by_kind in parts.items():
-                total = sum(mb for _count, mb in by_kind.values())
-                if total > self.peak[measure]:
-                    self.peak[measure], self.parts[measure] = total, by_kind
-
-    def describe(self, measure: str) -> str:
-        parts = ", ".join(
-            f"{kind} {count} x {mb / count:,.0f} MB" if count > 1 else f"{kind} {mb:,.0f} MB"
-            for kind, (count, mb) in sorted(self.parts[measure].items(), key=lambda item: -item[1][1])
-        )
-        return f"{self.peak[measure]:,.0f} MB ({parts})"
-
-
-def process_kind(pid: int) -> str:
-    """What a process of the tree is: node, web (uvicorn), worker, serve (the scheduler), bubblewrap
-    (the sandbox around each Node process) or other."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            words = cmdline.read().decode(errors="replace").split("\0")
-    except OSError:
-        return "other"
-    name = os.path.basename(words[0])
-    if name == "node":
-        return "node"
-    if name.startswith("python"):
-        return "web" if "uvicorn" in words else "worker" if "worker" in words else "serve"
-    return "bubblewrap" if name == "bwrap" else "other"
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time a process has used so far (user + system), None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def web_cpu_seconds(server_pid: int) -> float:
@@ -419,8 +224,12 @@ async def bench(port: int, paths: dict, args) -> list[str]:
             port, paths["inbox"], lambda n, body=body: body, args.requests, args.seconds
         )
         accepted = result["statuses"].get(202, 0)
+        rate = accepted / result["elapsed"]
+        bare, commits = args.floors["bare uvicorn"], args.floors["insert and commit"]
         out.append(
-            f"inbox, {label} JSON, {CONNECTIONS} connections: {accepted / result['elapsed']:,.0f} accepted/s "
+            f"inbox, {label} JSON, {CONNECTIONS} connections: {rate:,.0f} accepted/s "
+            f"({rate / bare:.2f} of the bare uvicorn app, "
+            f"{rate / commits:.2f} of the bare insert-and-commit loop) "
             f"({accepted:,} in {result['elapsed']:.1f} s; statuses {result['statuses']}; "
             f"p50 {ms(percentile(result['latencies'], 50))}, p95 {ms(percentile(result['latencies'], 95))})"
         )
@@ -504,7 +313,8 @@ async def bench(port: int, paths: dict, args) -> list[str]:
         f"p50 {ms(percentile(single, 50))}, p95 {ms(percentile(single, 95))}"
     )
 
-    # Runs finished per second, inbox to finished, while the tree's memory is sampled.
+    # Runs finished per second, inbox to finished, while the inbox is loaded with messages that start
+    # them, and after; the tree's memory is sampled meanwhile.
     sampler = MemorySampler(args.server_pid)
     sampler.start()
     client_before = time.process_time()
@@ -513,6 +323,7 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     result = await closed_loop(
         port, pipeline, lambda n: json_body(1024, bench=True, seq=offset + n), args.runs, args.seconds
     )
+    load_ended = time.time()
     accepted = result["statuses"].get(202, 0)
     done = wait_for_runs(project_id, expected + accepted, args.drain_seconds, poll=0.1) - expected
     client_after = time.process_time()
@@ -520,17 +331,28 @@ async def bench(port: int, paths: dict, args) -> list[str]:
     sampler.join()
     sampler.sample_cpu()
     burst = [
-        (status, finished)
+        (status, finished.timestamp())
         for body, status, finished in finished_runs(project_id)
         if body and body.get("seq", -1) >= offset
     ]
-    last = max(finished for _status, finished in burst).timestamp()
+    last = max(finished for _status, finished in burst)
     ok = sum(status == "success" for status, _ in burst)
+    during = sum(finished <= load_ended for _status, finished in burst)
+    during_rate = during / (load_ended - first_sent)
+    after_rate = (done - during) / (last - load_ended) if last > load_ended else float("nan")
+    runtime = args.floors["warm runtime"]
+    layout = f"{args.workers} worker{'s' if args.workers > 1 else ''} x {args.slots} slots"
     out.append(
-        f"trivial runs, inbox to finished, concurrency 10, 2 workers x {args.slots} "
-        f"slot{'s' if args.slots > 1 else ''}: "
-        f"{done / (last - first_sent):,.0f} runs finished/s ({done:,} of {accepted:,} messages, "
-        f"{ok:,} success, in {last - first_sent:.1f} s)"
+        f"inbox with the job on, 1 KB JSON, {CONNECTIONS} connections: {accepted / result['elapsed']:,.0f} "
+        f"accepted/s ({accepted:,} in {result['elapsed']:.1f} s; statuses {result['statuses']})"
+    )
+    out.append(
+        f"trivial runs, inbox to finished, concurrency {args.concurrency}, {layout}: "
+        f"{during_rate:,.0f} runs finished/s during the load "
+        f"({during_rate / runtime:.2f} of the warm runtime), {after_rate:,.0f}/s after it "
+        f"({after_rate / runtime:.2f}); during / after {during_rate / after_rate:.2f}; "
+        f"backlog left when the load ended: {max(0.0, last - load_ended):.1f} s "
+        f"({done:,} of {accepted:,} messages finished, {ok:,} success, in {last - first_sent:.1f} s)"
     )
     used = sampler.cpu_by_kind()
     used["load client"] = client_after - client_before
@@ -557,19 +379,48 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=50, help="messages timed one at a time")
     parser.add_argument("--runs", type=int, default=3_000, help="messages of the runs-per-second phase")
     parser.add_argument("--drain-seconds", type=float, default=120.0, help="time cap for those runs")
-    # Two slots per worker: as many as the engine's warm pool keeps per project (KINDLING_POOL_SIZE),
-    # so that no run pays for a cold Node start; 4 runs at once are plenty for 2 cores.
-    parser.add_argument("--slots", type=int, default=1, help="slots per worker process (default 1)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1: make run)")
+    parser.add_argument("--slots", type=int, default=4, help="slots per worker process (default 4: make run)")
+    parser.add_argument("--concurrency", type=int, default=1, help="the bench project's (default 1)")
+    parser.add_argument("--floor-seconds", type=float, default=5.0, help="length of each floor")
     parser.add_argument("--inbox-only", action="store_true", help="stop after the inbox throughput phase")
     parser.add_argument("--auth-rounds", type=int, default=7, help="alternating open/authenticated runs")
     parser.add_argument("--auth-seconds", type=float, default=2.0, help="length of each of those runs")
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="kindling-bench-"))  # everything written on disk; deleted
+    try:
+        run_bench(args, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure_floors(args, root: Path) -> dict[str, float]:
+    body = json_body(1024, bench=True, seq=0)
+    found = {
+        "bare uvicorn": floors.bare_inbox_rate(
+            free_port(), closed_loop, lambda n: body, args.requests, args.floor_seconds
+        ),
+        "insert and commit": floors.insert_commit_rate(root, args.database_url, args.floor_seconds),
+        "warm runtime": floors.warm_runtime_rate(floors.adaptor_repo(), args.floor_seconds),
+    }
+    print(
+        f"floors, measured now: a bare uvicorn app {found['bare uvicorn']:,.0f} answers/s (1 KB, "
+        f"{CONNECTIONS} connections); a bare insert-and-commit loop "
+        f"{found['insert and commit']:,.0f} rows/s; "
+        f"the raw warm runtime {found['warm runtime']:,.0f} trivial runs/s on one Node process",
+        flush=True,
+    )
+    return found
+
+
+def run_bench(args, root: Path) -> None:
+    data = root / "data"
+    data.mkdir()
     port = free_port()
     env = {
         "KINDLING_DATA_DIR": str(data),
-        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
+        "KINDLING_ADAPTOR_DIR": str(floors.adaptor_repo()),
         "PORT": str(port),
         "KINDLING_LOG_LEVEL": "WARNING",
     }
@@ -577,11 +428,18 @@ def main() -> None:
         env["DATABASE_URL"] = args.database_url
     else:
         os.environ.pop("DATABASE_URL", None)
-    paths = setup_database(env)
+    paths = setup_database(env, args.concurrency)
     from django.db import connection
 
+    print(
+        f"Kindling pipeline bench: {connection.vendor}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} at start, client and server on this machine",
+        flush=True,
+    )
+    args.floors = measure_floors(args, root)
+    command = ["serve", "--workers", str(args.workers), "--slots", str(args.slots)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "kindling.cli", "serve", "--workers", "2", "--slots", str(args.slots)],
+        [sys.executable, "-m", "kindling.cli", *command],
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -590,13 +448,8 @@ def main() -> None:
         wait_for_port(port, server)
         time.sleep(1.0)  # the workers and the scheduler start after the portal
         args.server_pid = server.pid
-        load = os.getloadavg()[0]
-        print(
-            f"Kindling pipeline bench: {connection.vendor}, {os.cpu_count()} cores, "
-            f"load average {load:.2f} at start, client and server on this machine",
-            flush=True,
-        )
         asyncio.run(bench(port, paths, args))
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

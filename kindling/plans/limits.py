@@ -81,17 +81,26 @@ def limits_for(project_id: int) -> Limits:
         raise Project.DoesNotExist(f"no project {project_id}")
     created, name, runs, concurrency, timeout, threshold = row
     if name is None:
-        name, runs, concurrency, timeout = UNLIMITED
+        name, runs, concurrency, _ = UNLIMITED
     if not isinstance(created, datetime):
         created = parse_datetime(created)
     return Limits(
         plan=name,
         runs_per_month=runs,
         max_concurrency=concurrency,
-        run_timeout=min(timeout or settings.RUN_TIMEOUT_SECONDS, settings.RUN_TIMEOUT_SECONDS),
+        run_timeout=timeout_of(name, timeout),
         threshold=int(threshold if threshold is not None else DEFAULT_THRESHOLD),
         started=(created.astimezone(UTC) if timezone.is_aware(created) else created).date(),
     )
+
+
+def timeout_of(plan_name: str | None, plan_timeout: int | None) -> int:
+    """A run's timeout in seconds: its plan's (`plan_name` None: no plan at all), within the
+    instance's KINDLING_RUN_TIMEOUT."""
+    ceiling = settings.RUN_TIMEOUT_SECONDS
+    if plan_name is None:
+        return ceiling
+    return min(plan_timeout or ceiling, ceiling)
 
 
 def plan_of(project) -> Plan | None:

@@ -11,7 +11,8 @@ from functools import cache
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from kindling.plans.limits import EFFECTIVE_CONCURRENCY_SQL, plan_join
+from kindling.jobs.models import Job, Trigger
+from kindling.plans.limits import EFFECTIVE_CONCURRENCY_SQL, plan_join, timeout_of
 from kindling.projects.models import Project
 from kindling.runs.models import Run
 
@@ -49,13 +50,27 @@ STATEMENTS = {
         LIMIT %s
     """,
     "lock": "SELECT {concurrency} FROM {project} p {plan} WHERE p.id = %s",
-    "next": """
-        SELECT (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s),
-               (SELECT min(id) FROM {run} r WHERE project_id = %s AND status = %s {due})
+    # The project's oldest pending run that is due (a retry waits until its not_before), taken only
+    # while fewer than its concurrency run: one statement, after the lock (so on PostgreSQL its
+    # snapshot sees every claim committed before).
+    "take": """
+        UPDATE {run} SET status = %s, started_at = %s, worker = %s, lease_until = %s
+        WHERE id = (SELECT min(id) FROM {run} r WHERE project_id = %s AND status = %s {due})
+          AND status = %s
+          AND (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s) < %s
+        RETURNING id
     """,
-    "take": "UPDATE {run} SET status = %s, started_at = %s, worker = %s, lease_until = %s "
-    "WHERE id = %s AND status = %s",
+    # A claimed run with what executing it needs (its job, the job's trigger, its project, the
+    # plan's run timeout), in one statement instead of the ORM's select_related().
+    "load": """
+        SELECT {load_columns}, pl.name, pl.run_timeout
+        FROM {run} r JOIN {job} j ON j.id = r.job_id LEFT JOIN {trigger} t ON t.id = j.trigger_id
+        JOIN {project} p ON p.id = r.project_id {plan}
+        WHERE r.id = %s
+    """,
 }
+# What `load` reads, in its column order: (model, table alias).
+LOADED = ((Run, "r"), (Job, "j"), (Trigger, "t"), (Project, "p"))
 
 
 @cache
@@ -63,9 +78,13 @@ def _sql() -> dict[str, str]:
     # A project runs at most its own concurrency, within its plan's maximum (plans/limits.py).
     tables = {
         "run": Run._meta.db_table, "project": Project._meta.db_table,
+        "job": Job._meta.db_table, "trigger": Trigger._meta.db_table,
         "concurrency": EFFECTIVE_CONCURRENCY_SQL, "plan": plan_join("p"),
         # A retry waits in the queue until its backoff is over (runs/retries.py).
         "due": "AND (r.not_before IS NULL OR r.not_before <= %s)",
+        "load_columns": ", ".join(
+            f"{alias}.{field.column}" for model, alias in LOADED for field in model._meta.concrete_fields
+        ),
     }
     return {name: statement.format(**tables) for name, statement in STATEMENTS.items()}
 
@@ -92,19 +111,21 @@ def claim(worker: str, lease_seconds: float) -> Run | None:
         if not candidates:
             return None
         for project_id in candidates:
-            run_id = claim_in(project_id, worker, lease_seconds)
-            if run_id is not None:
-                return Run.objects.select_related("job", "job__credential", "job__trigger", "project").get(
-                    pk=run_id
-                )
+            run = claim_in(project_id, worker, lease_seconds)
+            if run is not None:
+                return run
     return None
 
 
-def claim_in(project_id: int, worker: str, lease_seconds: float) -> int | None:
-    """Claim the oldest pending run of one project if it has a free slot; its id, or None."""
+def claim_in(project_id: int, worker: str, lease_seconds: float) -> Run | None:
+    """Claim the oldest pending run of one project if it has a free slot, or None.
+
+    Inside a transaction under way (queue.finish claims the project's next run in the transaction
+    that ends the last one), it is part of that transaction.
+    """
     connection = _connection()
     sql = _sql()
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+    with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
         # Claims of one project are serialised on its row (PostgreSQL: FOR UPDATE; SQLite's
         # IMMEDIATE transactions serialise every writer already). Under the lock the count is exact,
         # so a project never has more than `concurrency` runs running, and its oldest pending run
@@ -114,17 +135,47 @@ def claim_in(project_id: int, worker: str, lease_seconds: float) -> int | None:
         row = cursor.fetchone()
         if row is None:
             return None
-        cursor.execute(sql["next"], [project_id, RUNNING, project_id, PENDING, _now()])
-        busy, run_id = cursor.fetchone()
-        if run_id is None or busy >= row[0]:
-            return None  # another worker took the last slot, or the last run, since we looked
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
+        until = adapt(now + timedelta(seconds=lease_seconds))
         cursor.execute(
             sql["take"],
-            [RUNNING, adapt(now), worker, adapt(now + timedelta(seconds=lease_seconds)), run_id, PENDING],
+            [RUNNING, adapt(now), worker, until, project_id, PENDING, adapt(now)]
+            + [PENDING, project_id, RUNNING, row[0]],
         )
-        return run_id if cursor.rowcount == 1 else None
+        taken = cursor.fetchone()
+        # None: another worker took the last slot, or the last run, since we looked.
+        return None if taken is None else load(taken[0])
+
+
+def load(run_id: int) -> Run:
+    """The run with its job, the job's trigger and its project, and the plan's run timeout
+    (`run.timeout`, what spec_for() gives the engine), read in one statement."""
+    connection = _connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["load"], [run_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(f"no run {run_id}")
+    values, objects = list(row), {}
+    for model, alias in LOADED:
+        fields = model._meta.concrete_fields
+        taken, values = values[: len(fields)], values[len(fields) :]
+        if taken[0] is None:  # a job without a trigger
+            objects[alias] = None
+            continue
+        table = model._meta.db_table
+        for i, field in enumerate(fields):
+            # What the ORM does to each value it reads (SQLite's text dates, JSON, booleans...).
+            column = field.get_col(table)
+            for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+                taken[i] = convert(taken[i], column, connection)
+        objects[alias] = model.from_db(connection.alias, [f.attname for f in fields], taken)
+    run, job = objects["r"], objects["j"]
+    job.trigger, run.job, run.project = objects["t"], job, objects["p"]
+    plan, plan_timeout = values
+    run.timeout = timeout_of(plan, plan_timeout)
+    return run
 
 
 def renew_leases(worker: str, run_ids, lease_seconds: float) -> set[int]:

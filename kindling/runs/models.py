@@ -8,6 +8,8 @@ from django.utils import timezone
 LOST_NOTE = "lost: the worker stopped renewing its lease"
 # The last line of every log the engine writes (kindling/engine/runlog.py: RunLog.finish).
 RUN_COMPLETE = "Run complete with status: "
+# Log lines per INSERT statement (6 parameters each: within every SQLite's limit of 999 and more).
+LOG_INSERT_ROWS = 150
 
 
 class IllegalTransition(Exception):
@@ -160,19 +162,31 @@ class Run(models.Model):
             "adaptor_version": adaptor_version or self.adaptor_version,
             "lease_until": None,
         }
+        connection = connections[router.db_for_write(Run)]
+        # In SQL: this runs once per run, and the ORM spends longer compiling it than the database
+        # answering it.
+        columns = ", ".join(f"{name} = %s" for name in ending)
+        values = [
+            self._meta.get_field(name).get_db_prep_save(value, connection) for name, value in ending.items()
+        ]
         # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
-        with transaction.atomic(savepoint=False):
-            ended = Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(**ending)
+        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s",
+                [*values, self.pk, self.Status.RUNNING],
+            )
+            ended = cursor.rowcount == 1
             if ended:
                 JobState.settle(self, status)
-            # After the lines written live, and after a lost note: whoever wrote last.
-            self.append_log(log_lines)
+            # After the lines written live, and after a lost note: whoever wrote last. The update
+            # above locked the run's row when it ended the run.
+            self.append_log(log_lines, locked=ended)
         if ended:
             for field, value in ending.items():
                 setattr(self, field, value)
         else:
             self.refresh_from_db()
-        return bool(ended)
+        return ended
 
     def mark_lost(self, now=None) -> bool:
         """End a running run whose lease expired (exit 4); False when it ended or was renewed meanwhile.
@@ -193,35 +207,37 @@ class Run(models.Model):
         self.refresh_from_db()
         return bool(ended)
 
-    def append_log(self, lines) -> int:
+    def append_log(self, lines, locked: bool = False) -> int:
         """Add log lines (anything with time, source, level and message) after the run's last one;
         returns how many. Every writer goes through here: the worker while the run executes (live
-        logs) and when it ends, the janitor. The run's row is locked first (PostgreSQL; on SQLite
-        every write transaction is IMMEDIATE, which serialises writers already), so seq numbers stay
-        contiguous, unique and in commit order: a reader polling for seq > the last it saw misses
-        nothing."""
+        logs) and when it ends, the janitor. The run's row is locked first (PostgreSQL, unless the
+        caller's transaction has `locked` it already; on SQLite every write transaction is
+        IMMEDIATE, which serialises writers already), so seq numbers stay contiguous, unique and in
+        commit order: a reader polling for seq > the last it saw misses nothing."""
         lines = list(lines)
         if not lines:
             return 0
         connection = connections[router.db_for_write(LogLine)]
         run_table, line_table = Run._meta.db_table, LogLine._meta.db_table
+        adapt = connection.ops.adapt_datetimefield_value
         with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
-            if connection.features.has_select_for_update:
+            if connection.features.has_select_for_update and not locked:
                 cursor.execute(f"SELECT id FROM {run_table} WHERE id = %s FOR UPDATE", [self.pk])
             cursor.execute(f"SELECT max(seq) FROM {line_table} WHERE run_id = %s", [self.pk])
             last = cursor.fetchone()[0]
             first = 0 if last is None else last + 1
-            LogLine.objects.using(connection.alias).bulk_create(
-                LogLine(
-                    run_id=self.pk,
-                    seq=first + i,
-                    time=line.time,
-                    source=line.source,
-                    level=line.level,
-                    message=line.message,
+            for start in range(0, len(lines), LOG_INSERT_ROWS):
+                batch = lines[start : start + LOG_INSERT_ROWS]
+                rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+                params = [
+                    value
+                    for i, line in enumerate(batch, first + start)
+                    for value in (self.pk, i, adapt(line.time), line.source, line.level, line.message)
+                ]
+                cursor.execute(
+                    f"INSERT INTO {line_table} (run_id, seq, time, source, level, message) VALUES {rows}",
+                    params,
                 )
-                for i, line in enumerate(lines)
-            )
         return len(lines)
 
     def reject(self, reason: str) -> None:

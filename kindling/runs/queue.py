@@ -7,6 +7,7 @@ claim.py (docs/queue.md).
 
 import json
 import logging
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from django.core.mail import send_mail
@@ -17,7 +18,7 @@ from kindling.jobs.models import Job, Trigger
 from kindling.lib.storable import unstorable_json
 from kindling.ops import metrics
 from kindling.plans import usage
-from kindling.runs.claim import aborted_or_lost, claim, projects_ready, renew_leases
+from kindling.runs.claim import aborted_or_lost, claim, claim_in, projects_ready, renew_leases
 from kindling.runs.models import RUN_COMPLETE, JobState, Run
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "enqueue",
     "enqueue_batch",
     "finish",
+    "NextClaim",
     "projects_ready",
     "renew_leases",
     "runs_for_message",
@@ -184,9 +186,44 @@ def cron_state(job: Job) -> dict:
     return dict(saved or {})
 
 
-def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: str = "") -> list[Run]:
+class NextClaim:
+    """Asks finish() to claim the project's next run for the same worker slot, in the transaction
+    that ends the last one (one transaction per run instead of two, and no look at the whole queue):
+    `run` is what it claimed, None when the project had nothing to start or the worker is stopping.
+
+    `gate` (a lock) is held while the claim is made and `stopping` is checked under it, so that a
+    worker's stop() can wait for a claim under way and be sure no other starts."""
+
+    def __init__(self, worker: str, lease_seconds: float, gate=None, stopping=None):
+        self.worker = worker
+        self.lease_seconds = lease_seconds
+        self.gate = gate if gate is not None else nullcontext()
+        self.stopping = stopping
+        self.run: Run | None = None
+
+    def claim(self, project_id: int) -> Run | None:
+        self.run = None  # a claim of an earlier attempt that failed was rolled back with it
+        with self.gate:
+            if self.stopping is None or not self.stopping.is_set():
+                self.run = claim_in(project_id, self.worker, self.lease_seconds)
+        return self.run
+
+    def still_ours(self) -> bool:
+        """After finish() failed while committing (the connection dropped): whether the run it
+        claimed was committed all the same; then this slot must execute it, as nobody else will."""
+        if self.run is None:
+            return False
+        return Run.objects.filter(
+            pk=self.run.pk, status=Run.Status.RUNNING, worker=self.worker, started_at=self.run.started_at
+        ).exists()
+
+
+def finish(
+    run: Run, exit_code: int, final_state, log_lines, adaptor_version: str = "", then: NextClaim | None = None
+) -> list[Run]:
     """Record the end of a run, then queue its retry or start the flow (success) or catch (failure)
-    runs listening for it (runs/retries.py)."""
+    runs listening for it (runs/retries.py); with `then`, claim its project's next run in the same
+    transaction."""
     from kindling.runs.retries import schedule_retry_or_listeners  # retries queues runs through here
 
     final_state = without_configuration(final_state) if final_state is not None else None
@@ -195,13 +232,18 @@ def finish(run: Run, exit_code: int, final_state, log_lines, adaptor_version: st
         exit_code, final_state, log_lines = unstorable_state_end(exit_code, problem, log_lines)
     status = Run.Status.SUCCESS if exit_code == 0 else Run.Status.FAILED
     with transaction.atomic():
-        if not run.record_end(status, exit_code, final_state, log_lines, adaptor_version):
-            return []  # aborted or declared lost meanwhile: whoever ended it decided what follows
-        metrics.run_ended(run)
-        if run.succeeded:
-            save_cron_state(run)
-        wake_workers()  # its project may have a place free for a waiting run
-        return schedule_retry_or_listeners(run)
+        ended = run.record_end(status, exit_code, final_state, log_lines, adaptor_version)
+        started = []
+        if ended:
+            metrics.run_ended(run)
+            if run.succeeded:
+                save_cron_state(run)
+            started = schedule_retry_or_listeners(run)
+        # Whoever aborted the run or declared it lost decided what follows it; its place under the
+        # project's concurrency is free all the same.
+        if then is None or then.claim(run.project_id) is None:
+            wake_workers()  # its project may have a place free for a waiting run
+        return started
 
 
 def unstorable_state_end(exit_code: int, problem: str, log_lines) -> tuple[int, None, list]:

@@ -26,7 +26,8 @@ def spec_for(run: Run) -> engine.RunSpec:
         expression=job.expression,
         adaptor=job.adaptor_spec,
         state={**run.initial_state, "configuration": configuration},
-        timeout=float(run_timeout(run.project)),
+        # Read with the run when it was claimed (claim.load), else now.
+        timeout=float(getattr(run, "timeout", None) or run_timeout(run.project)),
         memory_mb=settings.RUN_MEMORY_MB,
         console_disabled=job.console_disabled,
     )

@@ -37,6 +37,9 @@ ABORT_CHECK_SECONDS = 1.0
 # connection, SQLite locked past its busy timeout), waiting up to RECORD_RETRY_MAX_WAIT between tries.
 RECORD_PATIENCE_SECONDS = 600.0
 RECORD_RETRY_MAX_WAIT = 5.0
+# Runs of one project a slot executes in a row, each claimed as the one before ends, before it looks
+# at the whole queue again (where the project whose next run is oldest goes first).
+CHAIN_RUNS = 20
 
 
 def worker_name() -> str:
@@ -47,13 +50,20 @@ def engine_note(message: str, level: str = "error") -> engine.LogLine:
     return engine.LogLine(time=datetime.now(UTC), source="RTE", level=level, message=message)
 
 
-def execute(run: Run, *, cancel: threading.Event | None = None, live: LiveLog | None = None) -> list[Run]:
+def execute(
+    run: Run,
+    *,
+    cancel: threading.Event | None = None,
+    live: LiveLog | None = None,
+    then: queue.NextClaim | None = None,
+) -> list[Run]:
     """Execute a claimed run and finish it. `cancel`: set when the run was aborted meanwhile; its Node
-    process is then killed. `live`: where its lines go as they come; finish() writes the rest."""
+    process is then killed. `live`: where its lines go as they come; finish() writes the rest.
+    `then`: finish() also claims the project's next run (queue.NextClaim)."""
     try:
         spec = spec_for(run)
     except CannotStart as exc:
-        return record(run, 3, None, [*unwritten(live), engine_note(str(exc))])
+        return record(run, 3, None, [*unwritten(live), engine_note(str(exc))], then=then)
     try:
         # A warm Node process serves runs of one project only (job code can reach its host realm).
         pool = engine.shared_pool(**settings.ENGINE_POOL)
@@ -67,15 +77,22 @@ def execute(run: Run, *, cancel: threading.Event | None = None, live: LiveLog | 
     except Exception as exc:  # the engine reports job failures itself; this is a bug of ours
         log.exception("engine failed on run %s", run.pk)
         note = engine_note(f"Internal error of the execution engine: {exc}")
-        return record(run, 10, None, [*unwritten(live), note])
+        return record(run, 10, None, [*unwritten(live), note], then=then)
     # Every line of result.log went through `live`: only those it did not write yet are left. An
     # aborted run ends with exit 6 here; finish() keeps its record as the abort left it and only adds
     # these lines (the last of them: "Aborted: ...").
     lines = result.log if live is None else live.close()
-    return record(run, result.exit_code, result.final_state, lines, result.adaptor_version or "")
+    return record(run, result.exit_code, result.final_state, lines, result.adaptor_version or "", then=then)
 
 
-def record(run: Run, exit_code: int, final_state, lines, adaptor_version: str = "") -> list[Run]:
+def record(
+    run: Run,
+    exit_code: int,
+    final_state,
+    lines,
+    adaptor_version: str = "",
+    then: queue.NextClaim | None = None,
+) -> list[Run]:
     """queue.finish(), which a platform problem cannot turn into a lost run.
 
     The slot's connection sat idle while the job ran; the database may have dropped it meanwhile
@@ -91,8 +108,10 @@ def record(run: Run, exit_code: int, final_state, lines, adaptor_version: str = 
             # run as success or failed, so such a run was ours, and its lines are stored already.
             if retrying and Run.objects.filter(pk=run.pk, status__in=Run.ENDED_BY_FINISH).exists():
                 run.refresh_from_db()
+                if then is not None and not then.still_ours():
+                    then.run = None
                 return []
-            return queue.finish(run, exit_code, final_state, lines, adaptor_version)
+            return queue.finish(run, exit_code, final_state, lines, adaptor_version, then=then)
         except (OperationalError, InterfaceError):
             retrying = True
             if time.monotonic() + wait > give_up_at:
@@ -206,18 +225,23 @@ def claim_one(worker: str | None = None, leases: LeaseKeeper | None = None) -> R
     return run
 
 
-def execute_claimed(run: Run, leases: LeaseKeeper | None = None, logs: LogWriter | None = None) -> Run:
+def execute_claimed(
+    run: Run,
+    leases: LeaseKeeper | None = None,
+    logs: LogWriter | None = None,
+    then: queue.NextClaim | None = None,
+) -> Run:
     """Execute a claimed run; returns it as it ended (finish() updates it).
 
     With `leases`, an abort kills the run's Node process; with `logs`, its lines are stored while it
     executes. Without them (tests, `process_one()` alone) it runs to its end and its lines are
-    stored when it ends.
+    stored when it ends. With `then`, the project's next run is claimed as this one ends.
     """
     cancel = leases.hold(run.pk) if leases is not None else None
     live = logs.follow(run) if logs is not None else None
     try:
         with about(run_id=run.pk, project_id=run.project_id):  # on each line logged meanwhile (json logs)
-            execute(run, cancel=cancel, live=live)
+            execute(run, cancel=cancel, live=live, then=then)
     finally:
         if logs is not None:
             logs.forget(run.pk)
@@ -255,14 +279,21 @@ class Worker:
         self.on_run = on_run
         self.stopping = threading.Event()
         self._claiming = threading.Lock()
+        self._chaining = threading.Lock()
         self.threads: list[threading.Thread] = []
 
     def stop(self) -> None:
         self.stopping.set()
-        # The slot looking for work holds this lock: once stop() has it, no claim is under way, and
+        # The slot looking for work holds this lock, and a slot claiming its project's next run as
+        # its last one ends holds the other: once stop() has had both, no claim is under way, and
         # the flag keeps any other from starting.
         with self._claiming:
             pass
+        with self._chaining:
+            pass
+
+    def _next_claim(self) -> queue.NextClaim:
+        return queue.NextClaim(self.name, self.leases.lease_seconds, self._chaining, self.stopping)
 
     def start(self, once: bool = False) -> None:
         self.leases.start()
@@ -286,18 +317,30 @@ class Worker:
         return not alive
 
     def _slot(self, once: bool) -> None:
+        run, in_a_row = None, 0
         try:
-            while (run := self._next_run(once)) is not None:
+            while True:
+                if run is None:
+                    if (run := self._next_run(once)) is None:
+                        break
+                    in_a_row = 0
+                # The project's next run is claimed as this one ends (queue.NextClaim), for up to
+                # CHAIN_RUNS runs in a row: then the slot looks at the whole queue again, where the
+                # project whose next run is oldest goes first.
+                in_a_row += 1
+                then = self._next_claim() if in_a_row < CHAIN_RUNS else None
                 try:
-                    execute_claimed(run, self.leases, self.logs)
+                    execute_claimed(run, self.leases, self.logs, then)
                 except Exception:
                     # A bug or a database outage in finish(): the run keeps no lease, so the janitor
-                    # ends it as lost.
+                    # ends it as lost (and the next one too, if it was claimed).
                     log.exception("run %s failed in the worker", run.pk)
                     close_old_connections()
+                    run = None
                     continue
                 if self.on_run is not None:
                     self.on_run(run)
+                run = then.run if then is not None else None
         finally:
             # Django opens one connection per thread; a slot that ends must not leave its own open.
             connections.close_all()
