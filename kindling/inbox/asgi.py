@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from kindling.inbox.views import NO_INBOX, answer, error, inbox_project_id, too_large
+from kindling.inbox import reply
+from kindling.inbox.views import NO_INBOX, answer_or_wait, error, inbox_project_id, too_large
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,19 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy"
 _storer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kindling-inbox")
 
 
+def forget_connections() -> None:
+    connections.close_all()
+    for alias in connections:
+        try:
+            del connections[alias]  # the next one is opened from the settings as they are then
+        except AttributeError:
+            pass
+
+
 async def close_connections() -> None:
-    """Close the storing thread's database connections (a test database must be droppable)."""
-    await asyncio.get_running_loop().run_in_executor(_storer, connections.close_all)
+    """Close the storing thread's database connections (a test database must be droppable, and the
+    next test may use another one)."""
+    await asyncio.get_running_loop().run_in_executor(_storer, forget_connections)
 
 
 class Disconnected(Exception):
@@ -161,15 +172,17 @@ async def known(inbox_uuid: str) -> bool:
 
 
 def respond(
-    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None
-) -> tuple[int, dict, dict]:
+    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None, query=""
+) -> tuple[int, dict, dict, reply.Wait | None]:
     # What Django does around every request: drop a connection that broke or outlived CONN_MAX_AGE.
     close_old_connections()
     try:
-        return answer(inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client)
+        return answer_or_wait(
+            inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client, query
+        )
     except Exception:
         log.exception("the inbox failed on a request to %s", inbox_uuid)
-        return 500, {"error": "Internal error: the message was not stored. Send it again later."}, {}
+        return 500, {"error": "Internal error: the message was not stored. Send it again later."}, {}, None
     finally:
         close_old_connections()
 
@@ -181,9 +194,11 @@ def busy() -> tuple[int, dict, dict]:
     return status, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None):
+async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None,
+                      query: str = ""):
     """The answer to a POST: the inbox is looked up first, and the body is buffered only for an inbox
-    that exists, within the limit and within the room left in `buffer`."""
+    that exists, within the limit and within the room left in `buffer`. A request that asks for its
+    runs' results (inbox/reply.py) then waits for them here, holding no thread and no connection."""
     limit = settings.INBOX_MAX_BYTES
     if not await known(inbox_uuid):
         await discard(receive, headers, length)
@@ -200,11 +215,16 @@ async def answer_post(receive, inbox_uuid: str, headers, declared, length: int |
         if body is None:
             return too_large()
         content_type = headers.get("content-type", "")
-        return await asyncio.get_running_loop().run_in_executor(
-            _storer, respond, inbox_uuid, "POST", declared, content_type, body, headers, client
+        status, payload, extra, waiting = await asyncio.get_running_loop().run_in_executor(
+            _storer, respond, inbox_uuid, "POST", declared, content_type, body, headers, client, query
         )
     finally:
         buffer.give_back(size)
+    if waiting is not None:
+        ended = await reply.ends.wait(waiting.run_ids(), waiting.seconds)
+        if ended is not None:
+            return 200, waiting.finished(ended, payload["errors"]), extra
+    return status, payload, extra
 
 
 async def inbox_app(scope, receive, send) -> None:
@@ -215,10 +235,13 @@ async def inbox_app(scope, receive, send) -> None:
     try:
         if scope["method"] == "POST":
             client = (scope.get("client") or (None,))[0]  # inbox/auth.py's brute-force limit is per address
-            status, payload, extra = await answer_post(receive, inbox_uuid, headers, declared, length, client)
+            query = scope.get("query_string", b"").decode("latin-1")
+            status, payload, extra = await answer_post(
+                receive, inbox_uuid, headers, declared, length, client, query
+            )
         else:
             await discard(receive, headers, length)
-            status, payload, extra = await asyncio.get_running_loop().run_in_executor(
+            status, payload, extra, _ = await asyncio.get_running_loop().run_in_executor(
                 _storer, respond, inbox_uuid, scope["method"], declared, "", b"", headers
             )
     except Disconnected:

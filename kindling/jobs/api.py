@@ -34,6 +34,7 @@ def job_out(job: Job) -> dict:
         "private": job.private,
         "archived": job.archived,
         "console_disabled": job.console_disabled,
+        "reply_with_data": job.reply_with_data,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }
@@ -48,6 +49,7 @@ def trigger_out(trigger: Trigger) -> dict:
         "exclusion": trigger.exclusion,
         "cron": trigger.cron or None,
         "upstream_job": trigger.upstream_job.name if trigger.upstream_job_id else None,
+        "reply": trigger.reply,
         "jobs": [job.name for job in trigger.jobs.order_by("name")],
         "created_at": trigger.created_at,
     }
@@ -64,6 +66,7 @@ class JobIn(Schema):
     enabled: bool = False
     private: bool = False
     console_disabled: bool = False
+    reply_with_data: bool = True
 
 
 class JobPatch(PatchIn):
@@ -78,6 +81,7 @@ class JobPatch(PatchIn):
     private: bool | None = None
     archived: bool | None = None
     console_disabled: bool | None = None
+    reply_with_data: bool | None = None
 
 
 class RunIn(Schema):
@@ -92,6 +96,7 @@ class TriggerIn(Schema):
     exclusion: dict[str, Any] | str | None = None
     cron: str = ""
     upstream_job: str | None = None
+    reply: Trigger.Reply = Trigger.Reply.ACCEPTED
 
 
 class TriggerPatch(PatchIn):
@@ -101,6 +106,7 @@ class TriggerPatch(PatchIn):
     exclusion: dict[str, Any] | str | None = None
     cron: str | None = None
     upstream_job: str | None = None
+    reply: Trigger.Reply | None = None
 
 
 class Refused(Exception):

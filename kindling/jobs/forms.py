@@ -48,6 +48,12 @@ class JobForm(BootstrapForm):
         queryset=Credential.objects.none(), required=False, empty_label="No credential"
     )
     expression = forms.CharField(required=False, widget=forms.Textarea)
+    # A choice rather than a checkbox: a client that does not send it leaves the setting as it is.
+    reply_data = forms.ChoiceField(
+        choices=[("data", "Its final state's data"), ("status", "Its run status and exit code only")],
+        required=False,
+        label="Synchronous inbox replies give",
+    )
 
     def __init__(self, *args, project, job: Job | None = None, **kw):
         if job is not None and "initial" not in kw:
@@ -58,6 +64,7 @@ class JobForm(BootstrapForm):
                 "adaptor_version": job.adaptor_version,
                 "credential": job.credential_id,
                 "expression": job.expression,
+                "reply_data": "data" if job.reply_with_data else "status",
             }
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
@@ -77,7 +84,11 @@ class JobForm(BootstrapForm):
             )
 
     def changes(self) -> dict:
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        reply_data = data.pop("reply_data", "")
+        if reply_data:
+            data["reply_with_data"] = reply_data == "data"
+        return data
 
 
 def pretty(value) -> str:
@@ -92,6 +103,9 @@ class TriggerForm(BootstrapForm):
     criteria = forms.CharField(required=False, widget=forms.Textarea, label="Inclusion criteria")
     exclusion = forms.CharField(required=False, widget=forms.Textarea, label="Exclusion criteria")
     cron = forms.CharField(required=False, max_length=100)
+    reply = forms.ChoiceField(
+        choices=Trigger.Reply.choices, initial=Trigger.Reply.ACCEPTED, required=False, label="Inbox reply"
+    )
     upstream_job = forms.ModelChoiceField(
         queryset=Job.objects.none(), required=False, label="Job", empty_label="Choose a job"
     )
@@ -108,6 +122,7 @@ class TriggerForm(BootstrapForm):
                 "exclusion": pretty(trigger.exclusion),
                 "cron": trigger.cron,
                 "upstream_job": trigger.upstream_job_id,
+                "reply": trigger.reply,
                 "match_all": trigger.criteria == {},
             }
         super().__init__(*args, **kw)
@@ -137,6 +152,7 @@ class TriggerForm(BootstrapForm):
         kind = data["kind"]
         if kind != Trigger.Kind.MESSAGE:
             data["criteria"] = data["exclusion"] = None
+        data["reply"] = data.get("reply") or Trigger.Reply.ACCEPTED
         if kind != Trigger.Kind.CRON:
             data["cron"] = ""
         if kind not in (Trigger.Kind.FLOW, Trigger.Kind.CATCH):
