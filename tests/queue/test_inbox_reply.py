@@ -72,7 +72,9 @@ def test_with_wait_it_answers_with_the_final_data_of_the_run(project, worker):
     assert status == 200, body
     assert body == {
         "meta": {"message": "Processing finished."},
-        "data": [{"id": run.pk, "job": "double", "status": "success", "exit_code": 0, "data": {"doubled": 42}}],
+        "data": [
+            {"id": run.pk, "job": "double", "status": "success", "exit_code": 0, "data": {"doubled": 42}}
+        ],
         "errors": [],
     }
 
@@ -86,14 +88,17 @@ def test_a_trigger_that_replies_after_completion_waits_without_being_asked(proje
 
 
 def test_a_job_that_opts_out_of_returning_data_gives_its_status_and_exit_code_only(project, worker):
-    make_job(project, "double", make_trigger(project, criteria={}), expression=DOUBLE, reply_with_data=False)
+    trigger = make_trigger(project, criteria={})
+    make_job(project, "double", trigger, expression=DOUBLE, reply_with_data=False)
     status, body = post(project, {"n": 2}, "wait=30")
     assert status == 200
-    assert body["data"] == [{"id": Run.objects.get().pk, "job": "double", "status": "success", "exit_code": 0}]
+    run = Run.objects.get()
+    assert body["data"] == [{"id": run.pk, "job": "double", "status": "success", "exit_code": 0}]
 
 
 def test_a_failed_run_is_answered_with_its_status_and_exit_code(project, worker):
-    make_job(project, "broken", make_trigger(project, criteria={}), expression="fn(() => { throw new Error('no'); });")
+    failing = "fn(() => { throw new Error('no'); });"
+    make_job(project, "broken", make_trigger(project, criteria={}), expression=failing)
     status, body = post(project, {"n": 2}, "wait=30")
     assert status == 200
     assert body["meta"]["message"] == "Processing finished; 1 of 1 runs did not succeed."
@@ -133,6 +138,7 @@ def test_it_refuses_wait_given_twice(project):
 
 def test_the_django_view_waits_too(project, worker):
     make_job(project, "double", make_trigger(project, criteria={}), expression=DOUBLE)
-    response = Client().post(f"/inbox/{project.inbox_uuid}?wait=30", {"n": 5}, content_type="application/json")
+    url = f"/inbox/{project.inbox_uuid}?wait=30"
+    response = Client().post(url, {"n": 5}, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["data"][0]["data"] == {"doubled": 10}
