@@ -52,12 +52,12 @@ def read_items(request):
     return body["items"]
 
 
-def item_out(item) -> dict:
+def item_out(item: dict) -> dict:
     return {
-        "key": item.key,
-        "value": item.value,
-        "created": item.created_at.isoformat(),
-        "updated": item.updated_at.isoformat(),
+        "key": item["key"],
+        "value": item["value"],
+        "created": item["created_at"].isoformat(),
+        "updated": item["updated_at"].isoformat(),
     }
 
 

@@ -56,7 +56,9 @@ def collection_detail(request, slug, collection_id):
     cursor = request.GET.get("cursor", "")
     error = None
     try:
-        items, next_cursor = store.page(collection, store.Query(key=pattern), cursor or None, PAGE_SIZE)
+        items, next_cursor = store.page(
+            collection, store.Query(key=pattern), cursor or None, PAGE_SIZE, ("key", "size", "updated_at")
+        )
     except CollectionError as exc:
         items, next_cursor, error = [], None, str(exc)
     context = {
