@@ -30,7 +30,7 @@ from pipeline import ROOT, free_port, setup_database, wait_for_port  # noqa: E40
 ADAPTOR, VERSION = "@openfn/language-collections", "0.8.0"
 
 
-def make_project(count: int) -> str:
+def make_project() -> str:
     from kindling.accounts.models import User
     from kindling.collections import store
     from kindling.jobs.models import Job, Trigger
@@ -81,8 +81,10 @@ def main() -> None:
     from kindling.runs.models import Run
 
     engine.ensure_adaptor(f"{ADAPTOR}@{VERSION}", Path(adaptors))
-    path = make_project(args.items)
-    items = [{"id": f"item-{n:05d}", "n": n, "name": f"Patient {n}", "village": "Kasese"} for n in range(args.items)]
+    path = make_project()
+    items = [
+        {"id": f"item-{n:05d}", "n": n, "name": f"Patient {n}", "village": "Kasese"} for n in range(args.items)
+    ]
     server = subprocess.Popen(
         [sys.executable, "-m", "kindling.cli", "serve", "--workers", "1"],
         env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
