@@ -83,7 +83,8 @@ def main() -> None:
     engine.ensure_adaptor(f"{ADAPTOR}@{VERSION}", Path(adaptors))
     path = make_project()
     items = [
-        {"id": f"item-{n:05d}", "n": n, "name": f"Patient {n}", "village": "Kasese"} for n in range(args.items)
+        {"id": f"item-{n:05d}", "n": n, "name": f"Patient {n}", "village": "Kasese"}
+        for n in range(args.items)
     ]
     server = subprocess.Popen(
         [sys.executable, "-m", "kindling.cli", "serve", "--workers", "1"],
