@@ -17,15 +17,12 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, free_port, setup_database, wait_for_port  # noqa: E402
+from pipeline import bench_env, serving, setup_database  # noqa: E402
 
 ADAPTOR, VERSION = "@openfn/language-collections", "0.8.0"
 
@@ -64,15 +61,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))
-    port = free_port()
-    adaptors = os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors"))
-    env = {"KINDLING_DATA_DIR": str(data), "KINDLING_ADAPTOR_DIR": adaptors, "PORT": str(port),
-           "KINDLING_LOG_LEVEL": "WARNING"}
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
+    env, port = bench_env(args.database_url)
     setup_database(env)
     from django.db import connection as db
 
@@ -80,21 +69,17 @@ def main() -> None:
     from kindling.collections.models import Item
     from kindling.runs.models import Run
 
-    engine.ensure_adaptor(f"{ADAPTOR}@{VERSION}", Path(adaptors))
+    engine.ensure_adaptor(f"{ADAPTOR}@{VERSION}", Path(env["KINDLING_ADAPTOR_DIR"]))
     path = make_project()
     items = [
         {"id": f"item-{n:05d}", "n": n, "name": f"Patient {n}", "village": "Kasese"}
         for n in range(args.items)
     ]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kindling.cli", "serve", "--workers", "1"],
-        env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        time.sleep(1.0)  # the worker starts after the portal
-        print(f"Kindling collections bench: {db.vendor}, {os.cpu_count()} cores, load average "
-              f"{os.getloadavg()[0]:.2f}, {args.items:,} items of ~{len(json.dumps(items[-1]))} bytes")
+    with serving(env, "--workers", "1"):
+        print(
+            f"Kindling collections bench: {db.vendor}, {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.2f}, {args.items:,} items of ~{len(json.dumps(items[-1]))} bytes"
+        )
         for phase, body in (("set", {"phase": "set", "items": items}), ("get", {"phase": "get"})):
             began = time.perf_counter()
             status, answer = post(port, path, body)
@@ -105,19 +90,14 @@ def main() -> None:
                 sys.exit(f"{phase}: {status} {answer}\n{log}")
             run = Run.objects.get(pk=answer["data"][0]["id"])
             seconds = (run.finished_at - run.started_at).total_seconds()
-            extra = ""
             if phase == "set":
-                extra = f"; {Item.objects.filter(collection__name='bench').count():,} items stored"
+                extra = f"{Item.objects.filter(collection__name='bench').count():,} items stored"
             else:
-                extra = f"; {len(run.final_state['data']):,} items read back into the final state"
-            print(f"{phase}: run {seconds * 1000:,.0f} ms ({args.items / seconds:,.0f} items/s), "
-                  f"whole request {elapsed * 1000:,.0f} ms{extra}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+                extra = f"{len(run.final_state['data']):,} items read back into the final state"
+            print(
+                f"{phase}: run {seconds * 1000:,.0f} ms ({args.items / seconds:,.0f} items/s), "
+                f"whole request {elapsed * 1000:,.0f} ms; {extra}"
+            )
 
 
 if __name__ == "__main__":

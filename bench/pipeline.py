@@ -28,6 +28,7 @@ The load client runs on the same machine and takes CPU from the server.
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -565,30 +566,11 @@ def main() -> None:
     parser.add_argument("--auth-seconds", type=float, default=2.0, help="length of each of those runs")
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))
-    port = free_port()
-    env = {
-        "KINDLING_DATA_DIR": str(data),
-        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
-        "PORT": str(port),
-        "KINDLING_LOG_LEVEL": "WARNING",
-    }
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
+    env, port = bench_env(args.database_url)
     paths = setup_database(env)
     from django.db import connection
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kindling.cli", "serve", "--workers", "2", "--slots", str(args.slots)],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        time.sleep(1.0)  # the workers and the scheduler start after the portal
+    with serving(env, "--workers", "2", "--slots", str(args.slots)) as server:
         args.server_pid = server.pid
         load = os.getloadavg()[0]
         print(
@@ -597,6 +579,38 @@ def main() -> None:
             flush=True,
         )
         asyncio.run(bench(port, paths, args))
+
+
+def bench_env(database_url: str | None) -> tuple[dict, int]:
+    """The environment of a bench's `kindling serve` (a temporary data dir, a free port; SQLite unless
+    `database_url`), and its port."""
+    port = free_port()
+    env = {
+        "KINDLING_DATA_DIR": tempfile.mkdtemp(prefix="kindling-bench-"),
+        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
+        "PORT": str(port),
+        "KINDLING_LOG_LEVEL": "WARNING",
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    return env, port
+
+
+@contextlib.contextmanager
+def serving(env: dict, *args: str):
+    """`kindling serve *args` with `env`, listening and with its workers started; stopped after."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kindling.cli", "serve", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(int(env["PORT"]), server)
+        time.sleep(1.0)  # the workers and the scheduler start after the portal
+        yield server
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -19,16 +19,13 @@ import argparse
 import http.client
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline import ROOT, free_port, percentile, setup_database, wait_for_port  # noqa: E402
+from pipeline import bench_env, percentile, serving, setup_database  # noqa: E402
 
 
 def post(connection: http.client.HTTPConnection, path: str, body: dict) -> tuple[int, dict, float]:
@@ -46,31 +43,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="runs before the measurement")
     args = parser.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="kindling-bench-"))
-    port = free_port()
-    env = {
-        "KINDLING_DATA_DIR": str(data),
-        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
-        "PORT": str(port),
-        "KINDLING_LOG_LEVEL": "WARNING",
-    }
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
+    env, port = bench_env(args.database_url)
     paths = setup_database(env)
     from django.db import connection as db
 
     from kindling.runs.models import Run
 
     path = paths["pipeline"] + "?wait=30"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kindling.cli", "serve", "--workers", "1"],
-        env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        time.sleep(1.0)  # the worker starts after the portal
+    with serving(env, "--workers", "1"):
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         for n in range(args.warmup):
             post(client, path, {"bench": True, "seq": n})
@@ -84,19 +64,15 @@ def main() -> None:
             finished_at = Run.objects.get(pk=answer["data"][0]["id"]).finished_at
             after_end.append((read_at - finished_at).total_seconds())
             whole.append(seconds)
-        ms = lambda values, p: f"{percentile(values, p) * 1000:.1f} ms"  # noqa: E731
-        print(f"Kindling synchronous reply bench: {db.vendor}, {os.cpu_count()} cores, "
-              f"{args.requests} messages with ?wait=30 one at a time, warm trivial job; statuses {statuses}")
-        print(f"reply after the run's end: p50 {ms(after_end, 50)}, p95 {ms(after_end, 95)}, "
-              f"p99 {ms(after_end, 99)}, max {max(after_end) * 1000:.1f} ms")
-        print(f"whole request (store, run, reply): p50 {ms(whole, 50)}, p95 {ms(whole, 95)}, "
-              f"p99 {ms(whole, 99)}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    ms = lambda values, p: f"{percentile(values, p) * 1000:.1f} ms"  # noqa: E731
+    print(
+        f"Kindling synchronous reply bench: {db.vendor}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f}, {args.requests} messages with ?wait=30 one at a time, warm trivial job; "
+        f"statuses {statuses}"
+    )
+    print(f"reply after the run's end: p50 {ms(after_end, 50)}, p95 {ms(after_end, 95)}, "
+          f"p99 {ms(after_end, 99)}, max {max(after_end) * 1000:.1f} ms")
+    print(f"whole request (store, run, reply): p50 {ms(whole, 50)}, p95 {ms(whole, 95)}, p99 {ms(whole, 99)}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ A waiting request holds neither a thread nor a database connection: it awaits a 
 thread per process, with one connection of its own, notices the ends for all of them, and only while
 someone waits (it closes its connection and ends when nobody does):
 
-- PostgreSQL: it LISTENs on the channel that finish() already NOTIFYs when a run ends (queue.py's
-  WAKE_CHANNEL), so an end is seen within a millisecond or so of its commit;
+- PostgreSQL: it LISTENs, as idle workers do (worker.WakeListener), on the channel that finish()
+  already NOTIFYs when a run ends, so an end is seen within a millisecond or so of its commit;
 - SQLite: it reads `PRAGMA data_version` (the count of commits by other connections, microseconds a
   read) every COMMIT_CHECK_SECONDS, and looks at the runs when it moved;
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connections, router
 
 from kindling.runs.models import Run
+from kindling.runs.worker import WakeListener
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class RunEnds:
         self._by_run: dict[int, set[Waiter]] = {}
         self._new = threading.Event()  # a waiter came: look at once (its runs may have ended already)
         self._thread: threading.Thread | None = None
-        self._listener = None
+        self._listener = WakeListener()
 
     async def wait(self, run_ids: list[int], seconds: float) -> dict[int, dict] | None:
         """The end of each run (status, exit_code, final_state) once all have ended; None when
@@ -129,37 +130,15 @@ class RunEnds:
                     if cursor.fetchone()[0] != version:
                         return
             return
-        listener = self._listen(connection)
         while not self._new.is_set() and time.monotonic() < deadline:
-            if listener is None:
+            woken = self._listener.wait(NOTIFY_CHECK_SECONDS)
+            if woken is None:  # no listening (the connection broke): the fallback look
                 self._new.wait(NOTIFY_CHECK_SECONDS)
-                continue
-            if any(True for _ in listener.notifies(timeout=NOTIFY_CHECK_SECONDS, stop_after=1)):
-                for _more in listener.notifies(timeout=0):  # one look answers them all
-                    pass
+            elif woken:
                 return
 
-    def _listen(self, connection):
-        from kindling.runs.queue import WAKE_CHANNEL  # queue imports the jobs and plans apps
-
-        if self._listener is None and connection.vendor == "postgresql":
-            try:
-                listener = connection.get_new_connection(connection.get_connection_params())
-                listener.autocommit = True
-                listener.execute(f"LISTEN {WAKE_CHANNEL}")
-                self._listener = listener
-            except Exception:
-                log.warning("cannot LISTEN for run ends; looking every %ss instead", FALLBACK_SECONDS,
-                            exc_info=True)
-        return self._listener
-
     def _close(self) -> None:
-        if self._listener is not None:
-            try:
-                self._listener.close()
-            except Exception:
-                pass
-            self._listener = None
+        self._listener.close()
         connections.close_all()
 
 
