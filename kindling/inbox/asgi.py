@@ -221,10 +221,30 @@ async def answer_post(receive, inbox_uuid: str, headers, declared, length: int |
     finally:
         buffer.give_back(size)
     if waiting is not None:
-        ended = await reply.ends.wait(waiting.run_ids(), waiting.seconds)
+        ended = await wait_unless_gone(receive, waiting)
         if ended is not None:
             return 200, waiting.finished(ended, payload["errors"]), extra
     return status, payload, extra
+
+
+async def wait_unless_gone(receive, waiting: reply.Wait) -> dict | None:
+    """The runs' ends (None when the wait runs out); Disconnected as soon as the sender leaves: its
+    message and runs are stored, and nobody is left to answer."""
+    ends = asyncio.ensure_future(reply.ends.wait(waiting.run_ids(), waiting.seconds))
+    gone = asyncio.ensure_future(disconnected(receive))
+    try:
+        await asyncio.wait({ends, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not ends.done():
+        ends.cancel()
+        raise Disconnected
+    return ends.result()
+
+
+async def disconnected(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def inbox_app(scope, receive, send) -> None:

@@ -14,6 +14,7 @@ from kindling.asgi import application
 from kindling.inbox.asgi import close_connections
 from kindling.inbox.models import Message
 from kindling.jobs.models import Trigger
+from kindling.runs.ends import ends
 from kindling.runs.models import Run
 from kindling.runs.worker import Worker
 from tests.conftest import make_job, make_project, make_trigger, make_user, put_on_plan
@@ -21,8 +22,9 @@ from tests.conftest import make_job, make_project, make_trigger, make_user, put_
 DOUBLE = "fn(state => ({ ...state, data: { doubled: state.data.n * 2 } }));"
 
 
-def post(project, body: dict, query: str = ""):
-    """One POST through the ASGI application, as uvicorn serves it: (status, JSON body)."""
+def post(project, body: dict, query: str = "", leaves=False):
+    """One POST through the ASGI application, as uvicorn serves it: (status, JSON body); None when
+    nothing was answered. `leaves`: the client disconnects once it has sent the body."""
     content = json.dumps(body).encode()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -36,6 +38,8 @@ def post(project, body: dict, query: str = ""):
     async def receive():
         if messages:
             return messages.pop(0)
+        if leaves:
+            return {"type": "http.disconnect"}
         await asyncio.Future()
 
     async def send(message):
@@ -47,6 +51,8 @@ def post(project, body: dict, query: str = ""):
         await close_connections()
 
     asyncio.run(request_then_close())
+    if not sent:
+        return None
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
 
@@ -142,3 +148,10 @@ def test_the_django_view_waits_too(project, worker):
     response = Client().post(url, {"n": 5}, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["data"][0]["data"] == {"doubled": 10}
+
+
+def test_a_sender_that_leaves_while_waiting_gets_nothing_and_loses_nothing(project):
+    make_job(project, "double", make_trigger(project, criteria={}), expression=DOUBLE)
+    assert post(project, {"n": 2}, "wait=30", leaves=True) is None
+    assert Run.objects.get().status == "pending" and Message.objects.get().body == {"n": 2}
+    assert not ends._by_run  # nobody waits for its run any more
