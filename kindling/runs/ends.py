@@ -2,7 +2,7 @@
 
 A waiting request holds neither a thread nor a database connection: it awaits a future. One watcher
 thread per process, with one connection of its own, notices the ends for all of them, and only while
-someone waits (it closes its connection and ends when nobody does):
+someone waits (it closes its connection and ends IDLE_SECONDS after the last one):
 
 - PostgreSQL: it LISTENs, as idle workers do (worker.WakeListener), on the channel that finish()
   already NOTIFYs when a run ends, so an end is seen within a millisecond or so of its commit;
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 COMMIT_CHECK_SECONDS = 0.002
 NOTIFY_CHECK_SECONDS = 0.005
 FALLBACK_SECONDS = 0.5
+# How long the watcher and its connections outlive the last waiter.
+IDLE_SECONDS = 10.0
 
 
 @dataclass(eq=False)
@@ -94,13 +96,21 @@ class RunEnds:
             self._new.clear()
             with self._lock:
                 run_ids = list(self._by_run)
-                if not run_ids:
-                    self._thread = None
             if not run_ids:
+                # Kept a while for the next waiter: a new LISTEN connection costs milliseconds.
+                if self._new.wait(IDLE_SECONDS):
+                    continue
+                with self._lock:
+                    if self._by_run:
+                        continue
+                    self._thread = None
                 self._close()
                 return
             try:
                 close_old_connections()
+                # LISTEN before looking: an end committed between the look and the LISTEN would
+                # otherwise wait for the fallback look.
+                self._listener.wait(0)
                 self._deliver(ended_runs(run_ids))
                 self._until_something_changed()
             except Exception:

@@ -14,6 +14,7 @@ from kindling.asgi import application
 from kindling.inbox.asgi import close_connections
 from kindling.inbox.models import Message
 from kindling.jobs.models import Trigger
+from kindling.runs import ends as ends_module
 from kindling.runs.ends import ends
 from kindling.runs.models import Run
 from kindling.runs.worker import Worker
@@ -55,6 +56,12 @@ def post(project, body: dict, query: str = "", leaves=False):
         return None
     start = next(m for m in sent if m["type"] == "http.response.start")
     return start["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+
+@pytest.fixture(autouse=True)
+def watcher_ends_with_each_test(monkeypatch):
+    # Each test has a database of its own: the watcher must not keep a connection to the last one.
+    monkeypatch.setattr(ends_module, "IDLE_SECONDS", 0)
 
 
 @pytest.fixture
