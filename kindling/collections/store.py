@@ -97,9 +97,15 @@ def _items_in(items) -> dict[str, str]:
             raise CollectionError(
                 400, f"Item {index} ({key}): the value must be a string (the adaptor sends JSON text)."
             )
-        if "\x00" in key or "\x00" in value:
-            raise CollectionError(400, f"Item {index} ({key}): a NUL character cannot be stored.")
-        size = len(value.encode())
+        try:
+            size = len(value.encode())
+            key.encode()
+        except UnicodeEncodeError:
+            size = -1
+        if size < 0 or "\x00" in key or "\x00" in value:
+            raise CollectionError(
+                400, f"Item {index}: a NUL character or an unpaired surrogate (\\ud800) cannot be stored."
+            )
         if size > limit:
             raise CollectionError(
                 413,

@@ -129,6 +129,8 @@ def test_bad_bodies_and_queries_get_400_saying_what_is_wrong(api):
         (api.set("patients", [{"key": "a", "value": 1}]), "the value must be a string"),
         (api.set("patients", [{"key": "", "value": "1"}]), "the key must be a string"),
         (api.set("patients", [{"key": "a*", "value": "1"}]), "cannot hold '*'"),
+        (api.set("patients", [{"key": "a", "value": "\ud800"}]), "an unpaired surrogate"),
+        (api.set("patients", [{"key": "a", "value": "\x00"}]), "a NUL character"),
         (api.get("/collections/patients", {"limit": "0"}), "limit must be a whole number"),
         (
             api.get("/collections/patients", {"created_after": "yesterday"}),
