@@ -2,16 +2,11 @@
 after completion, the inbox answers once the runs it started have ended, with their results; when
 the wait runs out it answers 202 with the run ids, the message and its runs stored as always."""
 
-import asyncio
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.test import Client
 
-from kindling.asgi import application
-from kindling.inbox.asgi import close_connections
 from kindling.inbox.models import Message
 from kindling.jobs.models import Trigger
 from kindling.runs import ends as ends_module
@@ -19,43 +14,18 @@ from kindling.runs.ends import ends
 from kindling.runs.models import Run
 from kindling.runs.worker import Worker
 from tests.conftest import make_job, make_project, make_trigger, make_user, put_on_plan
+from tests.queue.test_inbox_asgi import call
 
 DOUBLE = "fn(state => ({ ...state, data: { doubled: state.data.n * 2 } }));"
 
 
 def post(project, body: dict, query: str = "", leaves=False):
     """One POST through the ASGI application, as uvicorn serves it: (status, JSON body); None when
-    nothing was answered. `leaves`: the client disconnects once it has sent the body."""
+    nothing was answered."""
     content = json.dumps(body).encode()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": f"/inbox/{project.inbox_uuid}", "query_string": query.encode(),
-        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
-    }
-    messages = [{"type": "http.request", "body": content, "more_body": False}]
-    sent = []
-
-    async def receive():
-        if messages:
-            return messages.pop(0)
-        if leaves:
-            return {"type": "http.disconnect"}
-        await asyncio.Future()
-
-    async def send(message):
-        sent.append(message)
-
-    async def request_then_close():
-        await application(scope, receive, send)
-        await sync_to_async(connections.close_all, thread_sensitive=True)()
-        await close_connections()
-
-    asyncio.run(request_then_close())
-    if not sent:
-        return None
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    return start["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
+    answered = call(f"/inbox/{project.inbox_uuid}", content, headers=headers, query=query, leaves=leaves)
+    return None if answered is None else (answered[0], answered[2])
 
 
 @pytest.fixture(autouse=True)
