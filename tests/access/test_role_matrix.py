@@ -16,8 +16,8 @@ import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from kindling.api import api
-from kindling.collections.store import create_collection, upsert
 from kindling.audit.models import AuditEvent
+from kindling.collections.store import create_collection, upsert
 from kindling.history_exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
