@@ -34,6 +34,7 @@ The load client runs on the same machine and takes CPU from the server.
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -95,7 +96,7 @@ def ensure_database(url: str) -> None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
-def setup_database(env: dict, concurrency: int) -> dict:
+def setup_database(env: dict, concurrency: int = 1) -> dict:
     """Migrate, and create the bench projects; returns their inbox paths and ids."""
     if "DATABASE_URL" in env:
         ensure_database(env["DATABASE_URL"])
@@ -450,6 +451,44 @@ def run_bench(args, root: Path) -> None:
         args.server_pid = server.pid
         asyncio.run(bench(port, paths, args))
         print(f"load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def bench_env(database_url: str | None) -> tuple[dict, int]:
+    """The environment of a bench's `kindling serve` (a temporary data dir, a free port; SQLite unless
+    `database_url`), and its port."""
+    port = free_port()
+    env = {
+        "KINDLING_DATA_DIR": tempfile.mkdtemp(prefix="kindling-bench-"),
+        "KINDLING_ADAPTOR_DIR": os.environ.get("KINDLING_ADAPTOR_DIR", str(ROOT / "data" / "adaptors")),
+        "PORT": str(port),
+        "KINDLING_LOG_LEVEL": "WARNING",
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    return env, port
+
+
+@contextlib.contextmanager
+def serving(env: dict, *args: str):
+    """`kindling serve *args` with `env`, listening and with its workers started; stopped after."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kindling.cli", "serve", *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(int(env["PORT"]), server)
+        time.sleep(1.0)  # the workers and the scheduler start after the portal
+        yield server
     finally:
         server.send_signal(signal.SIGTERM)
         try:

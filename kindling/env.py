@@ -38,6 +38,12 @@ def port() -> int:
     return env_int("PORT", 8000, minimum=1)
 
 
+def collections_url() -> str:
+    """The collections API as jobs call it (KINDLING_COLLECTIONS_URL): by default the portal's own port on
+    this machine. Read by the settings and by the engine's sandbox, which lets jobs reach that port."""
+    return env_str("KINDLING_COLLECTIONS_URL", f"http://127.0.0.1:{port()}/collections").rstrip("/")
+
+
 def run_timeout_seconds() -> int:
     """The instance's ceiling on a run's timeout; each plan sets its own below it (Free: 100 s)."""
     return env_int("KINDLING_RUN_TIMEOUT", 3600, minimum=1)

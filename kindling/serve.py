@@ -74,7 +74,10 @@ def main(argv: list[str]) -> None:
         sys.exit("kindling serve: --workers must be 0 or more and --slots at least 1")
     stop = StopOnSignal()
     share_metrics()
-    children = [subprocess.Popen(command) for command in commands(args)]
+    # The workers give jobs the portal's address for collections (KINDLING_COLLECTIONS_URL's default),
+    # and their sandbox opens that port: --port must reach them too.
+    environment = {**os.environ, "PORT": str(args.port)}
+    children = [subprocess.Popen(command, env=environment) for command in commands(args)]
     print(f"Kindling is running at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     while not stop.requested and all(child.poll() is None for child in children):
         time.sleep(0.2)

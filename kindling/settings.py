@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kindling.search",
     "kindling.ops",
     "kindling.vcs",
+    "kindling.collections",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,13 @@ INBOX_MAX_BYTES = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 # The bytes of request bodies the inbox holds in memory at once, per web process; past it: 503.
 INBOX_BUFFER_BYTES = env_int("KINDLING_INBOX_BUFFER_MB", 64, minimum=INBOX_MAX_BYTES // 2**20) * 2**20
+
+# Collections (kindling/collections): where jobs reach the collections API (the portal's own port by
+# default; the sandbox lets jobs reach it, kindling/engine/sandbox.py), and the size limits.
+COLLECTIONS_URL = env.collections_url()
+COLLECTIONS_ITEM_MAX_BYTES = env_int("KINDLING_COLLECTIONS_ITEM_MAX_KB", 1024, minimum=1) * 1024
+COLLECTIONS_PROJECT_MAX_BYTES = env_int("KINDLING_COLLECTIONS_PROJECT_MAX_MB", 100, minimum=1) * 2**20
+COLLECTIONS_REQUEST_MAX_BYTES = 64 * 2**20
 
 # Mail (cron state warnings, password recovery): printed on the console unless an SMTP server is set.
 EMAIL_HOST = env_str("KINDLING_EMAIL_HOST", "localhost")

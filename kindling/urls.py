@@ -5,6 +5,7 @@ from django.http import FileResponse
 from django.urls import include, path
 
 from kindling.api import api
+from kindling.collections.api import collection
 from kindling.inbox.views import inbox
 
 FAVICON = Path(__file__).parent / "static" / "kindling" / "favicon.ico"
@@ -20,6 +21,9 @@ def favicon(request):
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("inbox/<str:inbox_uuid>", inbox, name="inbox"),
+    # @openfn/language-collections' API, for runs (their token), not people: kindling/collections/api.py
+    path("collections/<str:name>", collection, name="collections-api"),
+    path("collections/<str:name>/<path:key>", collection, name="collections-api-key"),
     path("api/v1/", api.urls),
     path("", include("kindling.accounts.urls")),
     path("", include("kindling.projects.urls")),
@@ -35,4 +39,5 @@ urlpatterns = [
     path("", include("kindling.ops.urls")),
     path("", include("kindling.vcs.urls")),
     path("", include("kindling.library.urls")),
+    path("projects/<slug:slug>/", include("kindling.collections.urls")),
 ]

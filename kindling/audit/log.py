@@ -44,6 +44,8 @@ ACTIONS = {
     "runs.reprocessed": "Runs reprocessed",
     "messages.reprocessed": "Messages reprocessed",
     "export.requested": "Export requested",
+    "collection.created": "Collection created",
+    "collection.deleted": "Collection deleted",
 }
 
 SECRET_KEY_NAME = re.compile(r"pass|secret|key|token|signature|credential_body", re.IGNORECASE)

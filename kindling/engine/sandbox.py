@@ -35,6 +35,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from kindling import env
 
 from . import seccomp
 
@@ -137,7 +140,17 @@ def parse_allowed(text: str) -> Network:
 
 
 def configured_network() -> Network:
-    return _parsed(os.environ.get(ALLOW_ENV, ""))
+    return _parsed(" ".join(filter(None, [os.environ.get(ALLOW_ENV, ""), collections_port()])))
+
+
+def collections_port() -> str:
+    """The portal's own port, open to jobs by default: @openfn/language-collections calls the
+    collections API there (KINDLING_COLLECTIONS_URL). Only that port of this machine, and nothing when
+    the collections API is elsewhere (then KINDLING_JOB_ALLOW_HOSTS decides, as for any host)."""
+    url = urlsplit(env.collections_url())
+    if url.hostname not in ("127.0.0.1", "localhost"):
+        return ""
+    return f"127.0.0.1:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
 @functools.cache

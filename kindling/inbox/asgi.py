@@ -23,7 +23,8 @@ from concurrent.futures import Future
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
-from kindling.inbox.views import NO_INBOX, answer, error, inbox_project_id, too_large
+from kindling.inbox import reply
+from kindling.inbox.views import NO_INBOX, answer_or_wait, error, inbox_project_id, too_large
 from kindling.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy"
 # On SQLite a group would hold the database's one write lock while the workers wait to claim and
 # finish runs, and a commit costs no disk flush (WAL, synchronous=NORMAL): one message at a time.
 GROUP_MOST = 32
-NOT_STORED = (500, {"error": "Internal error: the message was not stored. Send it again later."}, {})
+NOT_STORED = (500, {"error": "Internal error: the message was not stored. Send it again later."}, {}, None)
 
 
 class Storer:
@@ -61,7 +62,7 @@ class Storer:
         """`function(*args)` on the storing thread, alone (no transaction of its own)."""
         return await self._submit(False, function, args)
 
-    async def store(self, *args) -> tuple[int, dict, dict]:
+    async def store(self, *args) -> tuple[int, dict, dict, "reply.Wait | None"]:
         """respond(*args) on the storing thread, grouped with the messages that wait with it."""
         return await self._submit(True, respond, args)
 
@@ -126,9 +127,19 @@ def settle(future: Future, function, args) -> None:
 _storer = Storer()
 
 
+def forget_connections() -> None:
+    connections.close_all()
+    for alias in connections:
+        try:
+            del connections[alias]  # the next one is opened from the settings as they are then
+        except AttributeError:
+            pass
+
+
 async def close_connections() -> None:
-    """Close the storing thread's database connections (a test database must be droppable)."""
-    await _storer.call(connections.close_all)
+    """Close the storing thread's database connections (a test database must be droppable, and the
+    next test may use another one)."""
+    await _storer.call(forget_connections)
 
 
 class Disconnected(Exception):
@@ -252,12 +263,14 @@ async def known(inbox_uuid: str) -> bool:
 
 
 def respond(
-    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None
-) -> tuple[int, dict, dict]:
+    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None, query=""
+) -> tuple[int, dict, dict, reply.Wait | None]:
     # What Django does around every request: drop a connection that broke or outlived CONN_MAX_AGE.
     close_old_connections()
     try:
-        return answer(inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client)
+        return answer_or_wait(
+            inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client, query
+        )
     except Exception:
         log.exception("the inbox failed on a request to %s", inbox_uuid)
         return NOT_STORED
@@ -266,13 +279,13 @@ def respond(
 
 
 def respond_in_savepoint(
-    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None
-) -> tuple[int, dict, dict]:
+    inbox_uuid, method, content_length, content_type, body: bytes, headers, client=None, query=""
+) -> tuple[int, dict, dict, reply.Wait | None]:
     """respond() within a group's transaction: what it wrote is undone if it fails, and only that."""
     try:
         with transaction.atomic():
-            return answer(
-                inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client
+            return answer_or_wait(
+                inbox_uuid, method, content_length, content_type, lambda n: body[:n], headers, client, query
             )
     except Exception:
         log.exception("the inbox failed on a request to %s", inbox_uuid)
@@ -286,9 +299,11 @@ def busy() -> tuple[int, dict, dict]:
     return status, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None):
+async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None,
+                      query: str = ""):
     """The answer to a POST: the inbox is looked up first, and the body is buffered only for an inbox
-    that exists, within the limit and within the room left in `buffer`."""
+    that exists, within the limit and within the room left in `buffer`. A request that asks for its
+    runs' results (inbox/reply.py) then waits for them here, holding no thread and no connection."""
     limit = settings.INBOX_MAX_BYTES
     if not await known(inbox_uuid):
         await discard(receive, headers, length)
@@ -305,9 +320,36 @@ async def answer_post(receive, inbox_uuid: str, headers, declared, length: int |
         if body is None:
             return too_large()
         content_type = headers.get("content-type", "")
-        return await _storer.store(inbox_uuid, "POST", declared, content_type, body, headers, client)
+        status, payload, extra, waiting = await _storer.store(
+            inbox_uuid, "POST", declared, content_type, body, headers, client, query
+        )
     finally:
         buffer.give_back(size)
+    if waiting is not None:
+        ended = await wait_unless_gone(receive, waiting)
+        if ended is not None:
+            return 200, waiting.finished(ended, payload["errors"]), extra
+    return status, payload, extra
+
+
+async def wait_unless_gone(receive, waiting: reply.Wait) -> dict | None:
+    """The runs' ends (None when the wait runs out); Disconnected as soon as the sender leaves: its
+    message and runs are stored, and nobody is left to answer."""
+    ends = asyncio.ensure_future(reply.ends.wait(waiting.run_ids(), waiting.seconds))
+    gone = asyncio.ensure_future(disconnected(receive))
+    try:
+        await asyncio.wait({ends, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not ends.done():
+        ends.cancel()
+        raise Disconnected
+    return ends.result()
+
+
+async def disconnected(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def inbox_app(scope, receive, send) -> None:
@@ -319,10 +361,13 @@ async def inbox_app(scope, receive, send) -> None:
     try:
         if scope["method"] == "POST":
             client = (scope.get("client") or (None,))[0]  # inbox/auth.py's brute-force limit is per address
-            status, payload, extra = await answer_post(receive, inbox_uuid, headers, declared, length, client)
+            query = scope.get("query_string", b"").decode("latin-1")
+            status, payload, extra = await answer_post(
+                receive, inbox_uuid, headers, declared, length, client, query
+            )
         else:
             await discard(receive, headers, length)
-            status, payload, extra = await _storer.call(
+            status, payload, extra, _ = await _storer.call(
                 respond, inbox_uuid, scope["method"], declared, "", b"", headers
             )
     except Disconnected:

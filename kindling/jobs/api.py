@@ -41,6 +41,7 @@ def job_out(job: Job) -> dict:
         "retry_backoff": job.retry_backoff,
         "retry_delay": job.retry_delay,
         "retry_max_delay": job.retry_max_delay,
+        "reply_with_data": job.reply_with_data,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
     }
@@ -55,6 +56,7 @@ def trigger_out(trigger: Trigger) -> dict:
         "exclusion": trigger.exclusion,
         "cron": trigger.cron or None,
         "upstream_job": trigger.upstream_job.name if trigger.upstream_job_id else None,
+        "reply": trigger.reply,
         "jobs": [job.name for job in trigger.jobs.order_by("name")],
         "created_at": trigger.created_at,
     }
@@ -76,6 +78,7 @@ class JobIn(Schema):
     retry_backoff: RetryBackoff = RetryBackoff.EXPONENTIAL
     retry_delay: int = Field(60, ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
     retry_max_delay: int = Field(3600, ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
+    reply_with_data: bool = True
 
 
 class JobPatch(PatchIn):
@@ -95,6 +98,7 @@ class JobPatch(PatchIn):
     retry_backoff: RetryBackoff | None = None
     retry_delay: int | None = Field(None, ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
     retry_max_delay: int | None = Field(None, ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
+    reply_with_data: bool | None = None
 
 
 class RunIn(Schema):
@@ -109,6 +113,7 @@ class TriggerIn(Schema):
     exclusion: dict[str, Any] | str | None = None
     cron: str = ""
     upstream_job: str | None = None
+    reply: Trigger.Reply = Trigger.Reply.ACCEPTED
 
 
 class TriggerPatch(PatchIn):
@@ -118,6 +123,7 @@ class TriggerPatch(PatchIn):
     exclusion: dict[str, Any] | str | None = None
     cron: str | None = None
     upstream_job: str | None = None
+    reply: Trigger.Reply | None = None
 
 
 class Refused(Exception):

@@ -35,8 +35,9 @@ JOB_FIELDS = (
     "console_disabled",
     "git_path",
     *RETRY_FIELDS,
+    "reply_with_data",
 )
-TRIGGER_FIELDS = ("name", "kind", "criteria", "exclusion", "cron", "upstream_job")
+TRIGGER_FIELDS = ("name", "kind", "criteria", "exclusion", "cron", "upstream_job", "reply")
 
 
 class EditError(ValueError):
@@ -296,8 +297,12 @@ def _check_trigger(trigger: Trigger, changed: set[str], match_all: bool) -> None
                 'match on, like {"formID": "patient_registration_v7"}.',
                 "criteria",
             )
+        if (trigger.reply or Trigger.Reply.ACCEPTED) not in Trigger.Reply.values:
+            raise EditError(f"The reply must be one of: {', '.join(Trigger.Reply.values)}.", "reply")
+        trigger.reply = trigger.reply or Trigger.Reply.ACCEPTED
     else:
         trigger.criteria = trigger.exclusion = None
+        trigger.reply = Trigger.Reply.ACCEPTED
     if trigger.kind == Trigger.Kind.CRON:
         try:
             trigger.cron = cron.validate(trigger.cron or "")

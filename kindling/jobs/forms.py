@@ -80,6 +80,12 @@ class JobForm(BootstrapForm):
         initial=3600,
         help_text="No wait is longer, however many retries came before.",
     )
+    # A choice rather than a checkbox: a client that does not send it leaves the setting as it is.
+    reply_data = forms.ChoiceField(
+        choices=[("data", "Its final state's data"), ("status", "Its run status and exit code only")],
+        required=False,
+        label="Synchronous inbox replies give",
+    )
 
     def __init__(self, *args, project, job: Job | None = None, **kw):
         if job is not None and "initial" not in kw:
@@ -92,6 +98,7 @@ class JobForm(BootstrapForm):
                 "expression": job.expression,
                 "file_path": job.git_path,
                 **{field: getattr(job, field) for field in RETRY_FIELDS},
+                "reply_data": "data" if job.reply_with_data else "status",
             }
         super().__init__(*args, **kw)
         self.fields["trigger"].queryset = project.triggers.order_by("name")
@@ -116,6 +123,9 @@ class JobForm(BootstrapForm):
         for field in RETRY_FIELDS:
             if data.get(field) in (None, ""):
                 data.pop(field, None)
+        reply_data = data.pop("reply_data", "")
+        if reply_data:
+            data["reply_with_data"] = reply_data == "data"
         return data
 
 
@@ -131,6 +141,9 @@ class TriggerForm(BootstrapForm):
     criteria = forms.CharField(required=False, widget=forms.Textarea, label="Inclusion criteria")
     exclusion = forms.CharField(required=False, widget=forms.Textarea, label="Exclusion criteria")
     cron = forms.CharField(required=False, max_length=100)
+    reply = forms.ChoiceField(
+        choices=Trigger.Reply.choices, initial=Trigger.Reply.ACCEPTED, required=False, label="Inbox reply"
+    )
     upstream_job = forms.ModelChoiceField(
         queryset=Job.objects.none(), required=False, label="Job", empty_label="Choose a job"
     )
@@ -147,6 +160,7 @@ class TriggerForm(BootstrapForm):
                 "exclusion": pretty(trigger.exclusion),
                 "cron": trigger.cron,
                 "upstream_job": trigger.upstream_job_id,
+                "reply": trigger.reply,
                 "match_all": trigger.criteria == {},
             }
         super().__init__(*args, **kw)
@@ -176,6 +190,7 @@ class TriggerForm(BootstrapForm):
         kind = data["kind"]
         if kind != Trigger.Kind.MESSAGE:
             data["criteria"] = data["exclusion"] = None
+        data["reply"] = data.get("reply") or Trigger.Reply.ACCEPTED
         if kind != Trigger.Kind.CRON:
             data["cron"] = ""
         if kind not in (Trigger.Kind.FLOW, Trigger.Kind.CATCH):

@@ -13,12 +13,20 @@ class Trigger(models.Model):
         FLOW = "flow", "Flow (on success)"
         CATCH = "catch", "Catch (on failure)"
 
+    class Reply(models.TextChoices):
+        # v1: the inbox answers 202 as soon as the message is stored.
+        ACCEPTED = "accepted", "At once (202 Accepted)"
+        # Lightning's `webhook_reply: after_completion`: the inbox answers once the runs have ended.
+        AFTER_COMPLETION = "after_completion", "After the runs finish, with their results"
+
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="triggers")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     criteria = models.JSONField(null=True, blank=True)  # message: inclusion
     exclusion = models.JSONField(null=True, blank=True)  # message: optional exclusion
     cron = models.CharField(max_length=100, blank=True)
+    # message: when the inbox answers the request that matched (docs/inbox-reply.md)
+    reply = models.CharField(max_length=20, choices=Reply.choices, default=Reply.ACCEPTED)
     # flow/catch: the job whose success (flow) or failure (catch) fires this trigger
     upstream_job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.CASCADE, related_name="downstream_triggers"
@@ -75,6 +83,8 @@ class Job(models.Model):
     private = models.BooleanField(default=False)
     archived = models.BooleanField(default=False)
     console_disabled = models.BooleanField(default=False)
+    # A synchronous inbox reply carries the run's final `data`; off, only its status and exit code.
+    reply_with_data = models.BooleanField(default=True)
     git_path = models.CharField(max_length=500, blank=True)
     # Cron jobs: the last successful final state that may be inherited (v1 size rule: <= 50,000 bytes).
     saved_state = models.JSONField(null=True, blank=True)

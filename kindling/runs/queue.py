@@ -99,7 +99,8 @@ def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=No
 # spends ~30 times longer compiling this query than the database spends answering it, so it is
 # written once, here (table and column names from the models).
 _PAIRS_SQL = """
-    SELECT j.{job_id}, j.{job_name}, j.{job_project}, t.{trigger_id}, t.{criteria}, t.{exclusion}
+    SELECT j.{job_id}, j.{job_name}, j.{job_project}, j.{reply_with_data}, t.{trigger_id}, t.{criteria},
+           t.{exclusion}, t.{reply}
     FROM {jobs} j JOIN {triggers} t ON t.{trigger_id} = j.{job_trigger}
     WHERE t.{trigger_project} = %s AND t.{kind} = %s AND j.{enabled} = %s AND j.{archived} = %s
     ORDER BY t.{trigger_id}, j.{job_id}
@@ -117,6 +118,8 @@ def _pairs_sql() -> str:
         job_trigger=job.get_field("trigger").column,
         enabled=job.get_field("enabled").column,
         archived=job.get_field("archived").column,
+        reply_with_data=job.get_field("reply_with_data").column,
+        reply=trigger.get_field("reply").column,
         trigger_id=trigger.pk.column,
         trigger_project=trigger.get_field("project").column,
         kind=trigger.get_field("kind").column,
@@ -139,7 +142,7 @@ def message_pairs(project_id: int) -> list[tuple[Job, Trigger]]:
         cursor.execute(_pairs_sql(), [project_id, Trigger.Kind.MESSAGE, True, False])
         rows = cursor.fetchall()
     pairs, triggers = [], {}
-    for job_id, name, job_project, trigger_id, inclusion, exclusion in rows:
+    for job_id, name, job_project, reply_with_data, trigger_id, inclusion, exclusion, reply in rows:
         if trigger_id not in triggers:
             triggers[trigger_id] = _partial(
                 Trigger,
@@ -149,9 +152,11 @@ def message_pairs(project_id: int) -> list[tuple[Job, Trigger]]:
                 kind=Trigger.Kind.MESSAGE,
                 criteria=json_field.from_db_value(inclusion, None, connection),
                 exclusion=json_field.from_db_value(exclusion, None, connection),
+                reply=reply,
             )
         job = _partial(
-            Job, connection.alias, id=job_id, name=name, project_id=job_project, trigger_id=trigger_id
+            Job, connection.alias, id=job_id, name=name, project_id=job_project, trigger_id=trigger_id,
+            reply_with_data=bool(reply_with_data),
         )
         job.trigger = triggers[trigger_id]
         pairs.append((job, triggers[trigger_id]))

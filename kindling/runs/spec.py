@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from kindling import engine
+from kindling.collections.tokens import configuration_with_collections, uses_collections
 from kindling.credentials.sharing import CredentialUnavailable, configuration_for
 from kindling.plans.limits import run_timeout
 from kindling.runs.models import Run
@@ -21,6 +22,10 @@ def spec_for(run: Run) -> engine.RunSpec:
         configuration = configuration_for(job)
     except CredentialUnavailable as exc:
         raise CannotStart(str(exc)) from None
+    if uses_collections(job.adaptor, job.expression):
+        # Like the credential, only in this run's configuration: stripped from saved states and
+        # scrubbed from logs; the token opens this project's collections while this run runs.
+        configuration = configuration_with_collections(configuration, run)
     return engine.RunSpec(
         run_id=f"run-{run.pk}",
         expression=job.expression,

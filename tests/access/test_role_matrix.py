@@ -17,6 +17,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from kindling.api import api
 from kindling.audit.models import AuditEvent
+from kindling.collections.store import create_collection, upsert
 from kindling.exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.inbox.models import Message
@@ -133,6 +134,8 @@ def world(project, alice, bob, charlie):
     credential = make_credential(alice, projects=[project])
     method = add_method(project, alice, "api_key", "matrix").method
     install = AdaptorInstall.objects.create(adaptor="@openfn/language-common", version="3.3.4")
+    collection = create_collection(project, "matrix")
+    upsert(collection, [{"key": "k", "value": "1"}])
     make_plan("Scale")
     people = {"alice": alice, "dana": dana, "bob": bob, "sam": sam, "charlie": charlie, "anonymous": None}
     # An export is its requester's alone (other members get 404): each member asks for their own, and
@@ -153,6 +156,8 @@ def world(project, alice, bob, charlie):
         "method_id": method.pk,
         "user_id": bob.pk,
         "install_id": install.pk,
+        "collection_id": collection.pk,
+        "item_id": collection.items.get().pk,
         "flag": "private",
         "credential_id": credential.pk,
         "kind": "runs",

@@ -18,8 +18,9 @@ from tests.conftest import make_job, make_trigger
 MB = 1024 * 1024
 
 
-def call(path, body=b"", method="POST", headers=(), chunks=None):
-    """One request through the ASGI application: (status, headers, JSON body or raw bytes)."""
+def call(path, body=b"", method="POST", headers=(), chunks=None, query="", leaves=False):
+    """One request through the ASGI application: (status, headers, JSON body or raw bytes); None when
+    nothing was answered. `leaves`: the client disconnects once it has sent the body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -28,7 +29,7 @@ def call(path, body=b"", method="POST", headers=(), chunks=None):
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
         "client": ("127.0.0.1", 50000),
@@ -44,6 +45,8 @@ def call(path, body=b"", method="POST", headers=(), chunks=None):
     async def receive():
         if messages:
             return messages.pop(0)
+        if leaves:
+            return {"type": "http.disconnect"}
         await asyncio.Future()  # the client stays connected: Django listens for a disconnect meanwhile
 
     async def send(message):
@@ -56,6 +59,8 @@ def call(path, body=b"", method="POST", headers=(), chunks=None):
         await close_connections()
 
     asyncio.run(request_then_close())
+    if not sent:
+        return None
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     answer_headers = {name.decode(): value.decode() for name, value in start["headers"]}

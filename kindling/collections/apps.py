@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CollectionsConfig(AppConfig):
+    name = "kindling.collections"
+    label = "collections"
