@@ -102,15 +102,15 @@ def test_messages_that_arrive_together_are_stored_in_one_group_and_each_is_answe
 
 
 def test_a_message_that_fails_in_a_group_costs_no_other(project, job, groups, monkeypatch):
-    real = asgi.answer
+    real = asgi.answer_or_wait
 
-    def fails_after_storing_boom(inbox_uuid, method, length, content_type, read, headers, client=None):
-        answered = real(inbox_uuid, method, length, content_type, read, headers, client)
+    def fails_after_storing_boom(inbox_uuid, method, length, content_type, read, headers, client=None, query=""):  # noqa: E501
+        answered = real(inbox_uuid, method, length, content_type, read, headers, client, query)
         if b"boom" in read(1000):
             raise RuntimeError("a bug after the message was written")
         return answered
 
-    monkeypatch.setattr(asgi, "answer", fails_after_storing_boom)
+    monkeypatch.setattr(asgi, "answer_or_wait", fails_after_storing_boom)
     bodies = [b'{"n": 1}', b'{"n": "boom"}', b'{"n": 3}']
     answers = post_together(project, bodies)
     assert [status for status, _ in answers] == [202, 500, 202]
@@ -142,5 +142,5 @@ def test_a_group_that_cannot_commit_is_answered_500_and_keeps_nothing(project, j
     monkeypatch.setattr(asgi, "respond_in_savepoint", breaks_the_transaction_on_the_last)
     answers = post_together(project, [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'])
     assert [status for status, _ in answers] == [500, 500, 500]
-    assert [status for status, _, _ in stored] == [202, 202, 202]  # each was stored, then undone
+    assert [answer[0] for answer in stored] == [202, 202, 202]  # each was stored, then undone
     assert not Message.objects.exclude(body={"warm": "up"}).exists()
