@@ -6,10 +6,12 @@ Each app contributes a router; errors are `{"error": "..."}` with the right stat
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from kindling.accounts.models import ApiToken, TokenExpired
+from kindling.api_reference import ApiReference
+from kindling.openapi import add_common_answers
 from kindling.patching import unknown_fields
 
 
@@ -29,7 +31,21 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(title="Kindling API", version="1", urls_namespace="api", auth=TokenAuth())
+class KindlingAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return add_common_answers(document)
+
+
+api = KindlingAPI(
+    title="Kindling API",
+    version="1",
+    description="Send a personal API token (Account settings) as `Authorization: Bearer <token>`. "
+    "Errors are `{\"error\": \"...\"}`; lists are pages of `items` with `count`, `limit` and `offset`.",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    docs=ApiReference(),
+)
 
 
 @api.exception_handler(Http404)
@@ -40,6 +56,15 @@ def not_found(request, exc):
 @api.exception_handler(PermissionDenied)
 def forbidden(request, exc):
     return api.create_response(request, {"error": str(exc) or "Not allowed."}, status=403)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    # Ninja's own refusals: a body that is not JSON is the one a client meets.
+    message = str(exc)
+    if message.startswith("Cannot parse request body"):
+        message = "The body is not valid JSON: send a JSON object."
+    return api.create_response(request, {"error": message}, status=exc.status_code)
 
 
 @api.exception_handler(AuthenticationError)
@@ -61,7 +86,7 @@ def invalid(request, exc):
     if unknown:
         # An unknown field is a 400 naming it, even when other fields are wrong too.
         others = "; ".join(describe(e) for e in exc.errors if e.get("type") != "extra_forbidden")
-        error = f"Unknown field(s): {', '.join(unknown)}. Send only fields this endpoint changes."
+        error = f"Unknown field(s): {', '.join(unknown)}. Send only the fields this endpoint takes."
         return api.create_response(
             request, {"error": error + (f" Also: {others}" if others else "")}, status=400
         )
