@@ -77,7 +77,10 @@ def unauthorized(request, exc):
 
 
 def describe(error: dict) -> str:
-    return f"{'.'.join(str(p) for p in error.get('loc', []))}: {error.get('msg')}"
+    loc = [str(part) for part in error.get("loc", [])]
+    if loc[:1] == ["body"] and len(loc) > 2:
+        loc = loc[2:]  # ("body", "payload", "concurrency"): the field, as the client wrote it
+    return f"{'.'.join(loc)}: {error.get('msg')}"
 
 
 @api.exception_handler(ValidationError)

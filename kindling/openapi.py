@@ -90,7 +90,9 @@ def email_format(schema: dict) -> None:
 
 
 def errors(*codes: int) -> dict:
-    return {code: Error for code in codes}
+    # Declared as plain objects to Ninja, which would otherwise drop an error's extra members (a
+    # credential's `fields`); add_common_answers gives every 4xx answer the Error schema in the document.
+    return {code: dict for code in codes}
 
 
 def links(status: int, **targets: tuple[str, dict[str, str]]) -> dict:

@@ -8,7 +8,7 @@ from kindling.inbox.models import Message
 from kindling.lib.history import Window
 from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
-from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors
+from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
@@ -34,6 +34,18 @@ class MessagePatch(PatchIn):
 @router.get(
     "/projects/{slug}/messages",
     response={200: Page, **errors(400)},
+    # Messages arrive at the inbox, not through this API: the list leads to them.
+    openapi_extra=links(
+        200,
+        **{
+            name: (operation_id(__name__, function), {"message_id": "$response.body#/items/0/id"})
+            for name, function in (
+                ("get", "get_message"),
+                ("patch", "patch_message"),
+                ("process", "process_message"),
+            )
+        },
+    ),
     summary="Messages of a project's inbox, newest first; filter by body text, time, trigger, run state",
 )
 def list_messages(

@@ -24,7 +24,7 @@ from kindling.openapi import (
 )
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
-from kindling.runs.api import in_project, run_out
+from kindling.runs.api import in_project, run_links, run_out
 from kindling.runs.reprocess import BadToken, CannotRun, run_now
 
 router = Router(tags=["jobs"])
@@ -254,6 +254,7 @@ def patch_job(request, job_id: Id, payload: JobPatch):
 @router.post(
     "/jobs/{job_id}/run",
     response={201: dict, **errors(400, 409)},
+    openapi_extra=links(201, **run_links("$response.body#/id")),
     summary="Run a job now: on a message (message jobs) or from its saved state (cron jobs)",
 )
 def run_job(request, job_id: Id, payload: RunIn | None = None):

@@ -1,11 +1,10 @@
-
 from django.http import Http404
 from ninja import Router, Status
 
 from kindling.lib.history import Window
 from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
-from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors
+from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
 from kindling.projects.access import project_for, reachable_projects, require
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import IllegalTransition, Run
@@ -26,6 +25,13 @@ def in_project(model, user, pk: int, action: str, what: str):
         raise Http404(f"No such {what}.")
     require(user, action, found.project)
     return found
+
+
+def run_links(run_id: str) -> dict:
+    return {
+        name: (operation_id(__name__, function), {"run_id": run_id})
+        for name, function in (("get_run", "get_run"), ("reprocess", "reprocess"), ("abort", "abort"))
+    }
 
 
 def run_out(run: Run) -> dict:
@@ -59,6 +65,7 @@ def run_detail_out(run: Run) -> dict:
 @router.get(
     "/projects/{slug}/runs",
     response={200: Page, **errors(400)},
+    openapi_extra=links(200, **run_links("$response.body#/items/0/id")),
     summary="Runs of a project, newest first; filter by log text (q, full text), time, job name, status",
 )
 def list_runs(
