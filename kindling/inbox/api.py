@@ -8,7 +8,7 @@ from kindling.inbox.models import Message
 from kindling.lib.history import Window
 from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
-from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
+from kindling.openapi import LIMIT, BodyIn, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
@@ -31,21 +31,43 @@ class MessagePatch(PatchIn):
     body: Any
 
 
+class MessageIn(BodyIn):
+    # Any JSON value but null, as the inbox takes it.
+    body: Any
+
+
+def message_links(message_id: str) -> dict:
+    return {
+        name: (operation_id(__name__, function), {"message_id": message_id})
+        for name, function in (
+            ("get", "get_message"),
+            ("patch", "patch_message"),
+            ("process", "process_message"),
+        )
+    }
+
+
+@router.post(
+    "/projects/{slug}/messages",
+    response={201: dict, **errors(400)},
+    openapi_extra=links(201, **message_links("$response.body#/id")),
+    summary="Post a message into the project's inbox, as the portal's + does (the inbox URL takes "
+    "messages without a token); answers the message and the runs it started",
+)
+def post_message(request, slug: str, payload: MessageIn):
+    project = project_for(request.user, slug, "post_message")
+    try:
+        message, runs = editing.post_message(project, payload.body, request.user)
+    except editing.EditError as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(201, {**message_out(message), "runs": [run_out(run) for run in runs]})
+
+
 @router.get(
     "/projects/{slug}/messages",
     response={200: Page, **errors(400)},
     # Messages arrive at the inbox, not through this API: the list leads to them.
-    openapi_extra=links(
-        200,
-        **{
-            name: (operation_id(__name__, function), {"message_id": "$response.body#/items/0/id"})
-            for name, function in (
-                ("get", "get_message"),
-                ("patch", "patch_message"),
-                ("process", "process_message"),
-            )
-        },
-    ),
+    openapi_extra=links(200, **message_links("$response.body#/items/0/id")),
     summary="Messages of a project's inbox, newest first; filter by body text, time, trigger, run state",
 )
 def list_messages(

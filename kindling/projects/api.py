@@ -29,6 +29,7 @@ from kindling.projects.members import (
     is_invited,
     members_of,
     remove_member,
+    set_support_access,
 )
 from kindling.projects.models import Membership
 
@@ -205,3 +206,20 @@ def remove_member_endpoint(request, slug: str, user_id: Id):
     except AccessError as exc:
         return refused(exc)
     return Status(204, None)
+
+
+class SupportAccessIn(BodyIn):
+    enabled: bool
+
+
+@router.put(
+    "/projects/{slug}/support-access",
+    response={200: dict, **errors(403)},
+    summary="Grant or revoke the instance's support staff access to the project (administrators), as "
+    "Access & Security's switch does",
+)
+def put_support_access(request, slug: str, payload: SupportAccessIn):
+    project = project_for(request.user, slug, "manage_access")
+    set_support_access(project, request.user, payload.enabled)
+    project.refresh_from_db()
+    return Status(200, project_out(project))

@@ -51,6 +51,7 @@ ADMIN_OPERATIONS = {
     ("DELETE", "/projects/{slug}/inbox-auth/{method_id}"): "manage_inbox_auth",
     ("GET", "/projects/{slug}/audit"): "view_audit",
     ("PATCH", "/projects/{slug}"): "edit_settings",
+    ("PUT", "/projects/{slug}/support-access"): "manage_access",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -69,6 +70,8 @@ BODIES = {
     ("POST", "/credentials/{credential_id}/transfer"): {"email": "bob@example.com", "user_number": 1},
     ("PATCH", "/projects/{slug}"): {"description": "changed"},
     ("PUT", "/projects/{slug}/plan"): {"plan": "Scale"},
+    ("PUT", "/projects/{slug}/support-access"): {"enabled": True},
+    ("POST", "/projects/{slug}/messages"): {"body": {"posted": "by the matrix"}},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]
