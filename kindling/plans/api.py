@@ -5,6 +5,7 @@ from kindling.openapi import LIMIT, BodyIn, Limit, Offset, Page, errors
 from kindling.plans.changes import PlanChangeError, change_plan, find_plan
 from kindling.plans.limits import plan_of
 from kindling.plans.models import Plan
+from kindling.plans.pages import usage_history
 from kindling.plans.usage import current_usage
 from kindling.projects.access import project_for
 
@@ -52,3 +53,13 @@ def put_plan(request, slug: str, payload: PlanChange):
     except PlanChangeError as exc:
         return Status(400, {"error": str(exc)})
     return plan_and_usage(project)
+
+
+@router.get(
+    "/projects/{slug}/plan/history",
+    response=Page,
+    summary="Runs and rejected runs of each billing cycle, newest first (the Plan & Usage history page)",
+)
+def plan_history(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
+    project = project_for(request.user, slug)
+    return page(usage_history(project), limit, offset, lambda cycle: cycle)

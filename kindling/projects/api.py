@@ -4,6 +4,7 @@ from typing import Literal
 from ninja import Router, Status
 from pydantic import Field
 
+from kindling.exports.build import request_export
 from kindling.lib.paging import page
 from kindling.openapi import (
     LIMIT,
@@ -32,6 +33,7 @@ from kindling.projects.members import (
     set_support_access,
 )
 from kindling.projects.models import Membership
+from kindling.projects.settings_pages import PROJECT_EXPORTS
 
 router = Router(tags=["projects"])
 ProjectName = Field(min_length=1, max_length=NAME_MAX, pattern=r"\S")
@@ -223,3 +225,19 @@ def put_support_access(request, slug: str, payload: SupportAccessIn):
     set_support_access(project, request.user, payload.enabled)
     project.refresh_from_db()
     return Status(200, project_out(project))
+
+
+class ConfigExportIn(BodyIn):
+    kind: Literal[PROJECT_EXPORTS]
+
+
+@router.post(
+    "/projects/{slug}/config-export",
+    response={202: dict},
+    summary="Export the project's configuration (project.yaml or microservice.zip), as Project Settings "
+    "does: built in the background, its download link emailed to you (yours only, for 7 days)",
+)
+def export_config(request, slug: str, payload: ConfigExportIn):
+    project = project_for(request.user, slug)
+    export = request_export(project, request.user, payload.kind)
+    return Status(202, {"export": export.pk, "kind": export.kind, "emailed_to": request.user.email})

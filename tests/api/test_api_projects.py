@@ -135,3 +135,20 @@ def test_unknown_fields_answer_400_in_every_patch_of_the_api(call, project, alic
         assert response.json()["error"].startswith("Unknown field(s): nmae."), path
     job.refresh_from_db()
     assert job.name == "job-1"
+
+
+def test_a_member_asks_for_the_project_yaml_export_and_gets_its_id(call, project, bob):
+    from kindling.exports.models import Export
+
+    response = call(bob, "POST", f"/projects/{project.slug}/config-export", {"kind": "project.yaml"})
+
+    assert response.status_code == 202
+    export = Export.objects.get(pk=response.json()["export"])
+    assert (export.project, export.requester, export.kind) == (project, bob, "project.yaml")
+    assert response.json()["emailed_to"] == bob.email
+
+
+def test_an_unknown_config_export_is_a_422_naming_the_kinds(call, project, alice):
+    response = call(alice, "POST", f"/projects/{project.slug}/config-export", {"kind": "project.json"})
+
+    assert response.status_code == 422 and "'project.yaml' or 'microservice.zip'" in response.json()["error"]
