@@ -33,8 +33,14 @@ class TokenAuth(HttpBearer):
 
 class KindlingAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
-        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return add_common_answers(document)
+        # Built once per process: the routes do not change while it runs, and building the document
+        # takes about a second (the time zones' enum, every schema), too long for each request.
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache = self.__dict__.setdefault("_documents", {})
+        if key not in cache:
+            document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+            cache[key] = add_common_answers(document)
+        return cache[key]
 
 
 api = KindlingAPI(

@@ -12,6 +12,7 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,9 @@ def served_api(shared_db, tmp_path):  # noqa: F811
         )
     try:
         wait_for_port(port, server, log)
+        # The first request builds the document (seconds on a loaded machine; Schemathesis waits 10).
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=120) as answer:
+            assert answer.status == 200
         yield f"http://127.0.0.1:{port}", token, ids
     finally:
         server.terminate()
