@@ -11,7 +11,7 @@ from ninja.security import HttpBearer
 
 from kindling.accounts.models import ApiToken, TokenExpired
 from kindling.api_reference import ApiReference
-from kindling.openapi import add_common_answers
+from kindling.openapi import NUL, add_common_answers
 from kindling.patching import unknown_fields
 
 
@@ -99,6 +99,10 @@ def invalid(request, exc):
         return api.create_response(
             request, {"error": error + (f" Also: {others}" if others else "")}, status=400
         )
+    nul = [e["msg"] for e in exc.errors if e.get("type") == NUL]
+    if nul:
+        # A rule the document does not spell out (as a pattern on every text): 400, like other such rules.
+        return api.create_response(request, {"error": f"{nul[0]}: it cannot be stored."}, status=400)
     problems = "; ".join(describe(e) for e in exc.errors)
     return api.create_response(request, {"error": f"Invalid request: {problems}"}, status=422)
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Path, Query, Schema
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from kindling.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -40,12 +41,39 @@ class Page(Schema):
     offset: int = Field(ge=0)
 
 
+NUL = "nul_character"
+
+
+def _find_nul(value, where: str) -> str | None:
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        items = [(f"{where}.{key}", key) for key in value] + [(f"{where}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    return next((found for path, item in items if (found := _find_nul(item, path))), None)
+
+
 class BodyIn(Schema):
     """A request body: a field the endpoint does not know is refused (400, naming it) rather than
     ignored, so that a typo never looks like a successful change; the document says
     `additionalProperties: false`."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data):
+        # PostgreSQL stores no NUL character, in text or in JSON: refused (400) before it reaches a row.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if found := _find_nul(value, str(key)):
+                    raise PydanticCustomError(
+                        NUL, "{field} contains a NUL character (\\u0000)", {"field": found}
+                    )
+        return data
 
 
 # The largest id (and offset) a database takes: a bigger number is a 422, never an overflow in SQL.

@@ -137,3 +137,10 @@ def test_the_api_reference_page_loads_swagger_ui_from_kindlings_own_static_files
         and "/static/kindling/api-reference.js" in page
     )
     assert "<script>" not in page and "cdn" not in page.lower()
+
+
+def test_a_nul_character_in_a_body_is_a_400_naming_the_field_not_a_server_error(call, project, alice):
+    response = call(alice, "POST", "/projects", {"name": "Health\u0000Ministry"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "name contains a NUL character (\\u0000): it cannot be stored."
