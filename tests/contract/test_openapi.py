@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = 21
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 
 
 def free_port() -> int:
