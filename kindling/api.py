@@ -6,10 +6,12 @@ Each app contributes a router; errors are `{"error": "..."}` with the right stat
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from kindling.accounts.models import ApiToken, TokenExpired
+from kindling.api_reference import ApiReference
+from kindling.openapi import NUL, add_common_answers
 from kindling.patching import unknown_fields
 
 
@@ -29,7 +31,27 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(title="Kindling API", version="1", urls_namespace="api", auth=TokenAuth())
+class KindlingAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        # Built once per process: the routes do not change while it runs, and building the document
+        # takes about a second (the time zones' enum, every schema), too long for each request.
+        key = (path_prefix, tuple(sorted((path_params or {}).items())))
+        cache = self.__dict__.setdefault("_documents", {})
+        if key not in cache:
+            document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+            cache[key] = add_common_answers(document)
+        return cache[key]
+
+
+api = KindlingAPI(
+    title="Kindling API",
+    version="1",
+    description="Send a personal API token (Account settings) as `Authorization: Bearer <token>`. "
+    "Errors are `{\"error\": \"...\"}`; lists are pages of `items` with `count`, `limit` and `offset`.",
+    urls_namespace="api",
+    auth=TokenAuth(),
+    docs=ApiReference(),
+)
 
 
 @api.exception_handler(Http404)
@@ -42,6 +64,15 @@ def forbidden(request, exc):
     return api.create_response(request, {"error": str(exc) or "Not allowed."}, status=403)
 
 
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    # Ninja's own refusals: a body that is not JSON is the one a client meets.
+    message = str(exc)
+    if message.startswith("Cannot parse request body"):
+        message = "The body is not valid JSON: send a JSON object."
+    return api.create_response(request, {"error": message}, status=exc.status_code)
+
+
 @api.exception_handler(AuthenticationError)
 def unauthorized(request, exc):
     if isinstance(exc, TokenRefused):
@@ -52,7 +83,10 @@ def unauthorized(request, exc):
 
 
 def describe(error: dict) -> str:
-    return f"{'.'.join(str(p) for p in error.get('loc', []))}: {error.get('msg')}"
+    loc = [str(part) for part in error.get("loc", [])]
+    if loc[:1] == ["body"] and len(loc) > 2:
+        loc = loc[2:]  # ("body", "payload", "concurrency"): the field, as the client wrote it
+    return f"{'.'.join(loc)}: {error.get('msg')}"
 
 
 @api.exception_handler(ValidationError)
@@ -61,10 +95,14 @@ def invalid(request, exc):
     if unknown:
         # An unknown field is a 400 naming it, even when other fields are wrong too.
         others = "; ".join(describe(e) for e in exc.errors if e.get("type") != "extra_forbidden")
-        error = f"Unknown field(s): {', '.join(unknown)}. Send only fields this endpoint changes."
+        error = f"Unknown field(s): {', '.join(unknown)}. Send only the fields this endpoint takes."
         return api.create_response(
             request, {"error": error + (f" Also: {others}" if others else "")}, status=400
         )
+    nul = [e["msg"] for e in exc.errors if e.get("type") == NUL]
+    if nul:
+        # A rule the document does not spell out (as a pattern on every text): 400, like other such rules.
+        return api.create_response(request, {"error": f"{nul[0]}: it cannot be stored."}, status=400)
     problems = "; ".join(describe(e) for e in exc.errors)
     return api.create_response(request, {"error": f"Invalid request: {problems}"}, status=422)
 

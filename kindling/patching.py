@@ -1,12 +1,12 @@
-"""PATCH bodies of the REST API: a field the endpoint does not know is refused (400, naming it) rather
+"""Request bodies of the REST API: a field the endpoint does not know is refused (400, naming it) rather
 than ignored, so that a typo never looks like a successful change."""
 
 from ninja import Schema
-from pydantic import ConfigDict
 
+from kindling.openapi import BodyIn
 
-class PatchIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+# PATCH bodies were the first to refuse unknown fields; every body does now (kindling/openapi.py).
+PatchIn = BodyIn
 
 
 def unknown_fields(errors) -> list[str]:

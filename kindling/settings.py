@@ -169,6 +169,8 @@ STATICFILES_DIRS = [
     # Job Studio's editor: Monaco's prebuilt AMD bundle, loaded with its own loader (no bundler).
     ("vendor/monaco", BASE_DIR / "node_modules" / "monaco-editor" / "min"),
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+    # The API reference at /api/v1/docs (kindling/api_reference.py).
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 # Static files are served by WhiteNoise straight from the finders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True

@@ -2,7 +2,8 @@ from ninja import Router, Status
 
 from kindling.audit.filters import AuditFilters
 from kindling.audit.log import label_of
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import page
+from kindling.openapi import LIMIT, Limit, Offset, Page, errors
 from kindling.projects.access import project_for
 
 router = Router(tags=["audit"])
@@ -24,7 +25,7 @@ def event_out(event) -> dict:
 @router.get(
     "/projects/{slug}/audit",
     summary="The project's audit log, newest first (administrators); filter by action, actor, since, until",
-    response={200: dict, 400: dict},
+    response={200: Page, **errors(400, 403)},
 )
 def list_audit(
     request,
@@ -33,8 +34,8 @@ def list_audit(
     actor: str = "",
     since: str = "",
     until: str = "",
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
+    limit: Limit = LIMIT,
+    offset: Offset = 0,
 ):
     project = project_for(request.user, slug, "view_audit")
     filters = AuditFilters.from_params({"action": action, "actor": actor, "since": since, "until": until})

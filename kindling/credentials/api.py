@@ -5,49 +5,58 @@ fields are set; anyone else gets 404.
 
 from typing import Any
 
-from ninja import Router, Schema
-
-try:
-    from ninja import Status
-except ImportError:  # django-ninja before 1.6 takes a (status, body) tuple, which later ones deprecate
-
-    def Status(status_code, value):  # noqa: N802
-        return status_code, value
-
+from ninja import Router, Status
+from pydantic import Field
 
 from kindling.credentials import schemas
 from kindling.credentials.access import credential_for
-from kindling.credentials.editing import create_credential, delete_credential, update_credential
+from kindling.credentials.editing import NAME_MAX, create_credential, delete_credential, update_credential
 from kindling.credentials.models import Credential
 from kindling.credentials.sharing import CredentialError, projects_by_slug, set_projects
 from kindling.credentials.transfer import transfer
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import page
+from kindling.openapi import (
+    LIMIT,
+    BodyId,
+    BodyIn,
+    Id,
+    Limit,
+    Offset,
+    Optional,
+    Page,
+    email_format,
+    errors,
+    links,
+    operation_id,
+)
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for, projects_of
 
 router = Router(tags=["credentials"])
-ERRORS = {400: dict, 422: dict}
+THIS = __name__
+Name = {"min_length": 1, "max_length": NAME_MAX, "pattern": r"\S"}
 
 
-class CredentialIn(Schema):
-    name: str
+class CredentialIn(BodyIn):
+    name: str = Field(**Name)
+    # "raw" or an installed adaptor with a configuration schema (GET /credential-types).
     type: str = "raw"
     body: dict[str, Any] = {}
     projects: list[str] = []
 
 
 class CredentialPatch(PatchIn):
-    name: str | None = None
-    body: dict[str, Any] | None = None
+    name: str = Optional(**Name)
+    body: dict[str, Any] = Optional()
 
 
-class ProjectsIn(Schema):
+class ProjectsIn(BodyIn):
     projects: list[str]
 
 
-class TransferIn(Schema):
-    email: str
-    user_number: int
+class TransferIn(BodyIn):
+    email: str = Field(json_schema_extra=email_format)
+    user_number: BodyId
 
 
 def credential_out(credential: Credential, user) -> dict:
@@ -78,7 +87,8 @@ def credential_out(credential: Credential, user) -> dict:
 
 def refused(exc: Exception):
     if isinstance(exc, schemas.InvalidBody):
-        return Status(422, {"error": f"Invalid credential: {exc}", "fields": exc.fields})
+        # A rule of the credential's type (its adaptor's schema), which this document cannot spell out.
+        return Status(400, {"error": f"Invalid credential: {exc}", "fields": exc.fields})
     return Status(400, {"error": str(exc)})
 
 
@@ -89,26 +99,48 @@ def listing(request, credentials, q: str, limit: int, offset: int) -> dict:
     return page(credentials, limit, offset, lambda c: credential_out(c, request.user))
 
 
-@router.get("/credential-types", summary="Credential types: Raw JSON and each installed adaptor's schema")
-def list_types(request):
-    return [
-        {"type": t.key, "label": t.label, "adaptor_version": t.version or None, "schema": t.schema}
-        for t in schemas.available_types()
-    ]
+def type_out(credential_type) -> dict:
+    t = credential_type
+    return {"type": t.key, "label": t.label, "adaptor_version": t.version or None, "schema": t.schema}
 
 
-@router.get("/credentials", summary="The credentials you own (search by name with q)")
-def list_my_credentials(request, q: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0):
+@router.get(
+    "/credential-types",
+    response=Page,
+    summary="Credential types: Raw JSON and each installed adaptor's schema",
+)
+def list_types(request, limit: Limit = LIMIT, offset: Offset = 0):
+    return page(schemas.available_types(), limit, offset, type_out)
+
+
+@router.get("/credentials", response=Page, summary="The credentials you own (search by name with q)")
+def list_my_credentials(request, q: str = "", limit: Limit = LIMIT, offset: Offset = 0):
     return listing(request, Credential.objects.live().filter(owner=request.user), q, limit, offset)
 
 
-@router.get("/projects/{slug}/credentials", summary="The credentials shared with a project")
-def list_project_credentials(request, slug: str, q: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0):
+@router.get("/projects/{slug}/credentials", response=Page, summary="The credentials shared with a project")
+def list_project_credentials(request, slug: str, q: str = "", limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
     return listing(request, Credential.objects.shared_with(project), q, limit, offset)
 
 
-@router.post("/credentials", response={201: dict, **ERRORS}, summary="Create a credential you own")
+@router.post(
+    "/credentials",
+    response={201: dict, **errors(400)},
+    summary="Create a credential you own",
+    openapi_extra=links(
+        201,
+        **{
+            name: (operation_id(THIS, function), {"credential_id": "$response.body#/id"})
+            for name, function in (
+                ("get", "get_credential"),
+                ("patch", "patch_credential"),
+                ("share", "put_projects"),
+                ("delete", "delete"),
+            )
+        },
+    ),
+)
 def create(request, payload: CredentialIn):
     mine = {p.slug: p for p in projects_of(request.user).filter(slug__in=payload.projects)}
     unknown = [slug for slug in payload.projects if slug not in mine]
@@ -123,16 +155,16 @@ def create(request, payload: CredentialIn):
 
 
 @router.get("/credentials/{credential_id}", summary="One credential (the owner gets the masked body)")
-def get_credential(request, credential_id: int):
+def get_credential(request, credential_id: Id):
     return credential_out(credential_for(request.user, credential_id), request.user)
 
 
 @router.patch(
     "/credentials/{credential_id}",
-    response={200: dict, **ERRORS},
+    response={200: dict, **errors(400, 403)},
     summary="Rename or change the body (owner); a field sent as ****** keeps its value",
 )
-def patch_credential(request, credential_id: int, payload: CredentialPatch):
+def patch_credential(request, credential_id: Id, payload: CredentialPatch):
     credential = credential_for(request.user, credential_id, "edit")
     try:
         update_credential(credential, request.user, name=payload.name, body=payload.body)
@@ -143,10 +175,10 @@ def patch_credential(request, credential_id: int, payload: CredentialPatch):
 
 @router.put(
     "/credentials/{credential_id}/projects",
-    response={200: dict, **ERRORS},
+    response={200: dict, **errors(400, 403)},
     summary="Share with exactly these projects (owner): grants and revokes",
 )
-def put_projects(request, credential_id: int, payload: ProjectsIn):
+def put_projects(request, credential_id: Id, payload: ProjectsIn):
     credential = credential_for(request.user, credential_id, "share")
     try:
         set_projects(credential, request.user, projects_by_slug(credential, payload.projects))
@@ -157,10 +189,10 @@ def put_projects(request, credential_id: int, payload: ProjectsIn):
 
 @router.post(
     "/credentials/{credential_id}/transfer",
-    response={200: dict, **ERRORS},
+    response={200: dict, **errors(400, 403)},
     summary="Give the credential to the user with this email and user number (owner)",
 )
-def post_transfer(request, credential_id: int, payload: TransferIn):
+def post_transfer(request, credential_id: Id, payload: TransferIn):
     credential = credential_for(request.user, credential_id, "transfer")
     try:
         recipient = transfer(credential, request.user, payload.email, payload.user_number)
@@ -171,9 +203,9 @@ def post_transfer(request, credential_id: int, payload: TransferIn):
 
 @router.delete(
     "/credentials/{credential_id}",
-    response={204: None},
+    response={204: None, **errors(403)},
     summary="Delete now and for good (owner); jobs using it fail to start until changed",
 )
-def delete(request, credential_id: int):
+def delete(request, credential_id: Id):
     delete_credential(credential_for(request.user, credential_id, "delete"), request.user)
     return Status(204, None)

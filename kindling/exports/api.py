@@ -4,6 +4,7 @@ from kindling.exports.build import download_url
 from kindling.exports.history_csv import request_csv
 from kindling.exports.models import Export
 from kindling.exports.views import export_of
+from kindling.openapi import Id, errors
 from kindling.projects.access import project_for
 from kindling.runs.batch_api import BadQuery, HistoryQuery, filters_from
 
@@ -21,7 +22,7 @@ def _export(request, slug: str, kind: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/runs/export",
-    response={202: dict, 400: dict},
+    response={202: dict, **errors(400)},
     summary="Export the runs a filter selects as CSV; the link is emailed to you",
 )
 def export_runs(request, slug: str, query: HistoryQuery):
@@ -30,7 +31,7 @@ def export_runs(request, slug: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/messages/export",
-    response={202: dict, 400: dict},
+    response={202: dict, **errors(400)},
     summary="Export the messages a filter selects as CSV; the link is emailed to you",
 )
 def export_messages(request, slug: str, query: HistoryQuery):
@@ -38,7 +39,7 @@ def export_messages(request, slug: str, query: HistoryQuery):
 
 
 @router.get("/exports/{export_id}", summary="One of your exports: its status and, once ready, download_url")
-def get_export(request, export_id: int):
+def get_export(request, export_id: Id):
     export = export_of(request.user, export_id)
     ready = export.status == Export.Status.READY and not export.is_expired()
     return {

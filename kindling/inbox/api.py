@@ -1,5 +1,4 @@
-from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Router, Status
 
@@ -7,14 +6,16 @@ from kindling.inbox import editing
 from kindling.inbox.filters import RUN_STATES, filter_messages
 from kindling.inbox.models import Message
 from kindling.lib.history import Window
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
+from kindling.openapi import LIMIT, BodyIn, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
 from kindling.runs.api import in_project, run_out
 from kindling.runs.reprocess import reprocess_message
 
 router = Router(tags=["messages"])
+RunState = Literal[tuple(RUN_STATES)]  # the states of filters.py, spelled there once
 
 
 def message_out(message) -> dict:
@@ -30,21 +31,55 @@ class MessagePatch(PatchIn):
     body: Any
 
 
+class MessageIn(BodyIn):
+    # Any JSON value but null, as the inbox takes it.
+    body: Any
+
+
+def message_links(message_id: str) -> dict:
+    return {
+        name: (operation_id(__name__, function), {"message_id": message_id})
+        for name, function in (
+            ("get", "get_message"),
+            ("patch", "patch_message"),
+            ("process", "process_message"),
+        )
+    }
+
+
+@router.post(
+    "/projects/{slug}/messages",
+    response={201: dict, **errors(400)},
+    openapi_extra=links(201, **message_links("$response.body#/id")),
+    summary="Post a message into the project's inbox, as the portal's + does (the inbox URL takes "
+    "messages without a token); answers the message and the runs it started",
+)
+def post_message(request, slug: str, payload: MessageIn):
+    project = project_for(request.user, slug, "post_message")
+    try:
+        message, runs = editing.post_message(project, payload.body, request.user)
+    except editing.EditError as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(201, {**message_out(message), "runs": [run_out(run) for run in runs]})
+
+
 @router.get(
     "/projects/{slug}/messages",
-    response={200: dict, 400: dict},
+    response={200: Page, **errors(400)},
+    # Messages arrive at the inbox, not through this API: the list leads to them.
+    openapi_extra=links(200, **message_links("$response.body#/items/0/id")),
     summary="Messages of a project's inbox, newest first; filter by body text, time, trigger, run state",
 )
 def list_messages(
     request,
     slug: str,
     q: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
     trigger: str = "",
-    state: str = "",
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
+    state: RunState | None = None,
+    limit: Limit = LIMIT,
+    offset: Offset = 0,
 ):
     project = project_for(request.user, slug)
     matching = None
@@ -52,15 +87,13 @@ def list_messages(
         matching = project.triggers.filter(name=trigger).first()
         if matching is None:
             return Status(400, {"error": f"No trigger named {trigger!r} in this project."})
-    if state and state not in RUN_STATES:
-        return Status(400, {"error": f"state must be one of: {', '.join(RUN_STATES)}."})
     try:
         messages = filter_messages(
             project.messages.all(),
             text=q.strip(),
             span=Window(since, until) if since or until else None,
             trigger=matching,
-            state=state,
+            state=state or "",
         )
     except EmptyQuery as exc:
         return Status(400, {"error": f"q: {exc}"})
@@ -68,16 +101,16 @@ def list_messages(
 
 
 @router.get("/messages/{message_id}", summary="One message")
-def get_message(request, message_id: int):
+def get_message(request, message_id: Id):
     return message_out(in_project(Message, request.user, message_id, "view", "message"))
 
 
 @router.patch(
     "/messages/{message_id}",
-    response={200: dict, 400: dict},
+    response={200: dict, **errors(400)},
     summary="Replace a message's body (no copy of the original is kept)",
 )
-def patch_message(request, message_id: int, payload: MessagePatch):
+def patch_message(request, message_id: Id, payload: MessagePatch):
     message = in_project(Message, request.user, message_id, "post_message", "message")
     try:
         editing.edit_body(message, payload.body)
@@ -90,7 +123,7 @@ def patch_message(request, message_id: int, payload: MessagePatch):
     "/messages/{message_id}/process",
     summary="Match the message against the current triggers and start the switched-on jobs",
 )
-def process_message(request, message_id: int):
+def process_message(request, message_id: Id):
     message = in_project(Message, request.user, message_id, "reprocess", "message")
     runs = reprocess_message(message)
     return {"runs": [run_out(run) for run in runs]}

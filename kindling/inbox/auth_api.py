@@ -1,14 +1,19 @@
-from ninja import Router, Schema, Status
+from typing import Literal
+
+from ninja import Router, Status
+from pydantic import Field
 
 from kindling.inbox.auth_methods import AuthMethodError, add_method, methods_of, revoke_method
+from kindling.lib.paging import page
+from kindling.openapi import LIMIT, BodyIn, Limit, Offset, Page, errors, links, operation_id
 from kindling.projects.access import project_for
 
 router = Router(tags=["inbox authentication"])
 
 
-class AuthMethodIn(Schema):
-    type: str
-    name: str
+class AuthMethodIn(BodyIn):
+    type: Literal["api_key", "basic", "hmac"]
+    name: str = Field(min_length=1, max_length=100, pattern=r"\S")
     username: str = ""
     password: str = ""
 
@@ -26,17 +31,28 @@ def method_out(method) -> dict:
     }
 
 
-@router.get("/projects/{slug}/inbox-auth", summary="The inbox's authentication methods (administrators)")
-def list_methods(request, slug: str):
+@router.get(
+    "/projects/{slug}/inbox-auth",
+    response={200: Page, **errors(403)},
+    summary="The inbox's authentication methods (administrators)",
+)
+def list_methods(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug, "manage_inbox_auth")
-    return [method_out(m) for m in methods_of(project)]
+    return page(methods_of(project), limit, offset, method_out)
 
 
 @router.post(
     "/projects/{slug}/inbox-auth",
     summary="Add a method: api_key (answers the key, this once), basic (username, password) or hmac "
     "(answers the shared secret, this once)",
-    response={201: dict, 400: dict},
+    response={201: dict, **errors(400, 403)},
+    openapi_extra=links(
+        201,
+        revoke=(
+            operation_id(__name__, "revoke_method_endpoint"),
+            {"slug": "$request.path.slug", "method_id": "$response.body#/id"},
+        ),
+    ),
 )
 def add_method_endpoint(request, slug: str, data: AuthMethodIn):
     project = project_for(request.user, slug, "manage_inbox_auth")
@@ -52,7 +68,9 @@ def add_method_endpoint(request, slug: str, data: AuthMethodIn):
     return Status(201, out)
 
 
-@router.delete("/projects/{slug}/inbox-auth/{method_id}", summary="Revoke a method", response={204: None})
+@router.delete(
+    "/projects/{slug}/inbox-auth/{method_id}", summary="Revoke a method", response={204: None, **errors(403)}
+)
 def revoke_method_endpoint(request, slug: str, method_id: int):
     project = project_for(request.user, slug, "manage_inbox_auth")
     revoke_method(project, request.user, method_id)

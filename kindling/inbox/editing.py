@@ -48,6 +48,11 @@ def edit_body(message: Message, body) -> Message:
 
 
 def post_from_portal(project, text: str, user) -> tuple[Message, list]:
-    """Post a message into the project's inbox as if it came over HTTP, noting who typed it."""
-    body = parse_json_text(text)
-    return receive(project.pk, body, {"x-kindling-posted-by": user.email})
+    """Post a message typed in the portal (JSON text) into the project's inbox."""
+    return post_message(project, parse_json_text(text), user)
+
+
+def post_message(project, body, user) -> tuple[Message, list]:
+    """Post a message into the project's inbox as if it came over HTTP, noting who posted it (the
+    portal's + and POST /api/v1/projects/{slug}/messages)."""
+    return receive(project.pk, _storable(body), {"x-kindling-posted-by": user.email})

@@ -1,20 +1,37 @@
 from typing import Any
 
-from ninja import Field, Router, Schema, Status
+from ninja import Router, Status
+from pydantic import Field
 
 from kindling.credentials.models import Credential
 from kindling.inbox.models import Message
 from kindling.jobs import editing
 from kindling.jobs.forms import shared_credentials
 from kindling.jobs.models import Job, RetryBackoff, Trigger
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import page
+from kindling.openapi import (
+    LIMIT,
+    BodyId,
+    BodyIn,
+    Id,
+    Limit,
+    Offset,
+    Optional,
+    Page,
+    errors,
+    links,
+    operation_id,
+)
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
-from kindling.runs.api import in_project, run_out
+from kindling.runs.api import in_project, run_links, run_out
 from kindling.runs.reprocess import BadToken, CannotRun, run_now
 
 router = Router(tags=["jobs"])
-ERRORS = {400: dict, 404: dict, 409: dict}
+THIS = __name__
+# The name rule of editing._clean_name (spaces are collapsed; a taken name is a 400).
+Name = {"min_length": 1, "max_length": editing.NAME_MAX, "pattern": r"\S"}
+Criteria = dict[str, Any] | str | None
 
 
 def job_out(job: Job) -> dict:
@@ -62,13 +79,13 @@ def trigger_out(trigger: Trigger) -> dict:
     }
 
 
-class JobIn(Schema):
-    name: str
+class JobIn(BodyIn):
+    name: str = Field(**Name)
     trigger: str | None = None
     adaptor: str = editing.DEFAULT_ADAPTOR
     adaptor_version: str = "latest"
     credential: str | None = None
-    credential_id: int | None = None
+    credential_id: BodyId | None = None
     expression: str = ""
     enabled: bool = False
     private: bool = False
@@ -82,48 +99,64 @@ class JobIn(Schema):
 
 
 class JobPatch(PatchIn):
-    name: str | None = None
+    name: str = Optional(**Name)
+    # null: no trigger, no credential (the job does not run until it has a trigger).
     trigger: str | None = None
-    adaptor: str | None = None
+    adaptor: str = Optional()
     adaptor_version: str | None = None
     credential: str | None = None
-    credential_id: int | None = None
-    expression: str | None = None
-    enabled: bool | None = None
-    private: bool | None = None
-    archived: bool | None = None
-    console_disabled: bool | None = None
-    file_path: str | None = None
-    retry_attempts: int | None = Field(None, ge=0, le=editing.MAX_RETRY_ATTEMPTS)
-    retry_backoff: RetryBackoff | None = None
-    retry_delay: int | None = Field(None, ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
-    retry_max_delay: int | None = Field(None, ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
-    reply_with_data: bool | None = None
+    credential_id: BodyId | None = None
+    expression: str = Optional()
+    enabled: bool = Optional()
+    private: bool = Optional()
+    archived: bool = Optional()
+    console_disabled: bool = Optional()
+    # The job's file in the project's repository (kindling/vcs); "" unlinks it.
+    file_path: str = Optional(max_length=500)
+    retry_attempts: int = Optional(ge=0, le=editing.MAX_RETRY_ATTEMPTS)
+    retry_backoff: RetryBackoff = Optional()
+    retry_delay: int = Optional(ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")
+    retry_max_delay: int = Optional(ge=1, le=editing.MAX_RETRY_WAIT, description="seconds")
+    reply_with_data: bool = Optional()
 
 
-class RunIn(Schema):
-    message: int | None = None
+class RunIn(BodyIn):
+    message: BodyId | None = None
 
 
-class TriggerIn(Schema):
-    name: str
+class TriggerIn(BodyIn):
+    name: str = Field(**Name)
     kind: Trigger.Kind
     # A JSON object, or the JSON text of one (as project.yaml writes criteria).
-    criteria: dict[str, Any] | str | None = None
-    exclusion: dict[str, Any] | str | None = None
+    criteria: Criteria = None
+    exclusion: Criteria = None
     cron: str = ""
     upstream_job: str | None = None
     reply: Trigger.Reply = Trigger.Reply.ACCEPTED
 
 
 class TriggerPatch(PatchIn):
-    name: str | None = None
-    kind: Trigger.Kind | None = None
-    criteria: dict[str, Any] | str | None = None
-    exclusion: dict[str, Any] | str | None = None
+    name: str = Optional(**Name)
+    kind: Trigger.Kind = Optional()
+    criteria: Criteria = None
+    exclusion: Criteria = None
     cron: str | None = None
     upstream_job: str | None = None
     reply: Trigger.Reply | None = None
+
+
+JOB_LINKS = links(
+    201,
+    get=(operation_id(THIS, "get_job"), {"job_id": "$response.body#/id"}),
+    patch=(operation_id(THIS, "patch_job"), {"job_id": "$response.body#/id"}),
+    run=(operation_id(THIS, "run_job"), {"job_id": "$response.body#/id"}),
+)
+TRIGGER_LINKS = links(
+    201,
+    get=(operation_id(THIS, "get_trigger"), {"trigger_id": "$response.body#/id"}),
+    patch=(operation_id(THIS, "patch_trigger"), {"trigger_id": "$response.body#/id"}),
+    delete=(operation_id(THIS, "delete_trigger"), {"trigger_id": "$response.body#/id"}),
+)
 
 
 class Refused(Exception):
@@ -191,8 +224,10 @@ def refused(exc: Exception):
     return Status(400, {"error": str(exc)})
 
 
-@router.get("/projects/{slug}/jobs", summary="Jobs of a project (archived ones with archived=true)")
-def list_jobs(request, slug: str, archived: bool = False, limit: int = DEFAULT_LIMIT, offset: int = 0):
+@router.get(
+    "/projects/{slug}/jobs", response=Page, summary="Jobs of a project (archived ones with archived=true)"
+)
+def list_jobs(request, slug: str, archived: bool = False, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
     jobs = (
         project.jobs.filter(archived=archived)
@@ -203,7 +238,12 @@ def list_jobs(request, slug: str, archived: bool = False, limit: int = DEFAULT_L
     return page(jobs, limit, offset, job_out)
 
 
-@router.post("/projects/{slug}/jobs", response={201: dict, **ERRORS}, summary="Create a job (it starts off)")
+@router.post(
+    "/projects/{slug}/jobs",
+    response={201: dict, **errors(400)},
+    summary="Create a job (it starts off)",
+    openapi_extra=JOB_LINKS,
+)
 def create_job(request, slug: str, payload: JobIn):
     project = project_for(request.user, slug, "edit_job")
     data = payload.model_dump()
@@ -215,16 +255,16 @@ def create_job(request, slug: str, payload: JobIn):
 
 
 @router.get("/jobs/{job_id}", summary="One job")
-def get_job(request, job_id: int):
+def get_job(request, job_id: Id):
     return job_out(in_project(Job, request.user, job_id, "view", "job"))
 
 
 @router.patch(
     "/jobs/{job_id}",
-    response={200: dict, **ERRORS},
+    response={200: dict, **errors(400)},
     summary="Change a job: any of its fields, incl. enabled, private, archived, console_disabled and retries",
 )
-def patch_job(request, job_id: int, payload: JobPatch):
+def patch_job(request, job_id: Id, payload: JobPatch):
     job = in_project(Job, request.user, job_id, "edit_job", "job")
     data = payload.model_dump(exclude_unset=True)
     not_null = ("name", "adaptor", "expression", "enabled", "private", "archived", "console_disabled")
@@ -240,10 +280,11 @@ def patch_job(request, job_id: int, payload: JobPatch):
 
 @router.post(
     "/jobs/{job_id}/run",
-    response={201: dict, **ERRORS},
+    response={201: dict, **errors(400, 409)},
+    openapi_extra=links(201, **run_links("$response.body#/id")),
     summary="Run a job now: on a message (message jobs) or from its saved state (cron jobs)",
 )
-def run_job(request, job_id: int, payload: RunIn | None = None):
+def run_job(request, job_id: Id, payload: RunIn | None = None):
     job = in_project(Job, request.user, job_id, "reprocess", "job")
     message = None
     if payload is not None and payload.message is not None:
@@ -257,14 +298,19 @@ def run_job(request, job_id: int, payload: RunIn | None = None):
     return Status(201, run_out(run))
 
 
-@router.get("/projects/{slug}/triggers", summary="Triggers of a project")
-def list_triggers(request, slug: str, limit: int = DEFAULT_LIMIT, offset: int = 0):
+@router.get("/projects/{slug}/triggers", response=Page, summary="Triggers of a project")
+def list_triggers(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
     triggers = project.triggers.select_related("upstream_job").order_by("name")
     return page(triggers, limit, offset, trigger_out)
 
 
-@router.post("/projects/{slug}/triggers", response={201: dict, **ERRORS}, summary="Create a trigger")
+@router.post(
+    "/projects/{slug}/triggers",
+    response={201: dict, **errors(400)},
+    summary="Create a trigger",
+    openapi_extra=TRIGGER_LINKS,
+)
 def create_trigger(request, slug: str, payload: TriggerIn):
     project = project_for(request.user, slug, "edit_job")
     data = payload.model_dump()
@@ -277,12 +323,12 @@ def create_trigger(request, slug: str, payload: TriggerIn):
 
 
 @router.get("/triggers/{trigger_id}", summary="One trigger")
-def get_trigger(request, trigger_id: int):
+def get_trigger(request, trigger_id: Id):
     return trigger_out(in_project(Trigger, request.user, trigger_id, "view", "trigger"))
 
 
-@router.patch("/triggers/{trigger_id}", response={200: dict, **ERRORS}, summary="Change a trigger")
-def patch_trigger(request, trigger_id: int, payload: TriggerPatch):
+@router.patch("/triggers/{trigger_id}", response={200: dict, **errors(400)}, summary="Change a trigger")
+def patch_trigger(request, trigger_id: Id, payload: TriggerPatch):
     trigger = in_project(Trigger, request.user, trigger_id, "edit_job", "trigger")
     data = payload.model_dump(exclude_unset=True)
     if data.get("name", "") is None or data.get("kind", "") is None:
@@ -300,10 +346,10 @@ def patch_trigger(request, trigger_id: int, payload: TriggerPatch):
 
 @router.delete(
     "/triggers/{trigger_id}",
-    response={200: dict, **ERRORS},
+    response={200: dict},
     summary="Delete a trigger; its jobs are left without one and do not run until they get another",
 )
-def delete_trigger(request, trigger_id: int):
+def delete_trigger(request, trigger_id: Id):
     trigger = in_project(Trigger, request.user, trigger_id, "edit_job", "trigger")
     name = trigger.name
     orphans = editing.delete_trigger(trigger)

@@ -1,8 +1,11 @@
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
+from kindling.lib.paging import page
+from kindling.openapi import LIMIT, BodyIn, Limit, Offset, Page, errors
 from kindling.plans.changes import PlanChangeError, change_plan, find_plan
 from kindling.plans.limits import plan_of
 from kindling.plans.models import Plan
+from kindling.plans.pages import usage_history
 from kindling.plans.usage import current_usage
 from kindling.projects.access import project_for
 
@@ -28,19 +31,18 @@ def plan_and_usage(project) -> dict:
     }
 
 
-@router.get("/plans", summary="The plans a project can be on")
-def list_plans(request):
-    plans = [plan_out(plan) for plan in Plan.objects.all()]
-    return {"items": plans, "count": len(plans)}
+@router.get("/plans", response=Page, summary="The plans a project can be on")
+def list_plans(request, limit: Limit = LIMIT, offset: Offset = 0):
+    return page(Plan.objects.order_by("pk"), limit, offset, plan_out)
 
 
-class PlanChange(Schema):
+class PlanChange(BodyIn):
     plan: str
 
 
 @router.put(
     "/projects/{slug}/plan",
-    response={200: dict, 400: dict},
+    response={200: dict, **errors(400, 403)},
     summary="Change the project's plan (administrators)",
 )
 def put_plan(request, slug: str, payload: PlanChange):
@@ -51,3 +53,13 @@ def put_plan(request, slug: str, payload: PlanChange):
     except PlanChangeError as exc:
         return Status(400, {"error": str(exc)})
     return plan_and_usage(project)
+
+
+@router.get(
+    "/projects/{slug}/plan/history",
+    response=Page,
+    summary="Runs and rejected runs of each billing cycle, newest first (the Plan & Usage history page)",
+)
+def plan_history(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
+    project = project_for(request.user, slug)
+    return page(usage_history(project), limit, offset, lambda cycle: cycle)

@@ -1,12 +1,34 @@
+import zoneinfo
 from typing import Literal
 
-from ninja import Router, Schema, Status
+from ninja import Router, Status
+from pydantic import Field
 
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.exports.build import request_export
+from kindling.lib.paging import page
+from kindling.openapi import (
+    LIMIT,
+    BodyIn,
+    Id,
+    Limit,
+    Offset,
+    Optional,
+    Page,
+    email_format,
+    errors,
+    links,
+    operation_id,
+)
 from kindling.patching import PatchIn
 from kindling.plans.api import plan_and_usage
 from kindling.projects.access import project_for, projects_of
-from kindling.projects.configure import FAILURE_ALERT_PERIODS, ConfigError, configure, create_project
+from kindling.projects.configure import (
+    FAILURE_ALERT_PERIODS,
+    NAME_MAX,
+    ConfigError,
+    configure,
+    create_project,
+)
 from kindling.projects.members import (
     AccessError,
     add_member,
@@ -14,15 +36,20 @@ from kindling.projects.members import (
     is_invited,
     members_of,
     remove_member,
+    set_support_access,
 )
 from kindling.projects.models import Membership
+from kindling.projects.settings_pages import PROJECT_EXPORTS
 
 router = Router(tags=["projects"])
-ERRORS = {400: dict, 403: dict, 404: dict}
+ProjectName = Field(min_length=1, max_length=NAME_MAX, pattern=r"\S")
+Role = Literal["administrator", "collaborator"]
+
+THIS = __name__
 
 
-class ProjectIn(Schema):
-    name: str
+class ProjectIn(BodyIn):
+    name: str = ProjectName
     description: str = ""
 
 
@@ -31,13 +58,14 @@ AlertPeriod = Literal[tuple(FAILURE_ALERT_PERIODS)]
 
 
 class ProjectPatch(PatchIn):
-    name: str | None = None
+    name: str = Optional(min_length=1, max_length=NAME_MAX, pattern=r"\S")
     description: str | None = None
-    concurrency: int | None = None
-    notification_threshold: int | None = None
-    timezone: str | None = None
+    # Up to the plan's maximum (400 past it: it depends on the project's plan).
+    concurrency: int = Optional(ge=1)
+    notification_threshold: int = Optional(ge=1, le=100)
+    timezone: str = Optional(enum=sorted(zoneinfo.available_timezones()))
     # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
-    failure_alert_minutes: AlertPeriod | None = None
+    failure_alert_minutes: AlertPeriod = Optional()
 
 
 def project_out(project) -> dict:
@@ -55,12 +83,22 @@ def project_out(project) -> dict:
     }
 
 
-@router.get("/projects", summary="The projects you are a member of")
-def list_projects(request, limit: int = DEFAULT_LIMIT, offset: int = 0):
+@router.get("/projects", response=Page, summary="The projects you are a member of")
+def list_projects(request, limit: Limit = LIMIT, offset: Offset = 0):
     return page(projects_of(request.user).order_by("name", "id"), limit, offset, project_out)
 
 
-@router.post("/projects", response={201: dict, **ERRORS}, summary="Create a project; you become its owner")
+@router.post(
+    "/projects",
+    response={201: dict, **errors(400)},
+    summary="Create a project; you become its owner",
+    openapi_extra=links(
+        201,
+        get=(operation_id(THIS, "get_project"), {"slug": "$response.body#/slug"}),
+        patch=(operation_id(THIS, "patch_project"), {"slug": "$response.body#/slug"}),
+        members=(operation_id(THIS, "list_members"), {"slug": "$response.body#/slug"}),
+    ),
+)
 def post_project(request, payload: ProjectIn):
     try:
         project = create_project(request.user, payload.name, payload.description)
@@ -77,7 +115,7 @@ def get_project(request, slug: str):
 
 @router.patch(
     "/projects/{slug}",
-    response={200: dict, **ERRORS},
+    response={200: dict, **errors(400, 403)},
     summary="Administrators: change name (the slug follows), description, concurrency, "
     "notification_threshold, timezone, failure_alert_minutes",
 )
@@ -94,13 +132,13 @@ def patch_project(request, slug: str, payload: ProjectPatch):
     return Status(200, project_out(project))
 
 
-class MemberIn(Schema):
-    email: str
-    role: str = "collaborator"
+class MemberIn(BodyIn):
+    email: str = Field(json_schema_extra=email_format)
+    role: Role = "collaborator"
 
 
-class MemberPatch(Schema):
-    role: str
+class MemberPatch(BodyIn):
+    role: Role
 
 
 def member_out(membership) -> dict:
@@ -119,16 +157,31 @@ def refused(exc: AccessError):
     return Status(exc.status, {"error": str(exc)})
 
 
-@router.get("/projects/{slug}/members", summary="The project's users and their roles (administrators)")
-def list_members(request, slug: str):
+@router.get(
+    "/projects/{slug}/members",
+    response={200: Page, **errors(403)},
+    summary="The project's users and their roles (administrators)",
+)
+def list_members(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug, "manage_access")
-    return [member_out(m) for m in members_of(project)]
+    return page(members_of(project), limit, offset, member_out)
 
 
 @router.post(
     "/projects/{slug}/members",
     summary="Add a user by email as administrator or collaborator; an address without an account is invited",
-    response={201: dict, 400: dict, 409: dict},
+    response={201: dict, **errors(400, 403, 409)},
+    openapi_extra=links(
+        201,
+        patch=(
+            operation_id(THIS, "change_member"),
+            {"slug": "$request.path.slug", "user_id": "$response.body#/user_id"},
+        ),
+        delete=(
+            operation_id(THIS, "remove_member_endpoint"),
+            {"slug": "$request.path.slug", "user_id": "$response.body#/user_id"},
+        ),
+    ),
 )
 def add_member_endpoint(request, slug: str, data: MemberIn):
     project = project_for(request.user, slug, "manage_access")
@@ -145,9 +198,9 @@ def add_member_endpoint(request, slug: str, data: MemberIn):
 @router.patch(
     "/projects/{slug}/members/{user_id}",
     summary="Change a user's role",
-    response={200: dict, 400: dict, 409: dict},
+    response={200: dict, **errors(400, 403, 409)},
 )
-def change_member(request, slug: str, user_id: int, data: MemberPatch):
+def change_member(request, slug: str, user_id: Id, data: MemberPatch):
     project = project_for(request.user, slug, "manage_access")
     try:
         membership = change_role(project, request.user, user_id, data.role)
@@ -157,12 +210,47 @@ def change_member(request, slug: str, user_id: int, data: MemberPatch):
 
 
 @router.delete(
-    "/projects/{slug}/members/{user_id}", summary="Revoke a user's access", response={204: None, 409: dict}
+    "/projects/{slug}/members/{user_id}",
+    summary="Revoke a user's access",
+    response={204: None, **errors(403, 409)},
 )
-def remove_member_endpoint(request, slug: str, user_id: int):
+def remove_member_endpoint(request, slug: str, user_id: Id):
     project = project_for(request.user, slug, "manage_access")
     try:
         remove_member(project, request.user, user_id)
     except AccessError as exc:
         return refused(exc)
     return Status(204, None)
+
+
+class SupportAccessIn(BodyIn):
+    enabled: bool
+
+
+@router.put(
+    "/projects/{slug}/support-access",
+    response={200: dict, **errors(403)},
+    summary="Grant or revoke the instance's support staff access to the project (administrators), as "
+    "Access & Security's switch does",
+)
+def put_support_access(request, slug: str, payload: SupportAccessIn):
+    project = project_for(request.user, slug, "manage_access")
+    set_support_access(project, request.user, payload.enabled)
+    project.refresh_from_db()
+    return Status(200, project_out(project))
+
+
+class ConfigExportIn(BodyIn):
+    kind: Literal[PROJECT_EXPORTS]
+
+
+@router.post(
+    "/projects/{slug}/config-export",
+    response={202: dict},
+    summary="Export the project's configuration (project.yaml or microservice.zip), as Project Settings "
+    "does: built in the background, its download link emailed to you (yours only, for 7 days)",
+)
+def export_config(request, slug: str, payload: ConfigExportIn):
+    project = project_for(request.user, slug)
+    export = request_export(project, request.user, payload.kind)
+    return Status(202, {"export": export.pk, "kind": export.kind, "emailed_to": request.user.email})

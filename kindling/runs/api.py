@@ -1,11 +1,10 @@
-from datetime import datetime
-
 from django.http import Http404
 from ninja import Router, Status
 
 from kindling.lib.history import Window
-from kindling.lib.paging import DEFAULT_LIMIT, page
+from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
+from kindling.openapi import LIMIT, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
 from kindling.projects.access import project_for, reachable_projects, require
 from kindling.runs.filters import filter_runs
 from kindling.runs.models import IllegalTransition, Run
@@ -26,6 +25,13 @@ def in_project(model, user, pk: int, action: str, what: str):
         raise Http404(f"No such {what}.")
     require(user, action, found.project)
     return found
+
+
+def run_links(run_id: str) -> dict:
+    return {
+        name: (operation_id(__name__, function), {"run_id": run_id})
+        for name, function in (("get_run", "get_run"), ("reprocess", "reprocess"), ("abort", "abort"))
+    }
 
 
 def run_out(run: Run) -> dict:
@@ -64,7 +70,8 @@ def run_detail_out(run: Run) -> dict:
 
 @router.get(
     "/projects/{slug}/runs",
-    response={200: dict, 400: dict},
+    response={200: Page, **errors(400)},
+    openapi_extra=links(200, **run_links("$response.body#/items/0/id")),
     summary="Runs of a project, newest first; filter by log text (q, full text), time, job name, status",
 )
 def list_runs(
@@ -73,10 +80,10 @@ def list_runs(
     job: str | None = None,
     status: Run.Status | None = None,
     q: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
+    since: DateTime | None = None,
+    until: DateTime | None = None,
+    limit: Limit = LIMIT,
+    offset: Offset = 0,
 ):
     project = project_for(request.user, slug)
     try:
@@ -93,16 +100,16 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", summary="One run with its initial state, final state and log")
-def get_run(request, run_id: int):
+def get_run(request, run_id: Id):
     return run_detail_out(in_project(Run, request.user, run_id, "view", "run"))
 
 
 @router.post(
     "/runs/{run_id}/reprocess",
-    response={201: dict, 400: dict, 409: dict},
+    response={201: dict, **errors(400, 409)},
     summary="Run the run's job again (on its message as it is now, or from the same state)",
 )
-def reprocess(request, run_id: int):
+def reprocess(request, run_id: Id):
     run = in_project(Run, request.user, run_id, "reprocess", "run")
     try:
         new = reprocess_run(run, token=request.headers.get("Idempotency-Key"))
@@ -115,10 +122,10 @@ def reprocess(request, run_id: int):
 
 @router.post(
     "/runs/{run_id}/abort",
-    response={200: dict, 409: dict},
+    response={200: dict, **errors(403, 409)},
     summary="Abort a pending or running run (project owners and admins); it ends with exit code 6",
 )
-def abort(request, run_id: int):
+def abort(request, run_id: Id):
     run = in_project(Run, request.user, run_id, "abort_run", "run")
     try:
         aborted = run.abort()

@@ -1,16 +1,17 @@
 """REST API of the bulk actions: reprocess the runs or messages a filter selects (export: see
 exports/api.py). The body takes the lists' filters as JSON."""
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Router, Status
 
 from kindling.lib.history import CUSTOM
+from kindling.openapi import BodyIn, errors
 from kindling.projects.access import project_for
 from kindling.runs.batch_views import history_for
 
 router = Router(tags=["bulk"])
 
 
-class HistoryQuery(Schema):
+class HistoryQuery(BodyIn):
     q: str = ""
     job: str | None = None
     status: str | None = None
@@ -71,7 +72,7 @@ def _reprocess(request, slug: str, kind: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/runs/reprocess",
-    response={200: dict, 400: dict},
+    response={200: dict, **errors(400)},
     summary="Queue again the runs a filter selects (q, job, status, from, to); flow/catch, switched-off "
     "and archived jobs are left out",
 )
@@ -81,7 +82,7 @@ def reprocess_runs(request, slug: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/messages/reprocess",
-    response={200: dict, 400: dict},
+    response={200: dict, **errors(400)},
     summary="Match the messages a filter selects (q, trigger, state, from, to) against the current "
     "triggers again and queue the runs",
 )

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 from ninja import Query, Router, Status
 
 from kindling.lib.history import BadFilter, Window, parse_bound
+from kindling.openapi import errors
 from kindling.projects.access import project_for
 from kindling.search.console import BadSearch, search
 
@@ -16,7 +17,7 @@ def hit_out(hit) -> dict:
 
 @router.get(
     "/projects/{slug}/search",
-    response={200: dict, 400: dict},
+    response={200: dict, **errors(400)},
     summary="Search Console: message bodies, run logs and (if asked) headers containing q, ignoring case; "
     "at most 10 results per kind. from/to: days (YYYY-MM-DD) or ISO 8601 times",
 )

@@ -220,13 +220,13 @@ def test_the_api_adds_an_api_key_shown_once_lists_and_revokes(call, project, ali
     created = call(alice, "POST", base, {"type": "api_key", "name": "survey tool"})
     assert created.status_code == 201
     key = created.json()["key"]
-    listed = call(alice, "GET", base).json()
+    listed = call(alice, "GET", base).json()["items"]
     assert [m["name"] for m in listed] == ["survey tool"] and "key" not in listed[0]
     assert listed[0]["created_by"] == "alice@example.com" and listed[0]["type"] == "api_key"
     assert post(client, project, x_api_key=key).status_code == 202
 
     assert call(alice, "DELETE", f"{base}/{created.json()['id']}").status_code == 204
-    assert call(alice, "GET", base).json() == []
+    assert call(alice, "GET", base).json()["items"] == []
 
 
 def test_the_api_adds_basic_and_hmac_methods(call, project, alice):

@@ -65,6 +65,7 @@ ADMIN_OPERATIONS = {
     ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
     ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
     ("PUT", "/projects/{slug}/library"): "edit_settings",
+    ("PUT", "/projects/{slug}/support-access"): "manage_access",
 }
 # Owner-only operations of a credential (tests/credentials/test_access_matrix.py covers them in full).
 CREDENTIAL_OWNER_OPERATIONS = {
@@ -88,6 +89,8 @@ BODIES = {
     ("POST", "/projects/{slug}/version-control/resend"): {"commit": "abc1234"},
     ("PUT", "/projects/{slug}/library"): {"contribute": True},
     ("POST", "/jobs/{job_id}/revert"): {"version": 1},
+    ("PUT", "/projects/{slug}/support-access"): {"enabled": True},
+    ("POST", "/projects/{slug}/messages"): {"body": {"posted": "by the matrix"}},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]

@@ -84,3 +84,27 @@ def test_support_requests_to_objects_addressed_by_id_are_recorded(call, project,
     assert response.status_code == 200
     event = AuditEvent.objects.get(project=project, action="support.request")
     assert (event.target, event.details) == (f"/api/v1/jobs/{job.pk}", {"method": "GET", "status": 200})
+
+
+def test_an_administrator_grants_then_revokes_support_access_through_the_api(call, project, alice, sam):
+    granted = call(alice, "PUT", f"/projects/{project.slug}/support-access", {"enabled": True})
+    assert granted.status_code == 200 and granted.json()["support_access"] is True
+    assert call(sam, "GET", f"/projects/{project.slug}/members").status_code == 200
+
+    revoked = call(alice, "PUT", f"/projects/{project.slug}/support-access", {"enabled": False})
+
+    assert revoked.status_code == 200 and revoked.json()["support_access"] is False
+    assert call(sam, "GET", f"/projects/{project.slug}/members").status_code == 404
+    actions = AuditEvent.objects.filter(project=project, action__startswith="support_access.")
+    assert sorted(actions.values_list("action", flat=True)) == [
+        "support_access.granted",
+        "support_access.revoked",
+    ]
+
+
+def test_a_collaborator_cannot_grant_support_access_through_the_api(call, project, bob):
+    response = call(bob, "PUT", f"/projects/{project.slug}/support-access", {"enabled": True})
+
+    assert response.status_code == 403 and "manage access" in response.json()["error"]
+    project.refresh_from_db()
+    assert project.support_access is False

@@ -122,3 +122,12 @@ def test_the_openapi_document_is_public(client):
 
     assert response.status_code == 200
     assert "/api/v1/projects/{slug}/runs" in response.json()["paths"]
+
+
+def test_the_plan_history_lists_each_billing_cycle_newest_first(call, project, bob):
+    response = call(bob, "GET", f"/projects/{project.slug}/plan/history")
+
+    assert response.status_code == 200
+    cycles = response.json()["items"]
+    assert cycles[0]["current"] is True and cycles[0]["runs"] == 0
+    assert response.json()["count"] == len(cycles)

@@ -60,7 +60,7 @@ def test_messages_filter_by_text_trigger_state_and_time(call, project, alice):
     assert ids(state="failed") == [kenya.pk]
     assert ids(since=(timezone.now() - timedelta(days=1)).isoformat()) == [kenya.pk, india.pk]
     assert call(alice, "GET", path, trigger="ghost").status_code == 400
-    assert call(alice, "GET", path, state="bogus").status_code == 400
+    assert call(alice, "GET", path, state="bogus").status_code == 422  # not one of the declared enum
 
 
 def test_runs_filter_by_log_text_and_time(call, project, alice):
@@ -149,3 +149,22 @@ def test_an_outsider_gets_404_and_changes_nothing(call, charlie, paths, method, 
         list(Message.objects.values_list("pk", "body")),
         list(Run.objects.values_list("pk", "status")),
     ) == before
+
+
+def test_a_member_posts_a_message_into_the_inbox_and_it_starts_the_matching_jobs(call, project, bob):
+    make_job(project, "register", trigger=make_trigger(project, criteria={"form": "reg"}), enabled=True)
+
+    response = call(bob, "POST", f"/projects/{project.slug}/messages", {"body": {"form": "reg"}})
+
+    assert response.status_code == 201
+    posted = response.json()
+    assert posted["body"] == {"form": "reg"} and posted["headers"]["x-kindling-posted-by"] == bob.email
+    assert [run["job"] for run in posted["runs"]] == ["register"]
+    assert Message.objects.get(pk=posted["id"]).project == project
+
+
+def test_posting_a_null_message_is_refused_and_nothing_is_stored(call, project, alice):
+    response = call(alice, "POST", f"/projects/{project.slug}/messages", {"body": None})
+
+    assert response.status_code == 400 and "null cannot be stored" in response.json()["error"]
+    assert not Message.objects.exists()

@@ -26,8 +26,8 @@ def test_it_creates_a_project_with_its_inbox_and_makes_the_caller_its_owner(call
 def test_creating_a_project_without_a_name_is_refused(call, charlie):
     response = call(charlie, "POST", "/projects", {"name": "   "})
 
-    assert response.status_code == 400
-    assert response.json() == {"error": "A project needs a name."}
+    assert response.status_code == 422
+    assert response.json() == {"error": "Invalid request: name: String should match pattern '\\S'"}
     assert not Project.objects.exists()
 
 
@@ -89,19 +89,22 @@ def test_concurrency_over_the_plan_maximum_is_refused_saying_the_maximum(call, p
 
 
 @pytest.mark.parametrize(
-    "change, words",
+    "change, status, words",
     [
-        ({"concurrency": 0}, "from 1 to 10"),
-        ({"notification_threshold": 101}, "from 1 to 100"),
-        ({"timezone": "Mars/Olympus"}, "not a known time zone"),
-        ({"name": ""}, "needs a name"),
-        ({"name": None}, "cannot be null"),
+        # Outside the limits the OpenAPI document declares: 422, naming the field.
+        ({"concurrency": 0}, 422, "concurrency: Input should be greater than or equal to 1"),
+        ({"notification_threshold": 101}, 422, "notification_threshold: Input should be less than or equal"),
+        ({"name": ""}, 422, "name: String should have at least 1 character"),
+        ({"name": None}, 422, "name: Input should be a valid string"),
+        # The project's own rules: 400.
+        ({"concurrency": 11}, 400, "from 1 to 10"),
+        ({"timezone": "Mars/Olympus"}, 400, "not a known time zone"),
     ],
 )
-def test_bad_settings_are_refused_and_nothing_changes(call, project, alice, change, words):
+def test_bad_settings_are_refused_and_nothing_changes(call, project, alice, change, status, words):
     response = call(alice, "PATCH", f"/projects/{project.slug}", {"description": "kept?", **change})
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert words in response.json()["error"]
     assert Project.objects.get(pk=project.pk).description == ""
 
@@ -132,3 +135,20 @@ def test_unknown_fields_answer_400_in_every_patch_of_the_api(call, project, alic
         assert response.json()["error"].startswith("Unknown field(s): nmae."), path
     job.refresh_from_db()
     assert job.name == "job-1"
+
+
+def test_a_member_asks_for_the_project_yaml_export_and_gets_its_id(call, project, bob):
+    from kindling.exports.models import Export
+
+    response = call(bob, "POST", f"/projects/{project.slug}/config-export", {"kind": "project.yaml"})
+
+    assert response.status_code == 202
+    export = Export.objects.get(pk=response.json()["export"])
+    assert (export.project, export.requester, export.kind) == (project, bob, "project.yaml")
+    assert response.json()["emailed_to"] == bob.email
+
+
+def test_an_unknown_config_export_is_a_422_naming_the_kinds(call, project, alice):
+    response = call(alice, "POST", f"/projects/{project.slug}/config-export", {"kind": "project.json"})
+
+    assert response.status_code == 422 and "'project.yaml' or 'microservice.zip'" in response.json()["error"]
