@@ -53,10 +53,6 @@ class ProjectIn(BodyIn):
     description: str = ""
 
 
-# Failure alerts' periods, declared as the enum they are.
-AlertPeriod = Literal[tuple(FAILURE_ALERT_PERIODS)]
-
-
 class ProjectPatch(PatchIn):
     name: str = Optional(min_length=1, max_length=NAME_MAX, pattern=r"\S")
     description: str | None = None
@@ -65,7 +61,7 @@ class ProjectPatch(PatchIn):
     notification_threshold: int = Optional(ge=1, le=100)
     timezone: str = Optional(enum=sorted(zoneinfo.available_timezones()))
     # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
-    failure_alert_minutes: AlertPeriod = Optional()
+    failure_alert_minutes: int = Optional(enum=FAILURE_ALERT_PERIODS, strict=True)
 
 
 def project_out(project) -> dict:

@@ -50,7 +50,7 @@ def seed_project() -> tuple[str, dict]:
     run = make_run(job, message=message)
     credential = make_credential(alice, projects=[project])
     method = add_method(project, alice, "api_key", "contract").method
-    export = Export.objects.create(project=project, requester=alice, kind=Export.Kind.RUNS)
+    export = Export.objects.create(project=project, requester=alice, kind="runs")
     _token, secret = ApiToken.create(alice, "schemathesis")
     ids = {
         "slug": project.slug,
