@@ -78,8 +78,9 @@ class Run(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     # Automatic retries (runs/retries.py): attempt n of `attempts` of one series; every retry names
     # the series' first run. A retry waits in the queue until `not_before` (its backoff).
-    attempt = models.PositiveSmallIntegerField(default=1)
-    attempts = models.PositiveSmallIntegerField(default=1)
+    # db_default too: bulk reprocess and the benches insert runs in SQL (runs/batch.py).
+    attempt = models.PositiveSmallIntegerField(default=1, db_default=1)
+    attempts = models.PositiveSmallIntegerField(default=1, db_default=1)
     first_attempt = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )

@@ -134,6 +134,8 @@ def test_the_project_menu_has_the_v1_entries_in_order(client_for, project, alice
         "Plan &amp; usage",
         "Access &amp; Security",
         "Version Control",
+        # beyond v1, after its entries
+        "Collections",
     ]
 
 
