@@ -111,8 +111,8 @@ class JobPatch(PatchIn):
     private: bool = Optional()
     archived: bool = Optional()
     console_disabled: bool = Optional()
-    # The job's file in the project's repository (kindling/vcs); "" unlinks it.
-    file_path: str = Optional(max_length=500)
+    # The job's file in the project's repository (kindling/vcs); null or "" unlinks it.
+    file_path: str | None = Field(None, max_length=500)
     retry_attempts: int = Optional(ge=0, le=editing.MAX_RETRY_ATTEMPTS)
     retry_backoff: RetryBackoff = Optional()
     retry_delay: int = Optional(ge=0, le=editing.MAX_RETRY_WAIT, description="seconds")

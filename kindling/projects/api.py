@@ -2,7 +2,7 @@ import zoneinfo
 from typing import Literal
 
 from ninja import Router, Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from kindling.exports.build import request_export
 from kindling.lib.paging import page
@@ -62,6 +62,14 @@ class ProjectPatch(PatchIn):
     timezone: str = Optional(enum=sorted(zoneinfo.available_timezones()))
     # Failure alerts: minutes between two emails about one job's failed runs; 0 = off.
     failure_alert_minutes: int = Optional(enum=FAILURE_ALERT_PERIODS, strict=True)
+
+    @field_validator("failure_alert_minutes")
+    @classmethod
+    def _alert_period(cls, minutes: int) -> int:
+        # The document lists the periods (enum): another answers 422, as a value it refuses does.
+        if minutes not in FAILURE_ALERT_PERIODS:
+            raise ValueError(f"one of {', '.join(map(str, FAILURE_ALERT_PERIODS))} (minutes; 0: off)")
+        return minutes
 
 
 def project_out(project) -> dict:

@@ -45,7 +45,7 @@ def test_patch_sets_the_retries_of_a_job(call, project, bob):
         ({"retry_attempts": 11}, 422, "retry_attempts"),
         ({"retry_attempts": -1}, 422, "retry_attempts"),
         ({"retry_backoff": "linear"}, 422, "retry_backoff"),
-        ({"retry_attempts": None}, 400, "retry_attempts"),
+        ({"retry_attempts": None}, 422, "retry_attempts"),  # a null where a value is required (docs/api.md)
         ({"retry_delay": 600, "retry_max_delay": 60}, 400, "longest wait"),
         ({"retries": 3}, 400, "retries"),
     ],
