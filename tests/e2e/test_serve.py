@@ -70,7 +70,8 @@ def kindling(env, *args) -> str:
 
 def get_json(url: str, token: str):
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    # The first request of a process imports the whole API: seconds on a loaded machine.
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
 
@@ -101,7 +102,7 @@ def test_serve_runs_the_example_project_end_to_end(env):
         wait_for_port(int(env["PORT"]), server)
         post = urllib.request.Request(imported["inbox_url"], data=b'{"number": 2}',
                                       headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(post, timeout=5) as response:
+        with urllib.request.urlopen(post, timeout=30) as response:
             assert response.status == 202
             assert json.load(response)["data"] == ["job-1"]
 
