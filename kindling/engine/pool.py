@@ -276,6 +276,13 @@ class Pool:
                     runner = _start(memory_mb, repo, local=self.local)
                     if adaptor is not None:
                         _import_ahead(runner, adaptor, repo)
+                except (RuntimeError, OSError) as exc:
+                    # A standby is an optimisation: one that failed to start (bwrap's network
+                    # namespace set-up loses a kernel race now and then) is replaced on the next turn.
+                    log.warning("a standby Node.js process did not start: %s", exc)
+                    if runner is not None:
+                        runner.close()
+                        runner = None
                 except Exception:
                     log.exception("a standby Node.js process did not start")
                     if runner is not None:
