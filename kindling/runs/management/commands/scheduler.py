@@ -33,13 +33,8 @@ def report(stdout, started, lost) -> None:
 
 
 def safe_pass(stdout) -> None:
-    try:
-        report(stdout, *scheduler_pass())
-        exports.background_pass()  # exports build in a thread of their own
-    except Exception:
-        # A database restart must not end cron for good: log it and try again next second.
-        log.exception("scheduler pass failed")
-        close_old_connections()
+    guarded(lambda: report(stdout, *scheduler_pass()), "scheduler pass")
+    guarded(exports.background_pass, "exports pass")  # exports build in a thread of their own
     guarded(heartbeat, "heartbeat")
     guarded(retention_pass, "retention pass")  # every minute: messages and runs past their retention
     guarded(lambda: push_waiting_commits(stdout), "git push retry")
@@ -57,7 +52,8 @@ def email_failure_alerts(stdout) -> None:
 
 
 def guarded(task, name: str) -> None:
-    """One task of the pass: its failure is logged and does not stop the others or the next pass."""
+    """One task of the pass: its failure (a database restart, say) is logged and stops neither the
+    others nor the next pass."""
     try:
         task()
     except Exception:
