@@ -18,7 +18,7 @@ from kindling.lib.jsonsql import matches_sql
 from kindling.lib.websearch import parse as parse_query
 from kindling.runs.filters import HistoryFilters, in_window
 from kindling.runs.models import JobState, Run
-from kindling.search.fulltext import common_words, has_rare_word, message_condition
+from kindling.search.fulltext import at_most, common_words, has_rare_word, message_condition
 
 MESSAGES_PER_PAGE = 20
 
@@ -94,8 +94,8 @@ def rare_first(messages, query):
         query, common_words("search_body_words", messages.db)
     ):
         return matched
-    ids = list(matched.order_by().values_list("pk", flat=True)[: TEXT_PROBE + 1])
-    return matched if len(ids) > TEXT_PROBE else messages.filter(pk__in=ids)
+    ids = at_most(matched.values_list("pk", flat=True), TEXT_PROBE)
+    return matched if ids is None else messages.filter(pk__in=ids)
 
 
 def filter_messages(

@@ -92,6 +92,13 @@ def common_words(index: str, using: str = "default") -> frozenset[str]:
     return words
 
 
+def at_most(values, most: int) -> list | None:
+    """The values of a `values_list` query, in no order, when there are at most `most`; None when
+    there are more (the probe of a rare word's matches: a bitmap scan of the text index)."""
+    found = list(values.order_by()[: most + 1])
+    return found if len(found) <= most else None
+
+
 def has_rare_word(query: Query, common: frozenset[str]) -> bool:
     """Every alternative asks for a word that is not common: the matches are few, or ANALYZE has not
     seen the word often enough to say so."""
@@ -140,8 +147,8 @@ def run_condition(query: Query, using: str = "default") -> Q:
                 # As the Inbox's body text (inbox/filters.py:rare_first): the planner takes any word
                 # it has no statistics for as 0.5% of the lines, and a word that no line holds took
                 # 16 s. The index's few matches are read first.
-                runs = list(lines.order_by().values_list("run_id", flat=True)[: LINE_PROBE + 1])
-                if len(runs) <= LINE_PROBE:
+                runs = at_most(lines.values_list("run_id", flat=True), LINE_PROBE)
+                if runs is not None:
                     return Q(pk__in=set(runs))
             return Q(pk__in=lines.values("run_id"))
         expression = fts5_phrase(term)
