@@ -12,6 +12,8 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.http import HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +21,8 @@ from django.utils.deprecation import MiddlewareMixin
 
 LOGIN_AT = "kindling_login_at"
 KEPT_FORM = "kindling_kept_form"
+ENDED_COOKIE = "kindling_session_ended"  # names the one-time note of an ended session (see end())
+NOTE_SECONDS = 10 * 60
 LIFETIME = timedelta(hours=24)
 SKIPPED_PREFIXES = ("/api/", "/inbox/", "/static/")
 
@@ -83,22 +87,65 @@ class SessionExpiryMiddleware(MiddlewareMixin):
         if timezone.now() < end:
             return None
         posted = request.method == "POST"
-        logout(request)
-        if request.path == reverse("login"):
-            return None  # the login page itself: show it, logged out
-        page = keep_form(request) if posted else request.get_full_path()
         note = "Your session ended 24 hours after you logged in: log in again."
         if posted:
             note += " What you had typed in the form is kept and will be filled in again."
-        messages.info(request, note)
+        if request.path == reverse("login"):
+            end_session(request, None)
+            return None  # the login page itself: show it, logged out
+        note_key = end_session(request, note)
+        page = keep_form(request) if posted else request.get_full_path()
         login = f"{reverse('login')}?{urlencode({'next': page})}"
         if request.headers.get("HX-Request"):
             response = JsonResponse({"error": note}, status=401)
             response["HX-Redirect"] = login
-            return response
-        if request.headers.get("Accept", "").startswith("application/json"):
-            return JsonResponse({"error": note, "login": login}, status=401)
-        return HttpResponseRedirect(login)
+        elif request.headers.get("Accept", "").startswith("application/json"):
+            response = JsonResponse({"error": note, "login": login}, status=401)
+        else:
+            response = HttpResponseRedirect(login)
+        if note_key:
+            response.set_cookie(
+                ENDED_COOKIE,
+                note_key,
+                max_age=NOTE_SECONDS,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+
+def end_session(request, note: str | None) -> str | None:
+    """Log the user out; when this request is the one that ended the session, keep `note` for the
+    login page and return its key (for the ENDED_COOKIE), else None.
+
+    Every open tab asks at the same interval, so several requests may find the same session over at
+    once: each logs out, but only the one whose delete removed the session's row keeps the note, and
+    only the first login page that claims it (claim_ended_note) shows it, however many tabs load the
+    login page together. The note is kept in a row of the session table of its own: a row's delete is
+    the one thing concurrent requests agree on (a cookie or a session's data is last-writer-wins).
+    """
+    key = request.session.session_key
+    ended_here = bool(key) and Session.objects.filter(session_key=key).delete()[0] > 0
+    logout(request)
+    if not ended_here or not note:
+        return None
+    store = SessionStore()
+    store["note"] = note
+    store.set_expiry(NOTE_SECONDS)
+    store.create()
+    return store.session_key
+
+
+def claim_ended_note(request) -> None:
+    """On the login page: show the ended session's note if this request is the first to claim it.
+    (The login view then drops the ENDED_COOKIE.)"""
+    key = request.COOKIES.get(ENDED_COOKIE)
+    if not key:
+        return
+    note = SessionStore(session_key=key).get("note")  # an expired or claimed row reads as empty
+    if note and Session.objects.filter(session_key=key).delete()[0] > 0:
+        messages.info(request, note)
 
 
 def session_context(request) -> dict:

@@ -119,6 +119,13 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailLoginForm
     redirect_authenticated_user = True
 
+    def get(self, request, *args, **kwargs):
+        sessions.claim_ended_note(request)  # the note of a session that ended, once
+        response = super().get(request, *args, **kwargs)
+        if sessions.ENDED_COOKIE in request.COOKIES:
+            response.delete_cookie(sessions.ENDED_COOKIE, samesite="Lax")
+        return response
+
     def post(self, request, *args, **kwargs):
         self.email = request.POST.get("username", "").strip().lower()
         self.address = client_address(request)

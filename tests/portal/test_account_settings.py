@@ -3,8 +3,12 @@ rule (24 hours from login, whatever the activity; a form posted after that keeps
 
 import re
 from datetime import timedelta
+from http.cookies import SimpleCookie
 
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -168,6 +172,45 @@ def test_the_session_check_answers_401_once_the_session_has_ended(client, alice)
 
     assert alive.status_code == 200 and 0 < alive.json()["seconds_left"] <= 24 * 3600
     assert ended.status_code == 401
+
+
+NOTE = "Your session ended 24 hours after you logged in"
+
+
+def test_the_login_page_says_why_the_session_ended_once_whatever_the_number_of_tabs(client, alice):
+    log_in(client)
+    age_session(client, 25)
+    ended = client.get(reverse("account-session"), headers={"accept": "application/json"})
+    other_tab = Client()
+    other_tab.cookies = SimpleCookie({name: morsel.value for name, morsel in client.cookies.items()})
+
+    first = client.get(reverse("login")).content.decode()
+    second = other_tab.get(
+        reverse("login")
+    ).content.decode()  # the same cookies, sent before `first` answered
+
+    assert ended.status_code == 401 and sessions.ENDED_COOKIE in ended.cookies
+    assert NOTE in first and NOTE not in second
+    assert NOTE not in client.get(reverse("login")).content.decode()
+
+
+def test_only_the_request_that_ends_a_session_keeps_the_note(alice, rf):
+    # Two tabs' checks arrive together: both load the session while it still holds the login.
+    store = SessionStore()
+    store.update({"_auth_user_id": str(alice.pk), sessions.LOGIN_AT: timezone.now().isoformat()})
+    store.create()
+    requests = []
+    for _ in range(2):
+        request = rf.get("/")
+        request.session, request.user = SessionStore(session_key=store.session_key), alice
+        request.session.load()
+        requests.append(request)
+
+    keys = [sessions.end_session(request, "ended") for request in requests]
+
+    assert keys[0] and keys[1] is None
+    assert not Session.objects.filter(session_key=store.session_key).exists()
+    assert all(not request.user.is_authenticated for request in requests)
 
 
 def test_a_form_posted_after_the_session_ended_is_filled_in_again_after_login(client, alice):
