@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/pages.py                    # SQLite, a temporary dir: 100,000 runs and messages
     .venv/bin/python bench/pages.py --database-url postgres://user@host:5432/kd_pages_bench  # 1,000,000
+    .venv/bin/python bench/pages.py --data-dir /tmp/pages-sqlite   # SQLite kept there, reused next time
 
 It loads one project's history into a database of its own (a temporary SQLite file, or the PostgreSQL
 database given, which must exist and is migrated; a second run on the same database reuses the data
@@ -46,6 +47,11 @@ def parse_args():
         "--database-url", default="", help="a PostgreSQL database (default: temporary SQLite)"
     )
     parser.add_argument(
+        "--data-dir",
+        default="",
+        help="SQLite: keep the database in this directory and reuse it next time (default: a temporary one)",
+    )
+    parser.add_argument(
         "--size",
         type=int,
         default=0,
@@ -54,8 +60,9 @@ def parse_args():
     return parser.parse_args()
 
 
-def setup_django(database_url: str) -> Path:
-    data_dir = Path(tempfile.mkdtemp(prefix="kindling-pages-bench-"))
+def setup_django(database_url: str, data_dir: str = "") -> Path:
+    data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="kindling-pages-bench-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["KINDLING_DATA_DIR"] = str(data_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "kindling.settings"
     if database_url:
@@ -378,7 +385,7 @@ def measure(client, url: str) -> tuple[list[float], str]:
 
 def main() -> None:
     args = parse_args()
-    setup_django(args.database_url)
+    setup_django(args.database_url, args.data_dir)
     from django.db import connection
     from django.test import Client
 

@@ -11,13 +11,12 @@ import time
 from functools import reduce
 
 from django.db import connections
-from django.db.models import BigIntegerField, BooleanField, F, Func, Q, TextField, Value
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 from django.db.models.lookups import In
 
 from kindling.lib.websearch import Query, Term, fts5_groups, fts5_phrase, websearch_text
-from kindling.search.indexes import words_sql
+from kindling.search.indexes import BODY_WORDS, words_sql
 
 
 class TsMatch(Func):
@@ -25,15 +24,30 @@ class TsMatch(Func):
 
     output_field = BooleanField()
 
-    def __init__(self, expression, websearch: str, json: bool = False):
+    def __init__(self, expression, websearch: str):
         super().__init__(expression, Value(websearch))
-        self.json = json
+
+    def words(self, compiler) -> tuple[str, list]:
+        column, params = compiler.compile(self.source_expressions[0])
+        return words_sql(column), params
 
     def as_sql(self, compiler, connection, **extra):
-        column, column_params = compiler.compile(self.source_expressions[0])
+        words, words_params = self.words(compiler)
         query, query_params = compiler.compile(self.source_expressions[1])
-        sql = f"{words_sql(column, json=self.json)} @@ websearch_to_tsquery('simple'::regconfig, {query})"
-        return sql, [*column_params, *query_params]
+        sql = f"{words} @@ websearch_to_tsquery('simple'::regconfig, {query})"
+        return sql, [*words_params, *query_params]
+
+
+class BodyWordsMatch(TsMatch):
+    """PostgreSQL: a message's stored words (search/indexes.py, BODY_WORDS) match a websearch query."""
+
+    def __init__(self, websearch: str):
+        super().__init__(F("body"), websearch)
+
+    def words(self, compiler) -> tuple[str, list]:
+        body, params = compiler.compile(self.source_expressions[0])  # "alias"."body", whatever the alias
+        table = body.rsplit(".", 1)[0] + "." if "." in body else ""
+        return f"{table}{compiler.connection.ops.quote_name(BODY_WORDS)}", params
 
 
 # SQLite plans `id IN (matches)` from the matches: it reads every matching row and sorts them, which
@@ -76,8 +90,16 @@ _common: dict[str, tuple[float, frozenset[str]]] = {}
 COMMON_WORDS_TTL = 60.0
 
 
+# Where ANALYZE keeps each text's statistics: an expression index's under the index's name, a
+# column's under its table.
+WORDS_STATISTICS = {
+    "search_body_words": ("inbox_message", BODY_WORDS),
+    "search_log_words": ("search_log_words", None),
+}
+
+
 def common_words(index: str, using: str = "default") -> frozenset[str]:
-    """PostgreSQL: the words ANALYZE found common in a text index (its statistics' most common
+    """PostgreSQL: the words ANALYZE found common in a text index's words (its statistics' most common
     elements), read again at most once a minute."""
     now = time.monotonic()
     key = f"{using}:{index}"
@@ -85,7 +107,12 @@ def common_words(index: str, using: str = "default") -> frozenset[str]:
     if cached and now - cached[0] < COMMON_WORDS_TTL:
         return cached[1]
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT most_common_elems::text::text[] FROM pg_stats WHERE tablename = %s", [index])
+        table, column = WORDS_STATISTICS[index]
+        cursor.execute(
+            "SELECT most_common_elems::text::text[] FROM pg_stats WHERE tablename = %s "
+            "AND (%s::text IS NULL OR attname = %s)",
+            [table, column, column],
+        )
         row = cursor.fetchone()
     words = frozenset(row[0] or ()) if row else frozenset()
     _common[key] = (now, words)
@@ -111,7 +138,7 @@ def has_rare_word(query: Query, common: frozenset[str]) -> bool:
 def message_condition(query: Query, using: str = "default") -> Q:
     """Messages whose body matches the query."""
     if connections[using].vendor == "postgresql":
-        return Q(TsMatch(Cast("body", TextField()), websearch_text(query), json=True))
+        return Q(BodyWordsMatch(websearch_text(query)))
     table = "search_body_words"
     return _sqlite_groups(
         query, lambda expression: _in(_fts5_ids(table, expression), table, expression, using)
