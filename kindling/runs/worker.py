@@ -50,23 +50,31 @@ def engine_note(message: str, level: str = "error") -> engine.LogLine:
     return engine.LogLine(time=datetime.now(UTC), source="RTE", level=level, message=message)
 
 
+def pool_config(slots: int | None = None) -> dict:
+    """The engine pool's settings for a worker of `slots` slots: unless KINDLING_POOL_SIZE says
+    otherwise, a project may keep as many warm processes as the worker can run its runs at once."""
+    return {"size": max(2, slots or settings.WORKER_SLOTS), **settings.ENGINE_POOL}
+
+
 def execute(
     run: Run,
     *,
     cancel: threading.Event | None = None,
     live: LiveLog | None = None,
     then: queue.NextClaim | None = None,
+    slots: int | None = None,
 ) -> list[Run]:
     """Execute a claimed run and finish it. `cancel`: set when the run was aborted meanwhile; its Node
     process is then killed. `live`: where its lines go as they come; finish() writes the rest.
-    `then`: finish() also claims the project's next run (queue.NextClaim)."""
+    `then`: finish() also claims the project's next run (queue.NextClaim). `slots`: the worker's
+    (the size of the warm pool follows it)."""
     try:
         spec = spec_for(run)
     except CannotStart as exc:
         return record(run, 3, None, [*unwritten(live), engine_note(str(exc))], then=then)
     try:
         # A warm Node process serves runs of one project only (job code can reach its host realm).
-        pool = engine.shared_pool(**settings.ENGINE_POOL)
+        pool = engine.shared_pool(**pool_config(slots))
         result = pool.execute(
             spec,
             key=f"project-{run.project_id}",
@@ -230,6 +238,7 @@ def execute_claimed(
     leases: LeaseKeeper | None = None,
     logs: LogWriter | None = None,
     then: queue.NextClaim | None = None,
+    slots: int | None = None,
 ) -> Run:
     """Execute a claimed run; returns it as it ended (finish() updates it).
 
@@ -241,7 +250,7 @@ def execute_claimed(
     live = logs.follow(run) if logs is not None else None
     try:
         with about(run_id=run.pk, project_id=run.project_id):  # on each line logged meanwhile (json logs)
-            execute(run, cancel=cancel, live=live, then=then)
+            execute(run, cancel=cancel, live=live, then=then, slots=slots)
     finally:
         if logs is not None:
             logs.forget(run.pk)
@@ -330,7 +339,7 @@ class Worker:
                 in_a_row += 1
                 then = self._next_claim() if in_a_row < CHAIN_RUNS else None
                 try:
-                    execute_claimed(run, self.leases, self.logs, then)
+                    execute_claimed(run, self.leases, self.logs, then, self.slots)
                 except Exception:
                     # A bug or a database outage in finish(): the run keeps no lease, so the janitor
                     # ends it as lost (and the next one too, if it was claimed).
