@@ -200,7 +200,8 @@ def main() -> None:
             flush=True,
         )
         for concurrency in args.concurrency:
-            print(measure(paths["pipeline_id"], args.runs, concurrency, args.slots, args.warmup, trips), flush=True)
+            line = measure(paths["pipeline_id"], args.runs, concurrency, args.slots, args.warmup, trips)
+            print(line, flush=True)
             if args.statements:
                 for sql, n in trips.statements.most_common():
                     print(f"    {n / args.runs:6.2f} per run  {sql}")
