@@ -14,7 +14,10 @@ For each, it prints:
   statement they send (counted with Django's `execute_wrapper` on each connection they open) plus
   the transactions' COMMITs and ROLLBACKs and, on PostgreSQL, their BEGINs (psycopg sends each as
   a statement of its own; SQLite's `BEGIN IMMEDIATE` is one of the statements already counted).
-  Unlike a rate, this count does not move with the machine's load;
+  Unlike a rate, this count does not move with the machine's load. On SQLite it also prints the
+  reads of `PRAGMA data_version` by the worker's commit watch (worker.CommitWatch: every 10 ms while
+  a slot waits for work, and twice per run that claims its project's next run), which read SQLite's
+  shared memory in this process and are not statements of the run;
 - CPU time per run, by kind of process (this Python process, the Node processes, bubblewrap), which
   hardly moves with the load either;
 - the most Node processes alive at once and the tree's peak resident memory (PSS).
@@ -128,6 +131,7 @@ def measure(project_id: int, runs: int, concurrency: int, slots: int, warmup: in
             target["runs"] = runs
             finished.clear()
         trips.reset()
+        worker.commits.reads = 0
         sampler = MemorySampler(os.getpid())
         sampler.start()
         cpu_before = time.process_time()
@@ -138,6 +142,7 @@ def measure(project_id: int, runs: int, concurrency: int, slots: int, warmup: in
         sampler.join()
         sampler.sample_cpu()
         trip_counts = dict(trips.counts)
+        watch_reads = worker.commits.reads
     finally:
         worker.stop()
         worker.wait(60)
@@ -157,7 +162,9 @@ def measure(project_id: int, runs: int, concurrency: int, slots: int, warmup: in
     return (
         f"concurrency {concurrency}, 1 worker x {slots} slots: {runs / elapsed:,.1f} runs finished/s, "
         f"{elapsed / runs * 1000:.2f} ms of wall time per run ({success} of {runs} success); "
-        f"database round trips per run {trips_per_run:.2f} ({parts}); "
+        f"database round trips per run {trips_per_run:.2f} ({parts}"
+        + (f"; and {watch_reads / runs:.2f} reads of SQLite's commit counter" if watch_reads else "")
+        + "); "
         f"CPU per run {sum(cpu.values()) / runs * 1000:.2f} ms ({per_run}); "
         f"Node processes at the memory peak {node[0]}; peak PSS {sampler.describe('pss')}"
     )
