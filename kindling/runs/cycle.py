@@ -111,8 +111,10 @@ def finish_success(run: Run, final_state, log_lines: list, adaptor_version: str,
 def _postgresql(cursor, run, columns, end_params, lines_sql, line_params, listeners, listener_params, take):
     tables = _tables()
     end = f"WITH ended AS ({END_SQL.format(**tables, columns=columns)} RETURNING *)"
-    end += f", settled AS ({job_state_sql()['settle_ended']})"
-    params = [run.pk, *end_params, JobState.OF_STATUS[SUCCESS]]
+    params = [run.pk, *end_params]
+    if run.message_id is not None:  # only a message's runs have a job-state
+        end += f", settled AS ({job_state_sql()['settle_ended']})"
+        params.append(JobState.OF_STATUS[SUCCESS])
     if line_params:
         end += f", lines AS ({lines_sql})"
         params += [run.pk, *line_params, run.pk]
