@@ -15,7 +15,7 @@ For each, it prints:
   the transactions' COMMITs and ROLLBACKs and, on PostgreSQL, their BEGINs (psycopg sends each as
   a statement of its own; SQLite's `BEGIN IMMEDIATE` is one of the statements already counted).
   Unlike a rate, this count does not move with the machine's load. On SQLite it also prints the
-  reads of `PRAGMA data_version` by the worker's commit watch (worker.CommitWatch: every 10 ms while
+  reads of `PRAGMA data_version` by the worker's commit watch (runs/commits.py: every 10 ms while
   a slot waits for work, and twice per run that claims its project's next run), which read SQLite's
   shared memory in this process and are not statements of the run;
 - CPU time per run, by kind of process (this Python process, the Node processes, bubblewrap), which

@@ -206,7 +206,7 @@ class NextClaim:
         self.gate = gate if gate is not None else nullcontext()
         self.stopping = stopping
         self.run: Run | None = None
-        # SQLite: the commit count as the finishing transaction saw it (worker.CommitWatch).
+        # SQLite: the commit count as the finishing transaction saw it (runs/commits.py).
         self._version = version
         self.version: int | None = None
 
