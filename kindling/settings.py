@@ -221,8 +221,11 @@ RUN_LEASE_SECONDS = env_int("KINDLING_RUN_LEASE", 30, minimum=3)
 # The warm pool of Node processes in each worker (kindling/engine/pool.py): per project up to
 # POOL_SIZE processes, each recycled after POOL_MAX_RUNS runs or once its heap passes
 # POOL_MAX_HEAP_MB, killed after POOL_IDLE_SECONDS unused; at most POOL_MAX_PROCESSES kept in all.
+# POOL_SIZE unset: as many as the worker has slots (runs/worker.py), so that a project running 4 runs
+# at once on 4 slots runs each on a warm process, not 2 of them on a fresh one (a third of a second
+# and a Node process more each); processes start only as runs need them.
 ENGINE_POOL = {
-    "size": env_int("KINDLING_POOL_SIZE", 2, minimum=0),
+    **({"size": env_int("KINDLING_POOL_SIZE", 2, minimum=0)} if env_str("KINDLING_POOL_SIZE") else {}),
     "max_runs": env_int("KINDLING_POOL_MAX_RUNS", 200, minimum=1),
     "max_heap_mb": env_int("KINDLING_POOL_MAX_HEAP_MB", 256, minimum=16),
     "idle_seconds": env_int("KINDLING_POOL_IDLE_SECONDS", 300, minimum=1),

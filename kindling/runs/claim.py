@@ -68,6 +68,31 @@ STATEMENTS = {
         JOIN {project} p ON p.id = r.project_id {plan}
         WHERE r.id = %s
     """,
+    # `take` with the project's concurrency read in the statement (runs/cycle.py: after the lock on
+    # PostgreSQL; SQLite's IMMEDIATE transaction holds every other writer off already).
+    "take_counted": """
+        UPDATE {run} SET status = %s, started_at = %s, worker = %s, lease_until = %s
+        WHERE id = (SELECT min(id) FROM {run} r WHERE project_id = %s AND status = %s {due})
+          AND status = %s
+          AND (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s)
+            < (SELECT {concurrency} FROM {project} p {plan} WHERE p.id = %s)
+        RETURNING id
+    """,
+    # PostgreSQL: take_counted and load in one statement. The run's columns come from the UPDATE's
+    # RETURNING: the statement's snapshot still holds the row as it was (pending).
+    "take_load": """
+        WITH taken AS (
+            UPDATE {run} SET status = %s, started_at = %s, worker = %s, lease_until = %s
+            WHERE id = (SELECT min(id) FROM {run} r WHERE project_id = %s AND status = %s {due})
+              AND status = %s
+              AND (SELECT count(*) FROM {run} WHERE project_id = %s AND status = %s)
+                < (SELECT {concurrency} FROM {project} p {plan} WHERE p.id = %s)
+            RETURNING *
+        )
+        SELECT {load_columns}, pl.name, pl.run_timeout
+        FROM taken r JOIN {job} j ON j.id = r.job_id LEFT JOIN {trigger} t ON t.id = j.trigger_id
+        JOIN {project} p ON p.id = r.project_id {plan}
+    """,
 }
 # What `load` reads, in its column order: (model, table alias).
 LOADED = ((Run, "r"), (Job, "j"), (Trigger, "t"), (Project, "p"))
@@ -148,6 +173,17 @@ def claim_in(project_id: int, worker: str, lease_seconds: float) -> Run | None:
         return None if taken is None else load(taken[0])
 
 
+def take_params(project_id: int, worker: str, lease_seconds: float) -> list:
+    """The parameters of take_counted and take_load."""
+    connection = _connection()
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    until = adapt(now + timedelta(seconds=lease_seconds))
+    return [RUNNING, adapt(now), worker, until, project_id, PENDING, adapt(now)] + [
+        PENDING, project_id, RUNNING, project_id,
+    ]
+
+
 def load(run_id: int) -> Run:
     """The run with its job, the job's trigger and its project, and the plan's run timeout
     (`run.timeout`, what spec_for() gives the engine), read in one statement."""
@@ -157,6 +193,12 @@ def load(run_id: int) -> Run:
         row = cursor.fetchone()
     if row is None:
         raise Run.DoesNotExist(f"no run {run_id}")
+    return loaded(row)
+
+
+def loaded(row) -> Run:
+    """The run of a row of `load` (or `take_load`)."""
+    connection = _connection()
     values, objects = list(row), {}
     for model, alias in LOADED:
         fields = model._meta.concrete_fields

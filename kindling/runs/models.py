@@ -369,7 +369,7 @@ JOB_STATE_SQL = {
     "settle": """
         INSERT INTO {state} ({columns})
         SELECT m.id, r.job_id, m.project_id, m.received_at, %s, r.id, r.finished_at, r.started_at
-        FROM {run} r JOIN {message} m ON m.id = r.message_id WHERE r.id = %s
+        FROM {run_source} r JOIN {message} m ON m.id = r.message_id {run_filter}
         ON CONFLICT (message_id, job_id) DO UPDATE SET state = excluded.state, run_id = excluded.run_id,
             finished_at = excluded.finished_at, started_at = excluded.started_at
         WHERE {state}.finished_at IS NULL
@@ -413,7 +413,15 @@ def _sql() -> dict[str, str]:
         "columns": "message_id, job_id, project_id, received_at, state, run_id, finished_at, started_at",
         "status_cases": " ".join(["WHEN %s THEN %s"] * len(JobState.OF_STATUS)),
     }
-    return {name: statement.format(**names) for name, statement in JOB_STATE_SQL.items()}
+    statements = {
+        name: statement.format(**names, run_source=names["run"], run_filter="WHERE r.id = %s")
+        for name, statement in JOB_STATE_SQL.items()
+    }
+    # The same from the rows of a data-modifying CTE `ended` (runs/cycle.py, PostgreSQL).
+    statements["settle_ended"] = JOB_STATE_SQL["settle"].format(
+        **names, run_source="ended", run_filter="WHERE TRUE"
+    )
+    return statements
 
 
 def _execute(name: str, params) -> None:

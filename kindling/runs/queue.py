@@ -7,8 +7,9 @@ claim.py (docs/queue.md).
 
 import json
 import logging
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from functools import cache
 
 from django.core.mail import send_mail
 from django.db import connections, router, transaction
@@ -19,7 +20,7 @@ from kindling.lib.storable import unstorable_json
 from kindling.ops import metrics
 from kindling.plans import usage
 from kindling.runs.claim import aborted_or_lost, claim, claim_in, projects_ready, renew_leases
-from kindling.runs.models import RUN_COMPLETE, JobState, Run
+from kindling.runs.models import LOG_INSERT_ROWS, RUN_COMPLETE, JobState, Run
 
 __all__ = [
     "aborted_or_lost",
@@ -199,19 +200,29 @@ class NextClaim:
     `gate` (a lock) is held while the claim is made and `stopping` is checked under it, so that a
     worker's stop() can wait for a claim under way and be sure no other starts."""
 
-    def __init__(self, worker: str, lease_seconds: float, gate=None, stopping=None):
+    def __init__(self, worker: str, lease_seconds: float, gate=None, stopping=None, version=None):
         self.worker = worker
         self.lease_seconds = lease_seconds
         self.gate = gate if gate is not None else nullcontext()
         self.stopping = stopping
         self.run: Run | None = None
+        # SQLite: the commit count as the finishing transaction saw it (runs/commits.py).
+        self._version = version
+        self.version: int | None = None
 
     def claim(self, project_id: int) -> Run | None:
-        self.run = None  # a claim of an earlier attempt that failed was rolled back with it
-        with self.gate:
-            if self.stopping is None or not self.stopping.is_set():
+        with self.held() as may_claim:
+            if may_claim:
                 self.run = claim_in(project_id, self.worker, self.lease_seconds)
         return self.run
+
+    @contextmanager
+    def held(self):
+        """Holds the gate; gives whether a claim may be made under it (the worker is not stopping)."""
+        self.run = None  # a claim of an earlier attempt that failed was rolled back with it
+        with self.gate:
+            self.version = self._version() if self._version is not None else None
+            yield self.stopping is None or not self.stopping.is_set()
 
     def still_ours(self) -> bool:
         """After finish() failed while committing (the connection dropped): whether the run it
@@ -236,6 +247,12 @@ def finish(
     if problem is not None:
         exit_code, final_state, log_lines = unstorable_state_end(exit_code, problem, log_lines)
     status = Run.Status.SUCCESS if exit_code == 0 else Run.Status.FAILED
+    log_lines = list(log_lines)
+    if status == Run.Status.SUCCESS and len(log_lines) <= LOG_INSERT_ROWS:
+        # What follows, for the common case, in the fewest round trips.
+        from kindling.runs.cycle import finish_success
+
+        return finish_success(run, final_state, log_lines, adaptor_version, then)
     with transaction.atomic():
         ended = run.record_end(status, exit_code, final_state, log_lines, adaptor_version)
         started = []
@@ -301,10 +318,11 @@ _LISTENERS_SQL = """
 """
 
 
-def listening_jobs(job_id: int, kind: str) -> list[Job]:
-    """Switched-on, non-archived jobs whose flow (or catch) trigger names `job_id`, oldest first."""
+@cache
+def listeners_sql() -> str:
+    """The ids of the jobs listening for a job's end; parameters: listeners_params()."""
     job, trigger = Job._meta, Trigger._meta
-    sql = _LISTENERS_SQL.format(
+    return _LISTENERS_SQL.format(
         jobs=job.db_table,
         triggers=trigger.db_table,
         job_id=job.pk.column,
@@ -315,9 +333,17 @@ def listening_jobs(job_id: int, kind: str) -> list[Job]:
         kind=trigger.get_field("kind").column,
         upstream=trigger.get_field("upstream_job").column,
     )
+
+
+def listeners_params(job_id: int, kind: str) -> list:
+    return [kind, job_id, True, False]
+
+
+def listening_jobs(job_id: int, kind: str) -> list[Job]:
+    """Switched-on, non-archived jobs whose flow (or catch) trigger names `job_id`, oldest first."""
     # Most runs have no listener: one cheap statement finds that out; the jobs load only if there are.
     with connections[router.db_for_read(Job)].cursor() as cursor:
-        cursor.execute(sql, [kind, job_id, True, False])
+        cursor.execute(listeners_sql(), listeners_params(job_id, kind))
         ids = [row[0] for row in cursor.fetchall()]
     return list(Job.objects.filter(pk__in=ids).order_by("id")) if ids else []
 

@@ -21,6 +21,7 @@ from kindling import engine
 from kindling.lib.storable import escaped
 from kindling.ops.logs import about
 from kindling.runs import queue
+from kindling.runs.commits import CommitWatch
 from kindling.runs.livelog import LiveLog, LogWriter
 from kindling.runs.models import Run
 from kindling.runs.spec import CannotStart, spec_for
@@ -50,23 +51,31 @@ def engine_note(message: str, level: str = "error") -> engine.LogLine:
     return engine.LogLine(time=datetime.now(UTC), source="RTE", level=level, message=message)
 
 
+def pool_config(slots: int | None = None) -> dict:
+    """The engine pool's settings for a worker of `slots` slots: unless KINDLING_POOL_SIZE says
+    otherwise, a project may keep as many warm processes as the worker can run its runs at once."""
+    return {"size": max(2, slots or settings.WORKER_SLOTS), **settings.ENGINE_POOL}
+
+
 def execute(
     run: Run,
     *,
     cancel: threading.Event | None = None,
     live: LiveLog | None = None,
     then: queue.NextClaim | None = None,
+    slots: int | None = None,
 ) -> list[Run]:
     """Execute a claimed run and finish it. `cancel`: set when the run was aborted meanwhile; its Node
     process is then killed. `live`: where its lines go as they come; finish() writes the rest.
-    `then`: finish() also claims the project's next run (queue.NextClaim)."""
+    `then`: finish() also claims the project's next run (queue.NextClaim). `slots`: the worker's
+    (the size of the warm pool follows it)."""
     try:
         spec = spec_for(run)
     except CannotStart as exc:
         return record(run, 3, None, [*unwritten(live), engine_note(str(exc))], then=then)
     try:
         # A warm Node process serves runs of one project only (job code can reach its host realm).
-        pool = engine.shared_pool(**settings.ENGINE_POOL)
+        pool = engine.shared_pool(**pool_config(slots))
         result = pool.execute(
             spec,
             key=f"project-{run.project_id}",
@@ -230,6 +239,7 @@ def execute_claimed(
     leases: LeaseKeeper | None = None,
     logs: LogWriter | None = None,
     then: queue.NextClaim | None = None,
+    slots: int | None = None,
 ) -> Run:
     """Execute a claimed run; returns it as it ended (finish() updates it).
 
@@ -241,7 +251,7 @@ def execute_claimed(
     live = logs.follow(run) if logs is not None else None
     try:
         with about(run_id=run.pk, project_id=run.project_id):  # on each line logged meanwhile (json logs)
-            execute(run, cancel=cancel, live=live, then=then)
+            execute(run, cancel=cancel, live=live, then=then, slots=slots)
     finally:
         if logs is not None:
             logs.forget(run.pk)
@@ -276,6 +286,7 @@ class Worker:
         self.leases = LeaseKeeper(self.name, lease_seconds)
         self.logs = LogWriter()
         self.listener = WakeListener()
+        self.commits = CommitWatch()
         self.on_run = on_run
         self.stopping = threading.Event()
         self._claiming = threading.Lock()
@@ -293,7 +304,9 @@ class Worker:
             pass
 
     def _next_claim(self) -> queue.NextClaim:
-        return queue.NextClaim(self.name, self.leases.lease_seconds, self._chaining, self.stopping)
+        return queue.NextClaim(
+            self.name, self.leases.lease_seconds, self._chaining, self.stopping, self.commits.version
+        )
 
     def start(self, once: bool = False) -> None:
         self.leases.start()
@@ -314,6 +327,7 @@ class Worker:
             self.leases.stop()
             self.logs.stop()
             self.listener.close()
+            self.commits.close()
         return not alive
 
     def _slot(self, once: bool) -> None:
@@ -330,7 +344,7 @@ class Worker:
                 in_a_row += 1
                 then = self._next_claim() if in_a_row < CHAIN_RUNS else None
                 try:
-                    execute_claimed(run, self.leases, self.logs, then)
+                    execute_claimed(run, self.leases, self.logs, then, self.slots)
                 except Exception:
                     # A bug or a database outage in finish(): the run keeps no lease, so the janitor
                     # ends it as lost (and the next one too, if it was claimed).
@@ -338,6 +352,8 @@ class Worker:
                     close_old_connections()
                     run = None
                     continue
+                if then is not None and then.version is not None:
+                    self.commits.committed(then.version)
                 if self.on_run is not None:
                     self.on_run(run)
                 run = then.run if then is not None else None
@@ -357,7 +373,7 @@ class Worker:
         with self._claiming:
             while not self.stopping.is_set():
                 try:
-                    version = data_version()
+                    version = self.commits.look()
                     run = claim_one(self.name, self.leases)
                 except Exception:
                     log.exception("claiming failed; retrying")  # a database outage
@@ -386,7 +402,7 @@ class Worker:
             return
         deadline = time.monotonic() + seconds
         while not self.stopping.wait(min(COMMIT_CHECK_SECONDS, max(0.0, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline or data_version() != version:
+            if time.monotonic() >= deadline or self.commits.changed():
                 return
 
 
@@ -444,14 +460,3 @@ class WakeListener:
             return None
         self._connection = connection
         return connection
-
-
-def data_version() -> int | None:
-    """SQLite's count of commits made by other connections (PRAGMA data_version), None elsewhere.
-    Reading it costs microseconds and no lock."""
-    connection = connections[router.db_for_read(Run)]
-    if connection.vendor != "sqlite":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA data_version")
-        return cursor.fetchone()[0]

@@ -6,7 +6,7 @@ from django.db import DataError, OperationalError, connection
 
 from kindling import engine
 from kindling.lib.storable import unstorable_json
-from kindling.runs import queue, worker
+from kindling.runs import cycle, queue, worker
 from kindling.runs.models import Run
 from tests.conftest import make_job, make_trigger
 from tests.domain.conftest import Line, claim_next
@@ -131,6 +131,15 @@ def test_a_result_the_database_refuses_for_another_reason_ends_the_run_with_exit
         return real_record_end(self, status, exit_code, final_state, log_lines, adaptor_version)
 
     monkeypatch.setattr(Run, "record_end", refuse_states)
+    # A run that exited 0 ends through runs/cycle.py, which writes its state itself.
+    real_finish_success = cycle.finish_success
+
+    def refuse_fast(run, final_state, *args):
+        if final_state is not None:
+            raise DataError("value out of range")
+        return real_finish_success(run, final_state, *args)
+
+    monkeypatch.setattr(cycle, "finish_success", refuse_fast)
     worker.record(running_run, 0, {"data": 1}, [Line("done")])
 
     running_run.refresh_from_db()
