@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, snapshot
 
 RUNNER_DIR = Path(__file__).resolve().parent / "runner"
 WORKER = RUNNER_DIR / "worker.mjs"
@@ -60,18 +60,29 @@ def semi_space_mb(memory_mb: int) -> int:
     return max(1, min(16, memory_mb // 128))
 
 
-def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
-    flags = ["--experimental-vm-modules"] if vm_modules else []
+def snapshot_flags(memory_mb: int) -> list[str]:
+    """Node's flags for a runner with this memory limit, but for what it runs: the runner's startup
+    snapshot (snapshot.py) is built with exactly these, as V8 requires."""
     return [
-        node_binary(),
-        *flags,
+        "--experimental-vm-modules",
         f"--max-semi-space-size={semi_space_mb(memory_mb)}",
         # import.meta.resolve(specifier, parent): runner/instances.mjs resolves an adaptor's imports.
         "--experimental-import-meta-resolve",
         "--disable-warning=ExperimentalWarning",
         f"--max-old-space-size={memory_mb}",
-        str(WORKER),
     ]
+
+
+def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
+    """From the runner's startup snapshot when there is an up-to-date one, else from worker.mjs (whose
+    path is on both command lines: it is how a runner process is told from job code's processes)."""
+    flags = snapshot_flags(memory_mb)
+    if not vm_modules:
+        return [node_binary(), *flags[1:], str(WORKER)]
+    blob = snapshot.usable_blob(node_binary(), memory_mb, flags)
+    if blob is None:
+        return [node_binary(), *flags, str(WORKER)]
+    return [node_binary(), *flags, "--snapshot-blob", str(blob), str(WORKER)]
 
 
 def _rss_mb(pid: int) -> float:
