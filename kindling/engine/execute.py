@@ -98,7 +98,9 @@ def _execute(
 
     deadline = time.monotonic() + spec.timeout
     for attempt in range(1, START_ATTEMPTS + 1):
-        outcome = _attempt(spec, request, run_log, version, repo_dir, pool, key, cancel, local, deadline, attempt)
+        outcome = _attempt(
+            spec, request, run_log, version, repo_dir, pool, key, cancel, local, deadline, attempt
+        )
         if outcome is not None:
             return outcome
     raise AssertionError("unreachable: the last attempt always has an outcome")
@@ -122,7 +124,9 @@ def _attempt(spec, request, run_log, version, repo_dir, pool, key, cancel, local
         limits = f"{spec.timeout:g} s, {spec.memory_mb} MB of memory"
         run_log.engine("info", f"Limits: {limits}; {isolation}; {lease.describe()}")
         may_start_again = attempt < START_ATTEMPTS
-        outcome, event = _run_in_node(spec, request, run_log, version, lease, deadline, cancel, may_start_again)
+        outcome, event = _run_in_node(
+            spec, request, run_log, version, lease, deadline, cancel, may_start_again
+        )
         if event is not None:
             reusable = _may_serve_again(event)
             heap_mb = event.get("heapUsedMb")
@@ -219,7 +223,9 @@ def _run_in_node(
     if protocol_error is None and fatal is None and runner.ended_by == "exited":
         why = runner.died_starting()
         if why is not None and may_start_again and time.monotonic() < deadline:
-            run_log.engine("info", f"The Node.js process ended before it could take the run ({why}): starting another")
+            run_log.engine(
+                "info", f"The Node.js process ended before it could take the run ({why}): starting another"
+            )
             return None, None
     return _explain_end(spec, run_log, version, runner, fatal, protocol_error, stderr), None
 

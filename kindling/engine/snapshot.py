@@ -193,4 +193,3 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"Built the runner's startup snapshot for {memory_mb} MB: {blob}")
     return 0
-

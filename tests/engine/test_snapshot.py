@@ -15,7 +15,11 @@ from tests.engine.conftest import log_text
 def comparable(result):
     """The log without what differs from run to run: the run's id, durations."""
     return [
-        (line.source, line.level, re.sub(r"\d+ms\b", "<ms>", re.sub(r"test-[0-9a-f-]{36}", "<id>", line.message)))
+        (
+            line.source,
+            line.level,
+            re.sub(r"\d+ms\b", "<ms>", re.sub(r"test-[0-9a-f-]{36}", "<id>", line.message)),
+        )
         for line in result.log
     ]
 
@@ -31,7 +35,9 @@ def fresh_snapshot_state(monkeypatch):
 @pytest.fixture
 def no_background_builds(monkeypatch):
     wanted = []
-    monkeypatch.setattr(snapshot, "build_in_background", lambda node, memory_mb, flags: wanted.append(memory_mb))
+    monkeypatch.setattr(
+        snapshot, "build_in_background", lambda node, memory_mb, flags: wanted.append(memory_mb)
+    )
     return wanted
 
 
@@ -43,7 +49,10 @@ def test_make_setup_built_an_up_to_date_snapshot_that_runners_start_from():
 
 
 def test_a_job_runs_from_the_snapshot_exactly_as_from_worker_mjs(run_job, monkeypatch):
-    job = "fn(state => { console.log('hello', state.data.n); return { ...state, data: { n: state.data.n + 1 } }; });"
+    job = (
+        "fn(state => {\n  console.log('hello', state.data.n);\n"
+        "  return { ...state, data: { n: state.data.n + 1 } };\n});"
+    )
     from_snapshot = run_job(job, data={"n": 1}, configuration={"password": "s3cret-value"})
     monkeypatch.setenv("KINDLING_NO_RUNNER_SNAPSHOT", "1")
     from_worker = run_job(job, data={"n": 1}, configuration={"password": "s3cret-value"})
@@ -65,7 +74,8 @@ def test_a_run_from_the_snapshot_still_finds_the_intrinsics_frozen(run_job):
     result = run_job(
         "fn(state => {\n"
         "  const Host = fn.constructor('return this')();\n"
-        "  try { Host.Array.prototype.stash = 'secret'; } catch (e) { return { data: { refused: e.constructor.name } }; }\n"
+        "  try { Host.Array.prototype.stash = 'secret'; }\n"
+        "  catch (e) { return { data: { refused: e.constructor.name } }; }\n"
         "  return { data: { refused: false } };\n"
         "});"
     )
@@ -114,14 +124,19 @@ def test_a_snapshot_node_refuses_is_dropped_and_the_run_starts_without_it(
     assert "--snapshot-blob" not in node.runner_command(512)
 
 
-def test_a_snapshot_for_another_memory_limit_is_built_and_used(run_job, tmp_path, monkeypatch, fresh_snapshot_state):
+def test_a_snapshot_for_another_memory_limit_is_built_and_used(
+    run_job, tmp_path, monkeypatch, fresh_snapshot_state
+):
     monkeypatch.setattr(snapshot, "BUILD_DIR", tmp_path)
     flags = snapshot_flags(96)
 
     blob = snapshot.build(node_binary(), 96, flags)
 
     assert node.runner_command(96)[-3:] == ["--snapshot-blob", str(blob), str(WORKER)]
-    result = run_job("fn(state => ({ data: { heap: fn.constructor('return process')().memoryUsage().heapTotal > 0 } }));", memory_mb=96)
+    result = run_job(
+        "fn(state => ({ data: { heap: fn.constructor('return process')().memoryUsage().heapTotal > 0 } }));",
+        memory_mb=96,
+    )
     assert result.exit_code == ExitCode.SUCCESS
     assert result.final_state == {"data": {"heap": True}}
 
@@ -153,7 +168,9 @@ def test_a_process_whose_sandbox_loopback_failed_is_started_again(run_job, monke
     assert result.exit_code == ExitCode.SUCCESS
     assert result.final_state == {"data": {"ok": True}}
     assert len(started) == 2
-    assert "The Node.js process ended before it could take the run (bubblewrap could not set up" in log_text(result)
+    assert "The Node.js process ended before it could take the run (bubblewrap could not set up" in log_text(
+        result
+    )
 
 
 def test_a_warm_pools_new_process_whose_loopback_failed_is_started_again(pool, run_warm, monkeypatch):
