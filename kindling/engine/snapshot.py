@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,9 @@ def build(node: str, memory_mb: int, flags: list[str]) -> Path:
     BUILD_DIR.mkdir(exist_ok=True)
     expected = expected_manifest(node, flags)
     try:
+        # The builder writes the manifest itself, last: a build outlives the process that started it.
         done = subprocess.run(
-            [node, str(BUILDER), str(blob), *flags],
+            [node, str(BUILDER), str(blob), json.dumps(expected), *flags],
             cwd=RUNNER_DIR,
             capture_output=True,
             text=True,
@@ -145,12 +147,28 @@ def build(node: str, memory_mb: int, flags: list[str]) -> Path:
         raise RuntimeError(f"the snapshot build did not finish: {exc}") from exc
     if done.returncode != 0:
         raise RuntimeError((done.stderr or done.stdout).strip()[-2000:])
-    # Written last, and renamed into place: a manifest always describes a complete snapshot.
-    manifest = _manifest_path(blob)
-    partial = manifest.with_name(f"{manifest.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(expected, indent=2) + "\n")
-    partial.replace(manifest)
     return blob
+
+
+def _claim_build(blob: Path) -> bool:
+    """Whether this process may build `blob`: not while another process builds it (`kindling
+    execute`s one after the other, or several workers), unless that build is older than any build
+    takes (its process died)."""
+    mark = blob.with_name(blob.name + ".building")
+    try:
+        BUILD_DIR.mkdir(exist_ok=True)
+        os.close(os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - mark.stat().st_mtime < BUILD_TIMEOUT_SECONDS:
+                return False
+            mark.touch()
+            return True
+        except OSError:
+            return False
+    except OSError:
+        return False  # a runner folder this process cannot write: runners start without a snapshot
 
 
 def build_in_background(node: str, memory_mb: int, flags: list[str]) -> None:
@@ -160,6 +178,8 @@ def build_in_background(node: str, memory_mb: int, flags: list[str]) -> None:
         if memory_mb in _building:
             return
         _building.add(memory_mb)
+    if not _claim_build(blob_path(memory_mb)):
+        return  # _building keeps it: this process does not try again
 
     def run() -> None:
         try:

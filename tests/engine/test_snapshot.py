@@ -2,6 +2,7 @@
 one ends before it could take its run."""
 
 import json
+import os
 import re
 import time
 
@@ -209,3 +210,15 @@ def test_a_process_that_said_ready_is_never_started_again():
 
     assert runner.ready
     assert runner.died_starting() is None
+
+
+def test_only_one_process_builds_a_snapshot_until_its_build_is_older_than_any_build(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "BUILD_DIR", tmp_path)
+    blob = snapshot.blob_path(128)
+
+    assert snapshot._claim_build(blob)
+    assert not snapshot._claim_build(blob)
+    mark = blob.with_name(blob.name + ".building")
+    long_ago = time.time() - snapshot.BUILD_TIMEOUT_SECONDS - 1
+    os.utime(mark, (long_ago, long_ago))
+    assert snapshot._claim_build(blob)

@@ -1,5 +1,5 @@
 // Builds a V8 startup snapshot of the runner (docs/engine.md, "Start-up snapshot"):
-//   node build-snapshot.mjs <blob> <node flags...>
+//   node build-snapshot.mjs <blob> <manifest> <node flags...>
 // kindling/engine/snapshot.py runs it (`make setup` for the default memory limit, the engine for
 // another one) with the flags the runner is started with: V8 loads a snapshot only with the flags it
 // was built with, heap sizes included.
@@ -8,10 +8,12 @@
 //    require nothing but Node's own modules;
 // 2. `node <flags> --build-snapshot <bundle>` writes the blob, in an empty environment with pipes for
 //    stdio, as the runner is started (chalk and figures look at both when they load).
-// Both are written under temporary names and renamed, so a runner never sees half a build; snapshot.py
-// writes the manifest that says what the blob was built from once this has succeeded.
+// Both are written under temporary names and renamed, so a runner never sees half a build; then
+// `<manifest>` (JSON: what the blob is built from, snapshot.py's) is written to the blob's `.json`, last
+// (so that a build finishes even when the process that started it has ended, as `kindling execute`
+// does), and `<blob>.building` (snapshot.py's mark that a build is under way) is removed.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -63,14 +65,19 @@ async function build(blob, flags) {
   renameSync(partial, blob);
 }
 
-const [blob, ...flags] = process.argv.slice(2);
-if (!blob) {
-  console.error('usage: node build-snapshot.mjs <blob> <node flags...>');
+const [blob, manifest, ...flags] = process.argv.slice(2);
+if (!blob || !manifest) {
+  console.error('usage: node build-snapshot.mjs <blob> <manifest> <node flags...>');
   process.exit(2);
 }
 try {
   await build(blob, flags);
+  const described = blob.replace(/\.blob$/, '.json');
+  writeFileSync(`${described}.${process.pid}.tmp`, `${JSON.stringify(JSON.parse(manifest), null, 2)}\n`);
+  renameSync(`${described}.${process.pid}.tmp`, described);
 } catch (error) {
   console.error(error.message);
-  process.exit(1);
+  process.exitCode = 1;
+} finally {
+  rmSync(`${blob}.building`, { force: true });
 }
