@@ -222,3 +222,20 @@ def test_only_one_process_builds_a_snapshot_until_its_build_is_older_than_any_bu
     long_ago = time.time() - snapshot.BUILD_TIMEOUT_SECONDS - 1
     os.utime(mark, (long_ago, long_ago))
     assert snapshot._claim_build(blob)
+
+
+@pytest.mark.parametrize("from_snapshot", [True, False])
+def test_every_runner_tracks_the_modules_of_a_run_so_that_they_are_released(
+    run_job, monkeypatch, from_snapshot
+):
+    # instances.mjs's subclass of vm.SourceTextModule (test_instances.py: the heap does not grow).
+    if not from_snapshot:
+        monkeypatch.setenv("KINDLING_NO_RUNNER_SNAPSHOT", "1")
+    result = run_job(
+        "fn(state => {\n"
+        "  const vm = fn.constructor('return process')().getBuiltinModule('vm');\n"
+        "  return { data: { tracked: String(vm.SourceTextModule).includes('active?.made.push(this)') } };\n"
+        "});"
+    )
+
+    assert result.final_state == {"data": {"tracked": True}}

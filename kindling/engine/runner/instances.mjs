@@ -54,8 +54,15 @@ let active = null; // the RunModules of the run going on: its SourceTextModules 
 // handle V8 cannot see through. Dropping the module's internal fields once it is no longer used breaks
 // the cycle. (Node 22 collects such modules on its own.)
 // (Without --experimental-vm-modules there is nothing to patch, and main.mjs refuses to start.)
-// Called once by main(), when the process starts (never at import: see main.mjs).
+// Done when this module loads; in the runner's startup snapshot, where it loaded before the process
+// had vm.SourceTextModule, main() does it (trackModules) once the process has started.
+let tracking = false;
+
 export function trackModules() {
+  if (tracking || typeof vm.SourceTextModule !== 'function') {
+    return;
+  }
+  tracking = true;
   const NativeSourceTextModule = vm.SourceTextModule;
   vm.SourceTextModule = class SourceTextModule extends NativeSourceTextModule {
     constructor(source, options) {
@@ -68,6 +75,8 @@ export function trackModules() {
   };
   syncBuiltinESMExports(); // the runtime reads it from its `import * as vm from "vm"`
 }
+
+trackModules();
 
 function release(module) {
   for (const field of Object.getOwnPropertySymbols(module)) {
