@@ -26,7 +26,6 @@ so the load average is printed first and last. The local HTTP server runs in a p
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from kindling import engine  # noqa: E402
 from kindling.engine import sandbox  # noqa: E402
-from kindling.engine.node import node_binary  # noqa: E402
+from kindling.engine.node import RunnerProcess, node_binary  # noqa: E402
 
 COMMON = "@openfn/language-common@3.3.4"
 HTTP = "@openfn/language-http@7.2.10"
@@ -226,17 +225,34 @@ def network_cost(repo: Path, runs: int) -> dict:
     }
 
 
-def children_cpu_seconds() -> float:
-    """User and system CPU time of this process's children that ended, with their own descendants:
-    a cold run's whole tree (prlimit/bubblewrap, Node, slirp4netns, the `ip` calls)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class NodeCpu:
+    """The CPU time of each runner's Node.js process (all its threads) when it sends its result: a
+    one-shot process exits, or is killed, right after, and no parent of ours reaps it to count it."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self._events = RunnerProcess.events
+
+    def __enter__(self):
+        cpu, events = self, self._events
+
+        def counted(runner, *args, **kwargs):
+            for event in events(runner, *args, **kwargs):
+                if event["type"] == "result":
+                    cpu.seconds.append(sum(cpu_seconds(pid) for pid in runner.node_pids()))
+                yield event
+
+        RunnerProcess.events = counted
+        return self
+
+    def __exit__(self, *exc):
+        RunnerProcess.events = self._events
 
 
 def snapshot_cost(repo: Path, runs: int) -> dict:
     """Cold runs (a fresh Node process each, as `kindling execute` and a worker without a standby
     start one) from the runner's startup snapshot and without it (worker.mjs), alternating: the wall
-    time of each run and the CPU time of its whole process tree, which load distorts much less."""
+    time of each run and the CPU time of its Node.js process, which load distorts much less."""
     figures = {}
     for job, adaptor in (
         ("language-common fn(state => state)", COMMON),
@@ -251,15 +267,15 @@ def snapshot_cost(repo: Path, runs: int) -> dict:
             else:
                 os.environ[NO_SNAPSHOT_ENV] = "1"
             adaptor = row["adaptor"]
-            before = children_cpu_seconds()
-            row["wall"].append(
-                timed(
-                    lambda adaptor=adaptor: engine.execute(
-                        spec("fn(state => state);", adaptor), repo_dir=repo
+            with NodeCpu() as cpu:
+                row["wall"].append(
+                    timed(
+                        lambda adaptor=adaptor: engine.execute(
+                            spec("fn(state => state);", adaptor), repo_dir=repo
+                        )
                     )
                 )
-            )
-            row["cpu"].append(children_cpu_seconds() - before)
+            row["cpu"].append(sum(cpu.seconds))
     os.environ.pop(NO_SNAPSHOT_ENV, None)
     return {
         key: {
@@ -350,7 +366,7 @@ def main() -> None:
 def print_snapshot_cost(figures: dict, runs: int) -> None:
     print()
     print(f"Cold runs with and without the runner's startup snapshot, alternating ({runs} each):")
-    print("| job | started from | cold run, median (fastest) | CPU time of the process tree, median |")
+    print("| job | started from | cold run, median (fastest) | CPU time of Node.js, median |")
     print("| --- | --- | ---: | ---: |")
     for (job, label), row in figures.items():
         print(
