@@ -45,6 +45,7 @@ def no_background_builds(monkeypatch):
 def test_make_setup_built_an_up_to_date_snapshot_that_runners_start_from():
     command = node.runner_command(512)
 
+    assert "--snapshot-blob" in command, "no up-to-date snapshot: has the runner changed since `make setup`?"
     assert command[-3:] == ["--snapshot-blob", str(snapshot.blob_path(512)), str(WORKER)]
     assert command[1:-3] == snapshot_flags(512)
 
