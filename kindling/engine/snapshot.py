@@ -45,12 +45,14 @@ def _manifest_path(blob: Path) -> Path:
 
 
 def sources_digest() -> str:
-    """What the snapshot is made of: the runner's own modules and its dependencies' lock file."""
+    """What the snapshot is made of: the runner's own modules and its dependencies' lock file (not
+    hidden files: a test puts a script of its own beside the runner for a moment)."""
     digest = hashlib.sha256()
     names = sorted(
         path.name
         for path in RUNNER_DIR.iterdir()
-        if path.suffix in (".mjs", ".cjs") or path.name == "package-lock.json"
+        if not path.name.startswith(".")
+        and (path.suffix in (".mjs", ".cjs") or path.name == "package-lock.json")
     )
     for name in names:
         digest.update(name.encode() + b"\0" + (RUNNER_DIR / name).read_bytes() + b"\0")

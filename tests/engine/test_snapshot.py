@@ -240,3 +240,16 @@ def test_every_runner_tracks_the_modules_of_a_run_so_that_they_are_released(
     )
 
     assert result.final_state == {"data": {"tracked": True}}
+
+
+def test_a_hidden_script_beside_the_runner_does_not_make_the_snapshot_stale(tmp_path):
+    # test_instances.py puts one there for a moment; a worker's digest taken then would be wrong.
+    before = snapshot.sources_digest()
+    script = snapshot.RUNNER_DIR / f".test-snapshot-{tmp_path.name}.mjs"
+    script.write_text("export {};\n")
+    try:
+        during = snapshot.sources_digest()
+    finally:
+        script.unlink()
+
+    assert during == before
