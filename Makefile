@@ -25,6 +25,8 @@ $(RUNNER)/node_modules/.installed: $(RUNNER)/package.json $(RUNNER)/package-lock
 
 setup: $(BIN)/.installed node_modules/.installed $(RUNNER)/node_modules/.installed
 	@scripts/system-deps.sh bubblewrap slirp4netns iproute2
+	@# The runner's V8 startup snapshot (docs/engine.md): rebuilt only when the runner or Node changed.
+	$(BIN)/python -c 'import sys; from kindling.engine import snapshot; sys.exit(snapshot.main([]))'
 
 run: setup
 	$(BIN)/kindling migrate --noinput -v 0

@@ -39,12 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from kindling import engine  # noqa: E402
 from kindling.engine import sandbox  # noqa: E402
-from kindling.engine.node import node_binary  # noqa: E402
+from kindling.engine.node import RunnerProcess, node_binary  # noqa: E402
 
 COMMON = "@openfn/language-common@3.3.4"
 HTTP = "@openfn/language-http@7.2.10"
 COLD_RUNS = 5
 WARM_UP = 5
+NO_SNAPSHOT_ENV = "KINDLING_NO_RUNNER_SNAPSHOT"
 DEFAULT_POOL = {"size": 2, "max_runs": 200, "max_heap_mb": 256, "idle_seconds": 300}
 
 
@@ -224,6 +225,68 @@ def network_cost(repo: Path, runs: int) -> dict:
     }
 
 
+class NodeCpu:
+    """The CPU time of each runner's Node.js process (all its threads) when it sends its result: a
+    one-shot process exits, or is killed, right after, and no parent of ours reaps it to count it."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self._events = RunnerProcess.events
+
+    def __enter__(self):
+        cpu, events = self, self._events
+
+        def counted(runner, *args, **kwargs):
+            for event in events(runner, *args, **kwargs):
+                if event["type"] == "result":
+                    cpu.seconds.append(sum(cpu_seconds(pid) for pid in runner.node_pids()))
+                yield event
+
+        RunnerProcess.events = counted
+        return self
+
+    def __exit__(self, *exc):
+        RunnerProcess.events = self._events
+
+
+def snapshot_cost(repo: Path, runs: int) -> dict:
+    """Cold runs (a fresh Node process each, as `kindling execute` and a worker without a standby
+    start one) from the runner's startup snapshot and without it (worker.mjs), alternating: the wall
+    time of each run and the CPU time of its Node.js process, which load distorts much less."""
+    figures = {}
+    for job, adaptor in (
+        ("language-common fn(state => state)", COMMON),
+        ("language-http fn(state => state)", HTTP),
+    ):
+        for label in ("startup snapshot", "worker.mjs (no snapshot)"):
+            figures[(job, label)] = {"adaptor": adaptor, "wall": [], "cpu": []}
+    for _ in range(runs):
+        for (_job, label), row in figures.items():
+            if label == "startup snapshot":
+                os.environ.pop(NO_SNAPSHOT_ENV, None)
+            else:
+                os.environ[NO_SNAPSHOT_ENV] = "1"
+            adaptor = row["adaptor"]
+            with NodeCpu() as cpu:
+                row["wall"].append(
+                    timed(
+                        lambda adaptor=adaptor: engine.execute(
+                            spec("fn(state => state);", adaptor), repo_dir=repo
+                        )
+                    )
+                )
+            row["cpu"].append(sum(cpu.seconds))
+    os.environ.pop(NO_SNAPSHOT_ENV, None)
+    return {
+        key: {
+            "wall": statistics.median(row["wall"]),
+            "wall_min": min(row["wall"]),
+            "cpu": statistics.median(row["cpu"]),
+        }
+        for key, row in figures.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=500, help="warm runs per job (default 500)")
@@ -231,6 +294,11 @@ def main() -> None:
     parser.add_argument("--adaptor-dir", default=default_repo)
     parser.add_argument(
         "--network-only", action="store_true", help="only what the job's own network costs (quicker)"
+    )
+    parser.add_argument(
+        "--snapshot-only",
+        action="store_true",
+        help="only cold runs with the runner's startup snapshot and without it, alternating (--runs each)",
     )
     args = parser.parse_args()
     repo = Path(args.adaptor_dir)
@@ -255,6 +323,10 @@ def main() -> None:
         ("language-http fn(state => state)", "fn(state => state);", HTTP, None),
         ("language-http get() to a local server", "get('/ping');", HTTP, {"baseUrl": base}),
     ]
+    if args.snapshot_only:
+        server.kill()
+        print_snapshot_cost(snapshot_cost(repo, args.runs), args.runs)
+        return
     try:
         rows = [] if args.network_only else [measure(*job, repo=repo, runs=args.runs) for job in jobs]
         isolation = network_cost(repo, args.runs)
@@ -286,6 +358,20 @@ def main() -> None:
         print(
             f"| {label} | {row['cold'] * 1000:.0f} ms "
             f"| {row['median'] * 1000:.2f} ms | {row['p95'] * 1000:.2f} ms |"
+        )
+    load = os.getloadavg()
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f}")
+
+
+def print_snapshot_cost(figures: dict, runs: int) -> None:
+    print()
+    print(f"Cold runs with and without the runner's startup snapshot, alternating ({runs} each):")
+    print("| job | started from | cold run, median (fastest) | CPU time of Node.js, median |")
+    print("| --- | --- | ---: | ---: |")
+    for (job, label), row in figures.items():
+        print(
+            f"| {job} | {label} | {row['wall'] * 1000:.0f} ms ({row['wall_min'] * 1000:.0f} ms) "
+            f"| {row['cpu'] * 1000:.0f} ms |"
         )
     load = os.getloadavg()
     print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f}")

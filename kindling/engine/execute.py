@@ -30,6 +30,9 @@ ABORTED_NOTE = "Aborted: the run was cancelled while it ran; its Node.js process
 ABORTED_EARLY_NOTE = "Aborted: the run was cancelled before its Node.js process started"
 # Larger final states fail the run: they would be stored, shown and passed to the next run.
 MAX_FINAL_STATE_BYTES = 10 * 1024 * 1024
+# A process that ended before it could take the run (no job code ran in it) for a passing reason is
+# replaced: this many processes at most, within the run's timeout.
+START_ATTEMPTS = 3
 RUNNER_EXIT_CODES = {ExitCode.SUCCESS, ExitCode.FAILED, ExitCode.FAILED_TO_START, ExitCode.ENGINE_ERROR}
 
 
@@ -94,9 +97,21 @@ def _execute(
         return _fail(run_log, ExitCode.ABORTED, ABORTED_EARLY_NOTE, "", status="cancelled", version=version)
 
     deadline = time.monotonic() + spec.timeout
+    for attempt in range(1, START_ATTEMPTS + 1):
+        outcome = _attempt(
+            spec, request, run_log, version, repo_dir, pool, key, cancel, local, deadline, attempt
+        )
+        if outcome is not None:
+            return outcome
+    raise AssertionError("unreachable: the last attempt always has an outcome")
+
+
+def _attempt(spec, request, run_log, version, repo_dir, pool, key, cancel, local, deadline, attempt):
+    """One process for the run; None when it ended before it could take the run for a reason that
+    another process will not have (see RunnerProcess.died_starting), and another attempt may follow."""
     try:
         if pool:
-            lease = pool.acquire(key, spec.memory_mb, repo_dir, adaptor=f"{name}@{version}")
+            lease = pool.acquire(key, spec.memory_mb, repo_dir, adaptor=request["adaptor"])
         else:
             lease = Lease.fresh(spec.memory_mb, repo_dir, local=local)
     except (NodeMissing, SandboxError) as exc:
@@ -108,7 +123,10 @@ def _execute(
         isolation = "bubblewrap sandbox" if lease.runner.sandboxed else "no OS sandbox (bubblewrap missing)"
         limits = f"{spec.timeout:g} s, {spec.memory_mb} MB of memory"
         run_log.engine("info", f"Limits: {limits}; {isolation}; {lease.describe()}")
-        outcome, event = _run_in_node(spec, request, run_log, version, lease, deadline, cancel)
+        may_start_again = attempt < START_ATTEMPTS
+        outcome, event = _run_in_node(
+            spec, request, run_log, version, lease, deadline, cancel, may_start_again
+        )
         if event is not None:
             reusable = _may_serve_again(event)
             heap_mb = event.get("heapUsedMb")
@@ -165,9 +183,11 @@ def _run_in_node(
     lease: "Lease",
     deadline: float,
     cancel: threading.Event | None,
-) -> tuple[RunResult, dict | None]:
+    may_start_again: bool = False,
+) -> tuple[RunResult | None, dict | None]:
     """The run's result, and the runner's result event when there was one (never after a cancel:
-    without it the pool does not take the process back)."""
+    without it the pool does not take the process back). `may_start_again`: (None, None) when the
+    process ended before it said "ready" for a reason another process will not have."""
     result = fatal = protocol_error = None
     runner = lease.runner
     runner.begin_run()
@@ -200,6 +220,13 @@ def _run_in_node(
 
     if result is not None and protocol_error is None:
         return _finish_with_result(result, run_log, version), result
+    if protocol_error is None and fatal is None and runner.ended_by == "exited":
+        why = runner.died_starting()
+        if why is not None and may_start_again and time.monotonic() < deadline:
+            run_log.engine(
+                "info", f"The Node.js process ended before it could take the run ({why}): starting another"
+            )
+            return None, None
     return _explain_end(spec, run_log, version, runner, fatal, protocol_error, stderr), None
 
 

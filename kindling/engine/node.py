@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, snapshot
 
 RUNNER_DIR = Path(__file__).resolve().parent / "runner"
 WORKER = RUNNER_DIR / "worker.mjs"
@@ -60,18 +60,29 @@ def semi_space_mb(memory_mb: int) -> int:
     return max(1, min(16, memory_mb // 128))
 
 
-def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
-    flags = ["--experimental-vm-modules"] if vm_modules else []
+def snapshot_flags(memory_mb: int) -> list[str]:
+    """Node's flags for a runner with this memory limit, but for what it runs: the runner's startup
+    snapshot (snapshot.py) is built with exactly these, as V8 requires."""
     return [
-        node_binary(),
-        *flags,
+        "--experimental-vm-modules",
         f"--max-semi-space-size={semi_space_mb(memory_mb)}",
         # import.meta.resolve(specifier, parent): runner/instances.mjs resolves an adaptor's imports.
         "--experimental-import-meta-resolve",
         "--disable-warning=ExperimentalWarning",
         f"--max-old-space-size={memory_mb}",
-        str(WORKER),
     ]
+
+
+def runner_command(memory_mb: int, *, vm_modules: bool = True) -> list[str]:
+    """From the runner's startup snapshot when there is an up-to-date one, else from worker.mjs (whose
+    path is on both command lines: it is how a runner process is told from job code's processes)."""
+    flags = snapshot_flags(memory_mb)
+    if not vm_modules:
+        return [node_binary(), *flags[1:], str(WORKER)]
+    blob = snapshot.usable_blob(node_binary(), memory_mb, flags)
+    if blob is None:
+        return [node_binary(), *flags, str(WORKER)]
+    return [node_binary(), *flags, "--snapshot-blob", str(blob), str(WORKER)]
 
 
 def _rss_mb(pid: int) -> float:
@@ -109,6 +120,10 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
+def _line_with(text: str, part: str) -> str:
+    return next((line.strip() for line in text.splitlines() if part in line), "")
+
+
 class RunnerProcess:
     """Use as a context manager; `events()` yields the runner's events as dicts.
 
@@ -138,6 +153,7 @@ class RunnerProcess:
         self.network = sandbox.configured_network() if network is None else network
         self._sandbox: sandbox.Sandboxed | None = None
         self.ended_by: str | None = None
+        self.from_snapshot = False  # started from the runner's startup snapshot (snapshot.py)
         self.ready = False  # the runner said "ready": it started and can take requests
         self.peak_rss_mb = 0.0
         self._memory_checked_at = 0.0
@@ -153,6 +169,7 @@ class RunnerProcess:
         self._workdir = tempfile.TemporaryDirectory(prefix="kindling-run-")
         # The working directory is this process's own: the runner empties it after every run.
         command = [*runner_command(self.memory_mb, vm_modules=self.vm_modules), "--scratch-cwd"]
+        self.from_snapshot = "--snapshot-blob" in command
         popen = dict(
             cwd=self._workdir.name,
             env={},  # no platform secrets (DATABASE_URL, keys) within reach of job code
@@ -169,6 +186,8 @@ class RunnerProcess:
                 command += [f"--forward-host-port={port}" for port in self.network.host_ports]
             node_prefix = Path(command[0]).resolve().parent.parent
             readable = [node_prefix, RUNNER_DIR, *self.readable]
+            if self.from_snapshot:
+                readable.append(Path(command[command.index("--snapshot-blob") + 1]).parent)
             try:
                 self._sandbox = sandbox.spawn(
                     command,
@@ -229,6 +248,26 @@ class RunnerProcess:
     @property
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def died_starting(self) -> str | None:
+        """Why the process ended before it said "ready", when another process would not end so:
+        bubblewrap's loopback set-up losing a race in the kernel under load (after the process had
+        started: sandbox.spawn's own retry cannot see it), or Node refusing the startup snapshot
+        (then this worker starts runners without it). No job code ran in such a process."""
+        if self.ready or self.alive:
+            return None
+        stderr = self.stderr_text
+        if "loopback: Failed RTM_" in stderr:
+            return "bubblewrap could not set up the sandbox's loopback: " + _line_with(stderr, "RTM_")
+        # A snapshot of other V8 flags or another Node.js: "Failed to load the startup snapshot" (exit
+        # 14); one that is not a snapshot at all: Node's assertion in SnapshotData::FromBlob (abort);
+        # one that is gone: "Cannot open <blob>".
+        said = [_line_with(stderr, part) for part in ("startup snapshot", "SnapshotData", "Cannot open")]
+        if self.from_snapshot and any(said):
+            reason = next(line for line in said if line)
+            snapshot.refused(self.memory_mb, reason)
+            return "Node.js refused the runner's startup snapshot: " + reason
+        return None
 
     def begin_run(self) -> None:
         """Forget what an earlier run on this process left: its end reason and its stderr."""

@@ -281,6 +281,7 @@ class Pool:
                     # namespace set-up loses a kernel race now and then) is replaced on the next turn.
                     log.warning("a standby Node.js process did not start: %s", exc)
                     if runner is not None:
+                        runner.died_starting()  # notes a refused startup snapshot
                         runner.close()
                         runner = None
                 except Exception:

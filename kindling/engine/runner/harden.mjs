@@ -11,38 +11,45 @@
 // and refuses only an assignment to the shared prototype itself.
 import { Buffer } from 'node:buffer';
 
-const TypedArray = Object.getPrototypeOf(Uint8Array);
-const PROTOTYPES = [
-  Object.prototype,
-  Function.prototype,
-  Array.prototype,
-  Error.prototype,
-  TypeError.prototype,
-  RangeError.prototype,
-  SyntaxError.prototype,
-  ReferenceError.prototype,
-  EvalError.prototype,
-  URIError.prototype,
-  Promise.prototype,
-  String.prototype,
-  Number.prototype,
-  Boolean.prototype,
-  Symbol.prototype,
-  BigInt.prototype,
-  RegExp.prototype,
-  Date.prototype,
-  Map.prototype,
-  Set.prototype,
-  WeakMap.prototype,
-  WeakSet.prototype,
-  ArrayBuffer.prototype,
-  TypedArray.prototype,
-  Uint8Array.prototype,
-  Buffer.prototype,
-  Object.getPrototypeOf([][Symbol.iterator]()),
-  Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
-];
-const NAMESPACES = [Math, JSON, Reflect, Atomics, Intl, Buffer];
+// Listed when a process hardens itself, not at import: in the runner's startup snapshot, this
+// module's top level ran while the snapshot was built (and Atomics is not defined there).
+function sharedPrototypes() {
+  const TypedArray = Object.getPrototypeOf(Uint8Array);
+  return [
+    Object.prototype,
+    Function.prototype,
+    Array.prototype,
+    Error.prototype,
+    TypeError.prototype,
+    RangeError.prototype,
+    SyntaxError.prototype,
+    ReferenceError.prototype,
+    EvalError.prototype,
+    URIError.prototype,
+    Promise.prototype,
+    String.prototype,
+    Number.prototype,
+    Boolean.prototype,
+    Symbol.prototype,
+    BigInt.prototype,
+    RegExp.prototype,
+    Date.prototype,
+    Map.prototype,
+    Set.prototype,
+    WeakMap.prototype,
+    WeakSet.prototype,
+    ArrayBuffer.prototype,
+    TypedArray.prototype,
+    Uint8Array.prototype,
+    Buffer.prototype,
+    Object.getPrototypeOf([][Symbol.iterator]()),
+    Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+  ];
+}
+
+function sharedNamespaces() {
+  return [Math, JSON, Reflect, Atomics, Intl, Buffer];
+}
 // Own properties of these names are assigned to ordinary objects in everyday code.
 const OVERRIDABLE = new Set(['constructor', 'name', 'message', 'stack', 'toString', 'toLocaleString', 'valueOf', 'toJSON', 'then', 'catch', 'finally']);
 
@@ -68,14 +75,14 @@ function makeOverridable(prototype, key) {
 }
 
 export function hardenIntrinsics() {
-  for (const prototype of PROTOTYPES) {
+  for (const prototype of sharedPrototypes()) {
     const keys = prototype === Object.prototype ? Reflect.ownKeys(prototype) : [...OVERRIDABLE];
     for (const key of keys) {
       makeOverridable(prototype, key);
     }
     Object.freeze(prototype);
   }
-  for (const namespace of NAMESPACES) {
+  for (const namespace of sharedNamespaces()) {
     Object.freeze(namespace);
   }
 }

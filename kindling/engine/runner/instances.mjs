@@ -19,7 +19,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import * as runtime from '@openfn/runtime';
 import { ImportError, getModuleEntryPoint, registerEsmHook } from '@openfn/runtime';
+import { importModule, resolveSpecifier } from './imports.mjs';
 
 // OpenFn's runtime registers a module resolve hook in every process, for adaptors that import files
 // without their extension; Node runs such hooks in a thread of their own (~10 MB more per process, and
@@ -51,8 +53,16 @@ let active = null; // the RunModules of the run going on: its SourceTextModules 
 // code keeps alive, and the module in turn keeps its wrapper and context alive: a cycle through a
 // handle V8 cannot see through. Dropping the module's internal fields once it is no longer used breaks
 // the cycle. (Node 22 collects such modules on its own.)
-// (Without --experimental-vm-modules there is nothing to patch, and worker.mjs refuses to start.)
-if (typeof vm.SourceTextModule === 'function') {
+// (Without --experimental-vm-modules there is nothing to patch, and main.mjs refuses to start.)
+// Done when this module loads; in the runner's startup snapshot, where it loaded before the process
+// had vm.SourceTextModule, main() does it (trackModules) once the process has started.
+let tracking = false;
+
+export function trackModules() {
+  if (tracking || typeof vm.SourceTextModule !== 'function') {
+    return;
+  }
+  tracking = true;
   const NativeSourceTextModule = vm.SourceTextModule;
   vm.SourceTextModule = class SourceTextModule extends NativeSourceTextModule {
     constructor(source, options) {
@@ -65,6 +75,8 @@ if (typeof vm.SourceTextModule === 'function') {
   };
   syncBuiltinESMExports(); // the runtime reads it from its `import * as vm from "vm"`
 }
+
+trackModules();
 
 function release(module) {
   for (const field of Object.getOwnPropertySymbols(module)) {
@@ -131,7 +143,7 @@ class EntryFile {
   resolve(specifier) {
     let url = this.resolved.get(specifier);
     if (url === undefined) {
-      url = import.meta.resolve(specifier, this.url); // needs --experimental-import-meta-resolve
+      url = resolveSpecifier(specifier, this.url); // needs --experimental-import-meta-resolve
       this.resolved.set(specifier, url);
     }
     return url;
@@ -146,7 +158,7 @@ function dependency(url, again) {
   let module = dependencies.get(url);
   if (!module) {
     const retry = again && url.startsWith('file:');
-    module = import(retry ? `${url}${url.includes('?') ? '&' : '?'}esm-hook` : url).then(async (namespace) => {
+    module = importModule(retry ? `${url}${url.includes('?') ? '&' : '?'}esm-hook` : url).then(async (namespace) => {
       const names = Object.keys(namespace);
       const wrapped = new vm.SyntheticModule(names, function () {
         for (const name of names) {
@@ -225,7 +237,7 @@ export class RunModules {
     const file = entryFiles.get(path);
     if (!file) {
       const url = `${pathToFileURL(path).href}?cache=${this.cacheKey}`;
-      return withEsmHookIfNeeded((again) => import(again ? `${url}-esm-hook` : url));
+      return withEsmHookIfNeeded((again) => importModule(again ? `${url}-esm-hook` : url));
     }
     return withEsmHookIfNeeded((again) => this.#instantiate(file, again));
   }
@@ -242,7 +254,7 @@ export class RunModules {
       },
       importModuleDynamically: (specifier) => withEsmHookIfNeeded(async (again) => {
         const url = file.resolve(specifier);
-        return import(again && url.startsWith('file:') ? `${url}?esm-hook` : url);
+        return importModule(again && url.startsWith('file:') ? `${url}?esm-hook` : url);
       }),
     });
     await module.link((specifier) => dependency(file.resolve(specifier), again));
@@ -275,7 +287,7 @@ export class RunModules {
   async #load(specifier, options) {
     const { log } = options;
     if (specifier === '@openfn/runtime') {
-      return import(specifier);
+      return runtime; // the runner's own instance (in the snapshot, the one built into it)
     }
     if (specifier.startsWith('/') && specifier.endsWith('.js')) {
       return this.instance(specifier);
