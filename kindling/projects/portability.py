@@ -268,7 +268,9 @@ def read_reply_with_data(value, key: str) -> bool:
     # YAML's own true/false: "no" in quotes or 0 would silently mean something else.
     if not isinstance(value, bool):
         raise ProjectFileError(
-            key, f"must be true (the reply gives the run's data) or false (its status and exit code only), not {value!r}"
+            key,
+            "must be true (the reply gives the run's data) or false (its status and exit code only), "
+            f"not {value!r}",
         )
     return value
 

@@ -10,6 +10,9 @@ LOST_NOTE = "lost: the worker stopped renewing its lease"
 RUN_COMPLETE = "Run complete with status: "
 # Log lines per INSERT statement (6 parameters each: within every SQLite's limit of 999 and more).
 LOG_INSERT_ROWS = 150
+# PostgreSQL: record_end() NOTIFYs this channel with the run's id, delivered when the run's end commits;
+# requests waiting for runs to end listen there (runs/ends.py). Workers listen on another channel.
+RUN_ENDS_CHANNEL = "kindling_run_ends"
 
 
 class IllegalTransition(Exception):
@@ -171,11 +174,16 @@ class Run(models.Model):
             self._meta.get_field(name).get_db_prep_save(value, connection) for name, value in ending.items()
         ]
         # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
-        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s",
-                [*values, self.pk, self.Status.RUNNING],
+        update = f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s"
+        if connection.vendor == "postgresql":
+            # The same statement tells waiting requests which run ended (no round trip more in the
+            # worker's transaction), whether or not finish() wakes workers afterwards.
+            update = (
+                f"WITH ended AS ({update} RETURNING id) "
+                f"SELECT pg_notify('{RUN_ENDS_CHANNEL}', id::text) FROM ended"
             )
+        with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
+            cursor.execute(update, [*values, self.pk, self.Status.RUNNING])
             ended = cursor.rowcount == 1
             if ended:
                 JobState.settle(self, status)

@@ -28,7 +28,17 @@ DOUBLE = "fn(state => ({ ...state, data: { doubled: state.data.n * 2 } }));"
 def serve(shared_db):  # noqa: F811 - the imported fixture
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "kindling.cli", "serve", "--port", str(port), "--workers", "1", "--no-scheduler"],
+        [
+            sys.executable,
+            "-m",
+            "kindling.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-scheduler",
+        ],
         env={**shared_db, "PORT": str(port)},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -47,7 +47,9 @@ def run_job(job, data=None) -> Run:
 
 
 def test_only_code_that_names_collections_gets_the_collections_adaptor():
-    assert adaptors_beside("@openfn/language-http@7.2.10", "collections.get('a', 'b');") == [COLLECTIONS_ADAPTOR]
+    assert adaptors_beside("@openfn/language-http@7.2.10", "collections.get('a', 'b');") == [
+        COLLECTIONS_ADAPTOR
+    ]
     assert adaptors_beside("@openfn/language-http", "get('https://example.org');") == []
     assert adaptors_beside("@openfn/language-collections@0.8.0", "collections.get('a', 'b');") == []
 
@@ -93,7 +95,9 @@ def test_a_common_job_removes_and_counts_items(portal, project, alice):
         adaptor_version=COMMON[1],
         expression=(
             "collections.remove('numbers', 'n-0');\n"
-            "collections.each('numbers', 'n-*', (state, value) => { state.total = (state.total || 0) + value; });"
+            "collections.each('numbers', 'n-*', (state, value) => {\n"
+            "  state.total = (state.total || 0) + value;\n"
+            "});"
         ),
     )
     run = run_job(job)

@@ -60,8 +60,14 @@ def test_the_settings_survive_an_export_and_an_import(project, alice):
     make_job(project, "statuses-only", trigger=replying, reply_with_data=False, retry_attempts=2)
     make_job(project, "with-data", trigger=make_trigger(project, "quiet"))
     copy = import_project(export_project(project), "Copy", alice)
-    assert dict(copy.triggers.values_list("name", "reply")) == {"replying": "after_completion", "quiet": "accepted"}
-    assert dict(copy.jobs.values_list("name", "reply_with_data")) == {"statuses-only": False, "with-data": True}
+    assert dict(copy.triggers.values_list("name", "reply")) == {
+        "replying": "after_completion",
+        "quiet": "accepted",
+    }
+    assert dict(copy.jobs.values_list("name", "reply_with_data")) == {
+        "statuses-only": False,
+        "with-data": True,
+    }
     assert copy.jobs.get(name="statuses-only").retry_attempts == 2
     assert export_project(copy) == export_project(project)
 
@@ -85,7 +91,10 @@ def test_the_settings_survive_an_export_and_an_import(project, alice):
             "  triggers:\n    trigger-1:\n      wait: 30\n",
             r"kindling\.triggers\.trigger-1\.wait: unknown key",
         ),
-        ("  triggers:\n    trigger-1: after_completion\n", r"kindling\.triggers\.trigger-1: must be a mapping"),
+        (
+            "  triggers:\n    trigger-1: after_completion\n",
+            r"kindling\.triggers\.trigger-1: must be a mapping",
+        ),
         ("  triggers: [trigger-1]\n", r"kindling\.triggers: must be a mapping"),
         (
             "  jobs:\n    job-1:\n      reply_with_data: 'no'\n",
