@@ -4,9 +4,11 @@ A waiting request holds neither a thread nor a database connection: it awaits a 
 thread per process, with one connection of its own, notices the ends for all of them, and only while
 someone waits (it closes its connection and ends IDLE_SECONDS after the last one):
 
-- PostgreSQL: it LISTENs on the channel that Run.record_end() NOTIFYs with the run's id, delivered
-  when the end commits, so an end is seen within a millisecond or so of its commit, and only the end
-  of a run someone waits for makes it look (not every new run, nor other processes' runs);
+- PostgreSQL: it LISTENs on the channel that Run.record_end() NOTIFYs with the run's end, delivered
+  when the end commits, so an end is seen within a millisecond or so of its commit. The notification
+  carries what the answer needs (status, exit code, final state), so the waiter is answered without
+  reading the run back; only an end too large for a notification is looked up. Other runs' ends
+  (other processes' waiters) and new runs cost nothing;
 - SQLite: it reads `PRAGMA data_version` (the count of commits by other connections, microseconds a
   read) every COMMIT_CHECK_SECONDS, and looks at the runs when it moved;
 
@@ -15,6 +17,7 @@ notification. A look is one query for the waited runs that have ended.
 """
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -59,19 +62,20 @@ class EndListener:
         self._connection = None
         self._failed_at = -self.RETRY_SECONDS
 
-    def heard(self, seconds: float) -> set | None:
-        """The ids of the runs whose end was heard within `seconds` (empty: none), returning as soon
-        as one is; None when there is no listening here (not PostgreSQL, or the connection broke)."""
+    def heard(self, seconds: float) -> dict | None:
+        """The ends heard within `seconds`, returning as soon as one is: {run id: its end (status,
+        exit_code, final_state), or None when the notification only names the run}; empty when none
+        was; None when there is no listening here (not PostgreSQL, or the connection broke)."""
         connection = self._connect()
         if connection is None:
             return None
-        ended = set()
+        ended = {}
         try:
             for notify in connection.notifies(timeout=seconds, stop_after=1):
-                ended.add(_run_id(notify.payload))
+                ended.update(_end(notify.payload))
             if ended:
                 for notify in connection.notifies(timeout=0):  # ends committed together
-                    ended.add(_run_id(notify.payload))
+                    ended.update(_end(notify.payload))
         except Exception:
             log.warning("the run-ends connection broke; looking every %s s until it is back",
                         FALLBACK_SECONDS, exc_info=True)
@@ -109,11 +113,16 @@ class EndListener:
         return connection
 
 
-def _run_id(payload: str):
+def _end(payload: str) -> dict:
+    """{run id: end or None} from a notification of Run.record_end(); {} for anything else."""
     try:
-        return int(payload)
-    except ValueError:
-        return payload  # not ours: never a waited run
+        told = json.loads(payload)
+        run_id = int(told["id"])
+    except (ValueError, TypeError, KeyError):
+        return {}
+    if "status" not in told:
+        return {run_id: None}
+    return {run_id: {key: told.get(key) for key in ("status", "exit_code", "final_state")}}
 
 
 class RunEnds:
@@ -134,8 +143,10 @@ class RunEnds:
         with self._lock:
             for run_id in waiter.waiting:
                 self._by_run.setdefault(run_id, set()).add(waiter)
+            # Set before a new watcher starts (it clears the flag, then reads the runs under this
+            # lock), so that it does not take the flag for another waiter and look twice.
+            self._new.set()
             self._start()
-        self._new.set()
         try:
             return await asyncio.wait_for(waiter.future, seconds)
         except TimeoutError:
@@ -208,13 +219,16 @@ class RunEnds:
                         return
             return
         while not self._new.is_set() and time.monotonic() < deadline:
-            ended = self._listener.heard(NOTIFY_CHECK_SECONDS)
-            if ended is None:  # no listening (the connection broke): the fallback look
+            heard = self._listener.heard(NOTIFY_CHECK_SECONDS)
+            if heard is None:  # no listening (the connection broke): the fallback look
                 self._new.wait(NOTIFY_CHECK_SECONDS)
                 continue
+            self._deliver({run_id: end for run_id, end in heard.items() if end is not None})
             with self._lock:
-                if any(run_id in self._by_run for run_id in ended):
-                    return
+                if not self._by_run:
+                    return  # nobody waits any more
+                if any(end is None and run_id in self._by_run for run_id, end in heard.items()):
+                    return  # an end too large to be told: look it up
 
     def _close(self) -> None:
         self._listener.close()

@@ -10,9 +10,11 @@ LOST_NOTE = "lost: the worker stopped renewing its lease"
 RUN_COMPLETE = "Run complete with status: "
 # Log lines per INSERT statement (6 parameters each: within every SQLite's limit of 999 and more).
 LOG_INSERT_ROWS = 150
-# PostgreSQL: record_end() NOTIFYs this channel with the run's id, delivered when the run's end commits;
-# requests waiting for runs to end listen there (runs/ends.py). Workers listen on another channel.
+# PostgreSQL: record_end() NOTIFYs this channel with the run's end, delivered when it commits; requests
+# waiting for runs to end listen there (runs/ends.py). Workers listen on another channel.
 RUN_ENDS_CHANNEL = "kindling_run_ends"
+# A NOTIFY payload holds less than 8,000 bytes: a larger end is announced by its run id alone.
+RUN_END_PAYLOAD_BYTES = 7900
 
 
 class IllegalTransition(Exception):
@@ -176,11 +178,12 @@ class Run(models.Model):
         # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
         update = f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s"
         if connection.vendor == "postgresql":
-            # The same statement tells waiting requests which run ended (no round trip more in the
-            # worker's transaction), whether or not finish() wakes workers afterwards.
-            update = (
-                f"WITH ended AS ({update} RETURNING id) "
-                f"SELECT pg_notify('{RUN_ENDS_CHANNEL}', id::text) FROM ended"
+            # The same statement tells waiting requests that the run ended (no round trip more in the
+            # worker's transaction), whether or not finish() wakes workers afterwards, and with what
+            # they answer: {"id", "status", "exit_code", "final_state"}, so that they need not read
+            # the run back; {"id"} alone when that is too large for a notification (then they do).
+            update = RUN_END_NOTIFY.format(
+                update=update, channel=RUN_ENDS_CHANNEL, most=RUN_END_PAYLOAD_BYTES
             )
         with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
             cursor.execute(update, [*values, self.pk, self.Status.RUNNING])
@@ -368,6 +371,20 @@ class JobState(models.Model):
 
 
 # Written in SQL: the ORM has no upsert with a condition, nor window functions in a subquery's filter.
+# pg_column_size() first, so that a large final state is never turned into text for nothing.
+RUN_END_NOTIFY = """
+    WITH ended AS ({update} RETURNING id, status, exit_code, final_state),
+    told AS (
+        SELECT id, CASE WHEN final_state IS NULL OR pg_column_size(final_state) < {most}
+            THEN json_build_object('id', id, 'status', status, 'exit_code', exit_code,
+                                   'final_state', final_state)::text END AS body
+        FROM ended
+    )
+    SELECT pg_notify('{channel}', CASE WHEN octet_length(body) <= {most} THEN body
+                                      ELSE json_build_object('id', id)::text END)
+    FROM told
+"""
+
 JOB_STATE_SQL = {
     "open": """
         INSERT INTO {state} (message_id, job_id, project_id, received_at, state)
