@@ -14,7 +14,7 @@ in one transaction) and prints, over those requests, percentiles of:
 - on PostgreSQL, that time in two parts, split where a listener of this bench hears the end's
   NOTIFY (Run.record_end sends it with the run's id; it is delivered when the end commits):
   end committed after finished_at (the worker's own end-of-run transaction), and reply after the
-  commit (the web process hearing it, reading the run and answering);
+  commit (the web process hearing it and answering from the notification);
 - whole request: from sending the message to reading the answer (storing, claiming, executing,
   recording, noticing and answering).
 
@@ -60,7 +60,7 @@ class EndsHeard:
     def _listen(self) -> None:
         while not self._stop.is_set():
             for notify in self._connection.notifies(timeout=0.2):
-                self.at[int(notify.payload)] = datetime.now(UTC)
+                self.at[int(json.loads(notify.payload)["id"])] = datetime.now(UTC)
 
     def close(self) -> None:
         self._stop.set()
@@ -136,7 +136,7 @@ def main() -> None:
     print(f"reply after the run's end: {line(after_end)}")
     if committed:
         print(f"  end committed after finished_at (the worker's transaction): {line(committed)}")
-        print(f"  reply after the commit (hearing it, reading the run, answering): {line(after_commit)}")
+        print(f"  reply after the commit (hearing it and answering): {line(after_commit)}")
     print(f"whole request (store, run, reply): {line(whole)}")
 
 
