@@ -23,6 +23,9 @@ DIST_TAGS = ("latest", "next")
 NPM_TIMEOUT_SECONDS = 300
 # How long a "latest" lookup is trusted; a long-lived worker should still notice new releases.
 LATEST_TTL_SECONDS = 3600
+# Lightning gives a job whose code names `collections.` the collections adaptor beside its own, imported
+# by name (`collections`); the version is the one whose HTTP API kindling/collections/api.py serves.
+COLLECTIONS_ADAPTOR = "@openfn/language-collections@0.8.0"
 
 Note = Callable[[str, str], None]  # (level, message), for the run's log
 
@@ -75,6 +78,16 @@ def _read_repo_package(repo_dir: Path) -> dict:
 def package_dir(repo_dir: Path, name: str, version: str) -> Path:
     """Where an installed adaptor version lives: `node_modules/<name>_<version>/` (the npm alias)."""
     return Path(repo_dir) / "node_modules" / f"{name}_{version}"
+
+
+def adaptors_beside(adaptor: str, expression: str) -> list[str]:
+    """The adaptors a run loads beside its own: the collections adaptor when the job's code names
+    `collections.` (Lightning's rule) and its own adaptor is not that one already; else none."""
+    if "collections." not in (expression or ""):
+        return []
+    if parse_adaptor(adaptor)[0] == parse_adaptor(COLLECTIONS_ADAPTOR)[0]:
+        return []
+    return [COLLECTIONS_ADAPTOR]
 
 
 def version_key(version: str) -> tuple:

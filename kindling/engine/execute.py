@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .adaptors import AdaptorUnavailable, ensure_adaptor
+from .adaptors import AdaptorUnavailable, adaptors_beside, ensure_adaptor
 from .exit_codes import ExitCode
 from .node import NodeMissing, ProtocolError, RunnerProcess
 from .pool import Lease
@@ -78,6 +78,11 @@ def _execute(
 ) -> RunResult:
     try:
         name, version = ensure_adaptor(spec.adaptor, repo_dir, note=run_log.engine)
+        # Only a job whose code names one of them pays for loading the adaptors beside its own.
+        beside = [
+            "@".join(ensure_adaptor(other, repo_dir, note=run_log.engine))
+            for other in adaptors_beside(name, spec.expression)
+        ]
     except AdaptorUnavailable as exc:
         run_log.engine("error", str(exc))
         for reason in exc.details:
@@ -86,7 +91,7 @@ def _execute(
         return RunResult(int(ExitCode.FAILED_TO_START), None, run_log.lines, None)
 
     try:
-        request = json.loads(json.dumps(_run_request(spec, name, version, repo_dir)))
+        request = json.loads(json.dumps(_run_request(spec, name, version, repo_dir, beside)))
     except (TypeError, ValueError) as exc:
         run_log.engine("error", f"The initial state cannot be sent to the runner as JSON: {exc}")
         run_log.finish("crashed")
@@ -154,12 +159,13 @@ def _may_serve_again(event: dict) -> bool:
     return event.get("status") in ("success", "fail") or event.get("exitCode") == ExitCode.FAILED_TO_START
 
 
-def _run_request(spec: RunSpec, name: str, version: str, repo_dir: Path) -> dict:
+def _run_request(spec: RunSpec, name: str, version: str, repo_dir: Path, beside: list[str]) -> dict:
     return {
         "type": "run",
         "id": spec.run_id,
         "expression": spec.expression,
         "adaptor": f"{name}@{version}",
+        "beside": beside,
         "state": spec.state,
         "repo": str(repo_dir.resolve()),
         "consoleDisabled": spec.console_disabled,

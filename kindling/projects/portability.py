@@ -28,6 +28,8 @@ RETRY_KEYS = {
     "delay": "retry_delay",
     "max_delay": "retry_max_delay",
 }
+# kindling.triggers.<name>: what a trigger can say beyond v2 (its synchronous inbox reply).
+TRIGGER_OPTION_KEYS = {"reply"}
 ADAPTOR_RE = re.compile(r"^(?P<name>(@openfn/)?language-[a-z0-9-]+)(@(?P<version>[A-Za-z0-9.+-]+))?$")
 
 
@@ -148,6 +150,7 @@ def import_project(text: str, name: str, owner) -> Project:
     credentials = mapping(data.get("credentials"), "credentials")
     extra = mapping(data.get("kindling"), "kindling")
     job_options = mapping(extra.get("jobs"), "kindling.jobs")
+    trigger_replies = read_trigger_options(mapping(extra.get("triggers"), "kindling.triggers"), triggers)
 
     checked_jobs = {}
     for job_name, spec in jobs.items():
@@ -199,6 +202,7 @@ def import_project(text: str, name: str, owner) -> Project:
                 criteria=t.get("criteria"),
                 exclusion=t.get("exclusion"),
                 cron=t.get("cron", ""),
+                reply=trigger_replies.get(t_name, Trigger.Reply.ACCEPTED),
             )
             for t_name, t in triggers.items()
         }
@@ -219,6 +223,10 @@ def import_project(text: str, name: str, owner) -> Project:
                 archived=bool(options.get("archived", False)),
             )
             read_retries(made_jobs[job_name], options.get("retries"), f"kindling.jobs.{job_name}.retries")
+            if "reply_with_data" in options:
+                made_jobs[job_name].reply_with_data = read_reply_with_data(
+                    options["reply_with_data"], f"kindling.jobs.{job_name}.reply_with_data"
+                )
             made_jobs[job_name].save()
             # Its first version, by the importer (the one place jobs are saved, jobs/editing.py, says so).
             job_saved(made_jobs[job_name], owner)
@@ -227,6 +235,44 @@ def import_project(text: str, name: str, owner) -> Project:
                 made_triggers[t_name].upstream_job = made_jobs[t["upstream"]]
                 made_triggers[t_name].save(update_fields=["upstream_job"])
     return project
+
+
+def read_trigger_options(options: dict, triggers: dict[str, dict]) -> dict[str, str]:
+    """The `reply` of each trigger the kindling block names (docs/inbox-reply.md), or fail naming
+    the key: only a message trigger (criteria) answers an inbox request."""
+    replies = {}
+    for name, spec in options.items():
+        key = f"kindling.triggers.{name}"
+        spec = mapping(spec, key)
+        if name not in triggers:
+            raise ProjectFileError(key, f"names trigger {name!r}, which is not in triggers")
+        unknown = set(spec) - TRIGGER_OPTION_KEYS
+        if unknown:
+            raise ProjectFileError(f"{key}.{sorted(unknown)[0]}", "unknown key; use reply")
+        if "reply" not in spec:
+            continue
+        reply = spec["reply"]
+        if reply not in Trigger.Reply.values:
+            raise ProjectFileError(
+                f"{key}.reply", f"{reply!r} is not a reply; use {' or '.join(Trigger.Reply.values)}"
+            )
+        if reply != Trigger.Reply.ACCEPTED and triggers[name]["kind"] != Trigger.Kind.MESSAGE:
+            raise ProjectFileError(
+                f"{key}.reply", "only a message trigger (criteria) answers inbox requests after its runs"
+            )
+        replies[name] = reply
+    return replies
+
+
+def read_reply_with_data(value, key: str) -> bool:
+    # YAML's own true/false: "no" in quotes or 0 would silently mean something else.
+    if not isinstance(value, bool):
+        raise ProjectFileError(
+            key,
+            "must be true (the reply gives the run's data) or false (its status and exit code only), "
+            f"not {value!r}",
+        )
+    return value
 
 
 def read_retries(job: Job, retries, key: str) -> None:
@@ -284,7 +330,7 @@ def _unique(name: str, taken: set[str]) -> str:
 def export_project(project: Project) -> str:
     """The project as a v2 project.yaml; values of credentials are masked. Our `kindling:` block is there
     only when the project uses something v2 cannot say (a job off, private, console disabled, archived,
-    retried; a concurrency other than 1)."""
+    retried, replying with statuses only; a trigger replying after its runs; a concurrency other than 1)."""
     jobs = list(project.jobs.select_related("trigger", "credential").with_credential_access().order_by("id"))
     # The credentials shared with the project, and any a job still names after its owner revoked or
     # deleted it: the job keeps its reference and the file stays importable (a deleted one has no
@@ -314,13 +360,17 @@ def export_project(project: Project) -> str:
             ("private", job.private, False),
             ("console_disabled", job.console_disabled, False),
             ("archived", job.archived, False),
+            ("reply_with_data", job.reply_with_data, True),
         )
         options = {key: value for key, value, default in flags if value != default}
         if written_retries(job):
             options["retries"] = written_retries(job)
         if options:
             job_options[job.name] = options
+    trigger_options: dict = {}
     for trigger in project.triggers.select_related("upstream_job").order_by("id"):
+        if trigger.reply != Trigger.Reply.ACCEPTED:
+            trigger_options[trigger.name] = {"reply": trigger.reply}
         if trigger.kind == Trigger.Kind.MESSAGE:
             spec = {"criteria": _compact_json(trigger.criteria or {})}
             if trigger.exclusion:
@@ -339,6 +389,8 @@ def export_project(project: Project) -> str:
         extra["concurrency"] = project.concurrency
     if job_options:
         extra["jobs"] = job_options
+    if trigger_options:
+        extra["triggers"] = trigger_options
     if extra:
         out["kindling"] = extra
     notes = "".join(f"# {note}\n" for note in missing_credentials(jobs, credential_names))

@@ -28,7 +28,7 @@ from django.utils import timezone
 from kindling.jobs.models import Trigger
 from kindling.ops import metrics
 from kindling.runs import claim, queue
-from kindling.runs.models import JobState, LogLine, Run
+from kindling.runs.models import JobState, LogLine, Run, run_end_notify_sql
 from kindling.runs.models import _sql as job_state_sql
 
 SUCCESS, RUNNING = Run.Status.SUCCESS, Run.Status.RUNNING
@@ -118,7 +118,9 @@ def _postgresql(cursor, run, columns, end_params, lines_sql, line_params, listen
     if line_params:
         end += f", lines AS ({lines_sql})"
         params += [run.pk, *line_params, run.pk]
-    end += f" SELECT (SELECT count(*) FROM ended), ({listeners})"
+    # Requests waiting for the run hear of its end when it commits (runs/ends.py), as from record_end.
+    notify = run_end_notify_sql("ended")
+    end += f" SELECT (SELECT count(*) FROM ended), ({listeners}), (SELECT count(*) FROM ({notify}) told)"
     params += listener_params
     statements = [f"SELECT id FROM {tables['run']} WHERE id = %s FOR UPDATE", end]
     if take is not None:
@@ -127,7 +129,7 @@ def _postgresql(cursor, run, columns, end_params, lines_sql, line_params, listen
         params += [run.project_id, *take]
     cursor.execute(";\n".join(statements), params)
     cursor.nextset()
-    ended, listening = cursor.fetchone()
+    ended, listening, _told = cursor.fetchone()
     row = None
     if take is not None:
         cursor.nextset()

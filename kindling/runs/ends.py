@@ -4,8 +4,11 @@ A waiting request holds neither a thread nor a database connection: it awaits a 
 thread per process, with one connection of its own, notices the ends for all of them, and only while
 someone waits (it closes its connection and ends IDLE_SECONDS after the last one):
 
-- PostgreSQL: it LISTENs, as idle workers do (worker.WakeListener), on the channel that finish()
-  already NOTIFYs when a run ends, so an end is seen within a millisecond or so of its commit;
+- PostgreSQL: it LISTENs on the channel that Run.record_end() NOTIFYs with the run's end, delivered
+  when the end commits, so an end is seen within a millisecond or so of its commit. The notification
+  carries what the answer needs (status, exit code, final state), so the waiter is answered without
+  reading the run back; only an end too large for a notification is looked up. Other runs' ends
+  (other processes' waiters) and new runs cost nothing;
 - SQLite: it reads `PRAGMA data_version` (the count of commits by other connections, microseconds a
   read) every COMMIT_CHECK_SECONDS, and looks at the runs when it moved;
 
@@ -14,6 +17,7 @@ notification. A look is one query for the waited runs that have ended.
 """
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -21,8 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connections, router
 
-from kindling.runs.models import Run
-from kindling.runs.worker import WakeListener
+from kindling.runs.models import RUN_ENDS_CHANNEL, Run
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +52,86 @@ def ended_runs(run_ids) -> dict[int, dict]:
             for pk, status, exit_code, state in rows}
 
 
+class EndListener:
+    """A connection of its own that LISTENs for run ends (PostgreSQL only)."""
+
+    # After a broken connection, polling for this long before connecting again.
+    RETRY_SECONDS = 10.0
+
+    def __init__(self):
+        self._connection = None
+        self._failed_at = -self.RETRY_SECONDS
+
+    def heard(self, seconds: float) -> dict | None:
+        """The ends heard within `seconds`, returning as soon as one is: {run id: its end (status,
+        exit_code, final_state), or None when the notification only names the run}; empty when none
+        was; None when there is no listening here (not PostgreSQL, or the connection broke)."""
+        connection = self._connect()
+        if connection is None:
+            return None
+        ended = {}
+        try:
+            for notify in connection.notifies(timeout=seconds, stop_after=1):
+                ended.update(_end(notify.payload))
+            if ended:
+                for notify in connection.notifies(timeout=0):  # ends committed together
+                    ended.update(_end(notify.payload))
+        except Exception:
+            log.warning("the run-ends connection broke; looking every %s s until it is back",
+                        FALLBACK_SECONDS, exc_info=True)
+            self.close()
+            self._failed_at = time.monotonic()
+            return None
+        return ended
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:
+                pass
+            self._connection = None
+
+    def _connect(self):
+        if self._connection is not None:
+            return self._connection
+        django_connection = connections[router.db_for_read(Run)]
+        if django_connection.vendor != "postgresql":
+            return None
+        if time.monotonic() - self._failed_at < self.RETRY_SECONDS:
+            return None
+        try:
+            connection = django_connection.get_new_connection(django_connection.get_connection_params())
+            connection.autocommit = True
+            connection.execute(f"LISTEN {RUN_ENDS_CHANNEL}")
+        except Exception:
+            log.warning("cannot LISTEN for run ends; looking every %s s instead", FALLBACK_SECONDS,
+                        exc_info=True)
+            self._failed_at = time.monotonic()
+            return None
+        self._connection = connection
+        return connection
+
+
+def _end(payload: str) -> dict:
+    """{run id: end or None} from a notification of Run.record_end(); {} for anything else."""
+    try:
+        told = json.loads(payload)
+        run_id = int(told["id"])
+    except (ValueError, TypeError, KeyError):
+        return {}
+    if "status" not in told:
+        return {run_id: None}
+    return {run_id: {key: told.get(key) for key in ("status", "exit_code", "final_state")}}
+
+
 class RunEnds:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_run: dict[int, set[Waiter]] = {}
         self._new = threading.Event()  # a waiter came: look at once (its runs may have ended already)
         self._thread: threading.Thread | None = None
-        self._listener = WakeListener()
+        self._listener = EndListener()
 
     async def wait(self, run_ids: list[int], seconds: float) -> dict[int, dict] | None:
         """The end of each run (status, exit_code, final_state) once all have ended; None when
@@ -67,8 +143,10 @@ class RunEnds:
         with self._lock:
             for run_id in waiter.waiting:
                 self._by_run.setdefault(run_id, set()).add(waiter)
+            # Set before a new watcher starts (it clears the flag, then reads the runs under this
+            # lock), so that it does not take the flag for another waiter and look twice.
+            self._new.set()
             self._start()
-        self._new.set()
         try:
             return await asyncio.wait_for(waiter.future, seconds)
         except TimeoutError:
@@ -109,8 +187,8 @@ class RunEnds:
             try:
                 close_old_connections()
                 # LISTEN before looking: an end committed between the look and the LISTEN would
-                # otherwise wait for the fallback look.
-                self._listener.wait(0)
+                # otherwise wait for the fallback look. What it heard so far, the look answers.
+                self._listener.heard(0)
                 self._deliver(ended_runs(run_ids))
                 self._until_something_changed()
             except Exception:
@@ -141,11 +219,16 @@ class RunEnds:
                         return
             return
         while not self._new.is_set() and time.monotonic() < deadline:
-            woken = self._listener.wait(NOTIFY_CHECK_SECONDS)
-            if woken is None:  # no listening (the connection broke): the fallback look
+            heard = self._listener.heard(NOTIFY_CHECK_SECONDS)
+            if heard is None:  # no listening (the connection broke): the fallback look
                 self._new.wait(NOTIFY_CHECK_SECONDS)
-            elif woken:
-                return
+                continue
+            self._deliver({run_id: end for run_id, end in heard.items() if end is not None})
+            with self._lock:
+                if not self._by_run:
+                    return  # nobody waits any more
+                if any(end is None and run_id in self._by_run for run_id, end in heard.items()):
+                    return  # an end too large to be told: look it up
 
     def _close(self) -> None:
         self._listener.close()

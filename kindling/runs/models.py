@@ -10,6 +10,11 @@ LOST_NOTE = "lost: the worker stopped renewing its lease"
 RUN_COMPLETE = "Run complete with status: "
 # Log lines per INSERT statement (6 parameters each: within every SQLite's limit of 999 and more).
 LOG_INSERT_ROWS = 150
+# PostgreSQL: record_end() NOTIFYs this channel with the run's end, delivered when it commits; requests
+# waiting for runs to end listen there (runs/ends.py). Workers listen on another channel.
+RUN_ENDS_CHANNEL = "kindling_run_ends"
+# A NOTIFY payload holds less than 8,000 bytes: a larger end is announced by its run id alone.
+RUN_END_PAYLOAD_BYTES = 7900
 
 
 class IllegalTransition(Exception):
@@ -114,7 +119,7 @@ class Run(models.Model):
 
     @property
     def attempt_label(self) -> str:
-        """"attempt 2 of 4" for a run of a series that was (or will be) retried; "" otherwise."""
+        """ "attempt 2 of 4" for a run of a series that was (or will be) retried; "" otherwise."""
         return f"attempt {self.attempt} of {self.attempts}" if self.attempts > 1 else ""
 
     @property
@@ -171,11 +176,15 @@ class Run(models.Model):
             self._meta.get_field(name).get_db_prep_save(value, connection) for name, value in ending.items()
         ]
         # No savepoint: finish() calls this inside its own transaction, which fails as a whole.
+        update = f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s"
+        if connection.vendor == "postgresql":
+            # The same statement tells waiting requests that the run ended (no round trip more in the
+            # worker's transaction), whether or not finish() wakes workers afterwards, and with what
+            # they answer: {"id", "status", "exit_code", "final_state"}, so that they need not read
+            # the run back; {"id"} alone when that is too large for a notification (then they do).
+            update = RUN_END_NOTIFY.format(update=update)
         with transaction.atomic(using=connection.alias, savepoint=False), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Run._meta.db_table} SET {columns} WHERE id = %s AND status = %s",
-                [*values, self.pk, self.Status.RUNNING],
-            )
+            cursor.execute(update, [*values, self.pk, self.Status.RUNNING])
             ended = cursor.rowcount == 1
             if ended:
                 JobState.settle(self, status)
@@ -360,6 +369,28 @@ class JobState(models.Model):
 
 
 # Written in SQL: the ORM has no upsert with a condition, nor window functions in a subquery's filter.
+def run_end_notify_sql(ended: str) -> str:
+    """PostgreSQL: a SELECT that NOTIFYs RUN_ENDS_CHANNEL of each run in `ended` (a CTE of ended runs'
+    id, status, exit_code, final_state): {"id", "status", "exit_code", "final_state"}, or {"id"} alone
+    when that is too large for a notification. pg_column_size() first, so that a large final state is
+    never turned into text for nothing. Run.record_end and runs/cycle.py end runs with it."""
+    most = RUN_END_PAYLOAD_BYTES
+    return f"""
+    SELECT pg_notify('{RUN_ENDS_CHANNEL}', CASE WHEN octet_length(body) <= {most} THEN body
+                                              ELSE json_build_object('id', id)::text END)
+    FROM (
+        SELECT id, CASE WHEN final_state IS NULL OR pg_column_size(final_state) < {most}
+            THEN json_build_object('id', id, 'status', status, 'exit_code', exit_code,
+                                   'final_state', final_state)::text END AS body
+        FROM {ended}
+    ) told
+"""
+
+
+RUN_END_NOTIFY = "WITH ended AS ({update} RETURNING id, status, exit_code, final_state)" + run_end_notify_sql(
+    "ended"
+)
+
 JOB_STATE_SQL = {
     "open": """
         INSERT INTO {state} (message_id, job_id, project_id, received_at, state)

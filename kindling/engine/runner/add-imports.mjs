@@ -65,14 +65,21 @@ export function addRuntimeImport(program) {
 }
 
 // `adaptor` is { name, exports }: the name without version (the linker picks the version) and the
-// adaptor's real export names.
-export function addAdaptorImports(file, adaptor) {
+// adaptor's real export names. `beside` lists more adaptors of the same shape (the collections adaptor
+// beside a job's own, as Lightning adds it): their used exports are imported by name too, but only the
+// job's own adaptor is re-exported, so that the runtime still finds that one's `execute`. A name that
+// two adaptors export comes from the first that does, the job's own adaptor first.
+export function addAdaptorImports(file, adaptor, beside = []) {
   const program = file.program;
-  const exported = new Set(adaptor.exports);
-  const used = findUndeclaredNames(file).filter((name) => exported.has(name));
+  let undeclared = findUndeclaredNames(file);
   const header = [];
-  if (used.length) {
-    header.push(b.importDeclaration(used.map((name) => b.importSpecifier(b.identifier(name))), b.literal(adaptor.name)));
+  for (const each of [adaptor, ...beside]) {
+    const exported = new Set(each.exports);
+    const used = undeclared.filter((name) => exported.has(name));
+    if (used.length) {
+      header.push(b.importDeclaration(used.map((name) => b.importSpecifier(b.identifier(name))), b.literal(each.name)));
+      undeclared = undeclared.filter((name) => !exported.has(name));
+    }
   }
   if (!exportsAllFrom(program, adaptor.name)) {
     header.push(b.exportAllDeclaration(b.literal(adaptor.name), null));

@@ -11,9 +11,10 @@ import { ensureDefaultExport, moveTopLevelOperations } from './top-level-operati
 
 export { CompileError };
 
-// `adaptor`: { name, exports } or null (then nothing is imported).
+// `adaptor`: { name, exports } or null (then nothing is imported); `beside`: more adaptors whose
+// exports the job may use (add-imports.mjs).
 // Returns { code, sourceMap, operations }; sourceMap carries `operations` as the runtime expects.
-export function compile(source, { adaptor = null } = {}) {
+export function compile(source, { adaptor = null, beside = [] } = {}) {
   const file = parse(source);
   const program = file.program;
 
@@ -22,7 +23,7 @@ export function compile(source, { adaptor = null } = {}) {
   ensureDefaultExport(program);
   const operations = moveTopLevelOperations(program, deferred);
   if (adaptor) {
-    addAdaptorImports(file, adaptor);
+    addAdaptorImports(file, adaptor, beside);
   }
   if (deferred.size) {
     addRuntimeImport(program);

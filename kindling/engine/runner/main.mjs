@@ -6,8 +6,8 @@
 // the snapshot it ran when the snapshot was built.
 //
 // Requests:
-//   {"type": "run", "id", "expression", "adaptor": "<name>@<version>", "state", "repo",
-//    "consoleDisabled", "stateLimitMb"}
+//   {"type": "run", "id", "expression", "adaptor": "<name>@<version>", "beside": ["<name>@<version>"],
+//    "state", "repo", "consoleDisabled", "stateLimitMb"}
 //   {"type": "compile", "id", "expression", "adaptor"?, "repo"?, "exports"?}
 // Events:
 //   {"type": "ready", "versions"}                      once, when requests can be sent
@@ -122,13 +122,13 @@ async function loadAdaptor(specifier, repo) {
 const COMPILED_KEPT = 64;
 const compiled = new Map();
 
-function compileCached(expression, adaptor) {
-  const key = `${adaptor.name}@${adaptor.version}\n${expression}`;
+function compileCached(expression, adaptor, beside) {
+  const key = [adaptor, ...beside].map((each) => `${each.name}@${each.version}`).join(' ') + `\n${expression}`;
   let result = compiled.get(key);
   if (result) {
     compiled.delete(key); // re-inserted below: the Map's order is the order of use
   } else {
-    result = compile(expression, { adaptor });
+    result = compile(expression, { adaptor, beside });
   }
   compiled.set(key, result);
   if (compiled.size > COMPILED_KEPT) {
@@ -137,11 +137,11 @@ function compileCached(expression, adaptor) {
   return result;
 }
 
-function versionsBanner(adaptor) {
+function versionsBanner(adaptors) {
   const rows = [
     ['node.js', process.versions.node],
     ['@openfn/runtime', RUNTIME_VERSION],
-    [adaptor.name, adaptor.version],
+    ...adaptors.map((each) => [each.name, each.version]),
   ];
   return ['Versions:', ...rows.map(([what, version]) => `    ▸ ${what.padEnd(28)}${version}`)].join('\n');
 }
@@ -156,7 +156,8 @@ function describeCompileError(error, source) {
 }
 
 async function runJob(request) {
-  const { id, expression, adaptor: specifier, state, repo, consoleDisabled = false, stateLimitMb = 10 } = request;
+  const { id, expression, adaptor: specifier, beside: besideSpecifiers = [], state, repo } = request;
+  const { consoleDisabled = false, stateLimitMb = 10 } = request;
   const log = {
     // "Error reported by get() on line 3: HTTP 404 Not Found from GET <url>" (error-report.mjs).
     runtime: withErrorReports(createLogger(emitter('R/T', () => id), { minLevel: 'info' })),
@@ -198,17 +199,25 @@ async function runJob(request) {
   };
 
   let adaptor;
-  try {
-    adaptor = await loadAdaptor(specifier, repo);
-  } catch (e) {
-    log.engine.error(`Could not load the adaptor ${specifier}: ${e.message}`);
-    return await finish('crashed', EXIT.failedToStart, null);
+  const beside = [];
+  for (const each of [specifier, ...besideSpecifiers]) {
+    try {
+      const loaded = await loadAdaptor(each, repo);
+      if (adaptor === undefined) {
+        adaptor = loaded;
+      } else {
+        beside.push(loaded);
+      }
+    } catch (e) {
+      log.engine.error(`Could not load the adaptor ${each}: ${e.message}`);
+      return await finish('crashed', EXIT.failedToStart, adaptor?.version ?? null);
+    }
   }
-  log.versions.info(versionsBanner(adaptor));
+  log.versions.info(versionsBanner([adaptor, ...beside]));
 
   let compiled;
   try {
-    compiled = compileCached(expression, adaptor);
+    compiled = compileCached(expression, adaptor, beside);
   } catch (e) {
     if (!(e instanceof CompileError)) {
       throw e;
@@ -222,23 +231,31 @@ async function runJob(request) {
   // A job whose promise never settles leaves nothing in the event loop, and Node would quit with
   // "unsettled top-level await" (exit 13). Stay alive: the caller's timeout decides when to stop.
   const keepAlive = setInterval(() => {}, 60_000);
-  // The linker evaluates the adaptor afresh for this run, so no module state of an earlier run is
+  // The linker evaluates each adaptor afresh for this run, so no module state of an earlier run is
   // shared; the instance it gave this run must still look like the pristine one afterwards.
   checkAdaptor = async () => {
-    try {
-      const instance = await modules.given(adaptor.path);
-      if (instance === undefined) {
-        return null;
+    for (const each of [adaptor, ...beside]) {
+      try {
+        const instance = await modules.given(each.path);
+        if (instance !== undefined && describeExports(instance) !== each.pristine) {
+          return `the run added to the exports of ${each.name}`;
+        }
+      } catch (e) {
+        return `the adaptor ${each.name} could not be checked: ${e.message}`;
       }
-      return describeExports(instance) === adaptor.pristine ? null : "the run added to the adaptor's exports";
-    } catch (e) {
-      return `the adaptor could not be checked: ${e.message}`;
     }
+    return null;
   };
   const plan = {
     id,
     workflow: {
-      steps: [{ id: STEP_ID, expression: compiled.code, adaptors: [`${adaptor.name}@${adaptor.version}`], sourceMap: compiled.sourceMap }],
+      steps: [{
+        id: STEP_ID,
+        expression: compiled.code,
+        // The linker takes each adaptor's version from here.
+        adaptors: [adaptor, ...beside].map((each) => `${each.name}@${each.version}`),
+        sourceMap: compiled.sourceMap,
+      }],
     },
     options: {},
   };
