@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Path, Query, Schema
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from kindling.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -39,6 +39,12 @@ class Page(Schema):
     count: int = Field(ge=0, description="How many items match, on every page")
     limit: int = Field(ge=1, le=MAX_LIMIT)
     offset: int = Field(ge=0)
+
+
+def page_of(item: type[Schema], name: str) -> type[Page]:
+    """A Page whose items are declared (`JobPage = page_of(JobOut, "JobPage")`), so that the document
+    says what a list holds and the answer is checked against it."""
+    return create_model(name, __base__=Page, items=(list[item], ...))
 
 
 NUL = "nul_character"

@@ -114,7 +114,7 @@ class Run(models.Model):
 
     @property
     def attempt_label(self) -> str:
-        """"attempt 2 of 4" for a run of a series that was (or will be) retried; "" otherwise."""
+        """ "attempt 2 of 4" for a run of a series that was (or will be) retried; "" otherwise."""
         return f"attempt {self.attempt} of {self.attempts}" if self.attempts > 1 else ""
 
     @property
