@@ -110,6 +110,7 @@ def invalid(request, exc):
 def register_routers():
     from kindling.accounts.api import router as accounts_router
     from kindling.audit.api import router as audit_router
+    from kindling.collections.items_api import router as collections_router
     from kindling.credentials.api import router as credentials_router
     from kindling.exports.api import router as exports_router
     from kindling.inbox.api import router as inbox_router
@@ -133,6 +134,7 @@ def register_routers():
     api.add_router("/", ops_router)
     api.add_router("/", accounts_router)
     api.add_router("/", studio_router)
+    api.add_router("/", collections_router)
 
 
 register_routers()
