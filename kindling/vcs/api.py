@@ -5,7 +5,14 @@ from pydantic import ConfigDict, Field
 
 from kindling.projects.access import project_for
 from kindling.vcs import deploy
-from kindling.vcs.link import VcsError, link_repository, repository_of, repository_out, unlink_repository
+from kindling.vcs.link import (
+    VcsError,
+    link_repository,
+    new_secret,
+    repository_of,
+    repository_out,
+    unlink_repository,
+)
 
 router = Router(tags=["version control"])
 
@@ -89,3 +96,16 @@ def resend_commit(request, slug: str, payload: ResendIn):
     if delivery.error:
         return Status(502, {"error": delivery.error})
     return Status(200, deploy.delivery_out(delivery))
+
+
+@router.post(
+    "/projects/{slug}/version-control/secret",
+    response={200: dict, **ERRORS, 409: VcsErrorOut},
+    summary="A new webhook secret (the old one stops working): paste it into the repository's webhook",
+)
+def renew_secret(request, slug: str):
+    project = project_for(request.user, slug, "manage_vcs")
+    repo = repository_of(project)
+    if repo is None:
+        return Status(409, {"error": "This project is not linked to a repository."})
+    return Status(200, repository_out(new_secret(repo, request.user)))

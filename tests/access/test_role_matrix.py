@@ -64,6 +64,7 @@ ADMIN_OPERATIONS = {
     ("PUT", "/projects/{slug}/version-control"): "manage_vcs",
     ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
     ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
+    ("POST", "/projects/{slug}/version-control/secret"): "manage_vcs",
     ("PUT", "/projects/{slug}/library"): "edit_settings",
     ("PUT", "/projects/{slug}/support-access"): "manage_access",
 }
