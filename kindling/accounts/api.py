@@ -200,12 +200,12 @@ def change_password(request, payload: PasswordIn):
     data["new_password1"] = data["new_password2"] = payload.new_password
     form = PasswordChangeForm(request.user, data)
     if not form.is_valid():
-        problems = "; ".join(
-            f"{'old_password' if field == 'old_password' else 'new_password'}: {' '.join(messages)}"
+        # Django names the new password's problems after its second copy: the API has one field.
+        problems = {
+            "old_password" if field == "old_password" else "new_password": " ".join(messages)
             for field, messages in form.errors.items()
-            if field != "new_password2"
-        )
-        return Status(400, {"error": problems})
+        }
+        return Status(400, {"error": "; ".join(f"{field}: {text}" for field, text in problems.items())})
     form.save()
     return Status(204, None)
 
