@@ -54,6 +54,34 @@ class VersionsOut(Schema):
     published_error: str | None = Field(description="Why npm could not list them")
 
 
+class ParamOut(Schema):
+    name: str
+    type: str
+    optional: bool
+    description: str
+
+
+class ExampleOut(Schema):
+    caption: str
+    code: str
+    snippet: str
+
+
+class OperationDocOut(Schema):
+    name: str
+    origin: str = Field(description="The adaptor it comes from (language-common's are shared)")
+    description: str
+    params: list[ParamOut]
+    returns: str
+    examples: list[ExampleOut]
+
+
+class AdaptorDocsOut(Schema):
+    adaptor: str
+    version: str = Field(description="The installed version documented")
+    operations: list[OperationDocOut]
+
+
 class CronTimesOut(Schema):
     cron: str
     timezone: str = Field(description="The project's time zone, which its cron triggers fire by")
@@ -114,6 +142,26 @@ def adaptor_versions(
     return Status(
         200, {"adaptor": name, "installed": installed, "published": published, "published_error": problem}
     )
+
+
+@router.get(
+    "/adaptors/docs",
+    response={200: AdaptorDocsOut, **errors(400)},
+    summary="Every public operation of an installed adaptor version (Job Studio's documentation panel); "
+    "400 when that version is not installed",
+)
+def adaptor_operations(
+    request,
+    adaptor: str = Query(..., min_length=1, max_length=200),
+    version: str = Query("latest", max_length=50, description="An installed version, or latest"),
+):
+    try:
+        name = adaptor.strip()
+        exact = adaptor_docs.resolve_installed(settings.ADAPTOR_REPO_DIR, name, version.strip())
+        operations = adaptor_docs.operations(settings.ADAPTOR_REPO_DIR, name, exact)
+    except adaptor_docs.NotInstalled as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(200, {"adaptor": name, "version": exact, "operations": operations})
 
 
 @router.get(

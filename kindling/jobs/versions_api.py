@@ -3,11 +3,11 @@ file of the project's repository, the commits that touched it (kindling/vcs/hist
 version or reverting to a commit."""
 
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
 
 from kindling.jobs import editing, versions
 from kindling.jobs.api import job_out
 from kindling.jobs.models import Job
+from kindling.openapi import BodyIn, Id
 from kindling.patching import ErrorOut
 from kindling.runs.api import in_project
 from kindling.vcs.history import HistoryError, job_commits, revert_to_commit
@@ -22,10 +22,9 @@ class HistoryOut(Schema):
     commits_error: str | None = None
 
 
-class RevertIn(Schema):
+class RevertIn(BodyIn):
     """One of the two: a version of the job, or a commit of its file."""
 
-    model_config = ConfigDict(extra="forbid")
     version: int | None = None
     commit: str | None = None
 
@@ -46,7 +45,7 @@ def git_history(job: Job) -> dict:
     response={200: HistoryOut, 401: ErrorOut, 404: ErrorOut},
     summary="A job's history: its versions, newest first (each save of code, adaptor, trigger, credential)",
 )
-def job_history(request, job_id: int):
+def job_history(request, job_id: Id):
     job = in_project(Job, request.user, job_id, "view", "job")
     return {**versions.job_history(job), **git_history(job)}
 
@@ -66,7 +65,7 @@ def job_history(request, job_id: int):
     summary="Bring a job back to one of its versions (saved again as a new version), or its file to a commit "
     "(a new commit)",
 )
-def revert_job(request, job_id: int, payload: RevertIn):
+def revert_job(request, job_id: Id, payload: RevertIn):
     job = in_project(Job, request.user, job_id, "edit_job", "job")
     if (payload.version is None) == (payload.commit is None):
         return Status(400, {"error": 'Give either "version" (a version number) or "commit" (a SHA).'})

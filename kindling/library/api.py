@@ -4,11 +4,10 @@ from datetime import datetime
 
 from django.http import Http404
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
 
 from kindling.jobs.models import Job, JobOperation
 from kindling.library import catalogue
-from kindling.openapi import LIMIT, Id, Limit, Offset, page_of
+from kindling.openapi import LIMIT, BodyIn, Id, Limit, Offset, page_of
 from kindling.patching import ErrorOut
 from kindling.projects.access import project_for
 
@@ -29,8 +28,7 @@ class LibraryJobOut(Schema):
 LibraryPage = page_of(LibraryJobOut, "LibraryPage")
 
 
-class ContributionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class ContributionIn(BodyIn):
     contribute: bool
 
 

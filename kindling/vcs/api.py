@@ -1,8 +1,9 @@
 """REST API of version control: a project's repository (administrators) and resending a commit."""
 
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
+from kindling.openapi import BodyIn
 from kindling.projects.access import project_for
 from kindling.vcs import deploy
 from kindling.vcs.link import (
@@ -24,9 +25,7 @@ class VcsErrorOut(Schema):
 ERRORS = {400: VcsErrorOut, 401: VcsErrorOut, 403: VcsErrorOut, 404: VcsErrorOut, 422: VcsErrorOut}
 
 
-class RepositoryIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class RepositoryIn(BodyIn):
     repository: str = Field(
         description="owner/name on GitHub, an http(s) git URL, a local path or file:// URL"
     )
@@ -39,9 +38,7 @@ class RepositoryIn(Schema):
     )
 
 
-class ResendIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ResendIn(BodyIn):
     commit: str = Field(description="the SHA of a commit of the project's branch")
 
 

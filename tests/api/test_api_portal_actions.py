@@ -2,6 +2,7 @@
 Job Studio's helpers (check, adaptors, cron preview), collections, credential reveal, billing, the
 webhook secret and one Job Library job. Each calls what the portal calls; outsiders get 404."""
 
+import json
 import logging
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from kindling.library import catalogue
 from kindling.runs.models import Run
 from kindling.vcs.link import link_repository
 from tests.conftest import PASSWORD, make_credential, make_job, make_trigger
+from tests.credentials.conftest import install_fake_adaptor
 from tests.portal.conftest import make_run
 
 
@@ -124,6 +126,28 @@ def test_adaptor_versions_say_when_npm_cannot_list_them(call, bob, monkeypatch):
     assert response.status_code == 200
     body = response.json()
     assert body["published"] is None and "network unreachable" in body["published_error"]
+
+
+def test_adaptor_docs_list_an_installed_versions_operations(call, bob, tmp_path, settings):
+    settings.ADAPTOR_REPO_DIR = tmp_path
+    install_fake_adaptor(tmp_path, "@openfn/language-example", "1.2.0")
+    ast = {"operations": [{"name": "upsert", "docs": {"description": "Create or update", "tags": []}}]}
+    (tmp_path / "node_modules" / "@openfn/language-example_1.2.0" / "ast.json").write_text(json.dumps(ast))
+
+    response = call(bob, "GET", "/adaptors/docs", adaptor="@openfn/language-example")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["version"] == "1.2.0"
+    assert [(op["name"], op["description"]) for op in body["operations"]] == [("upsert", "Create or update")]
+
+
+def test_adaptor_docs_of_a_version_not_installed_is_a_400(call, bob, tmp_path, settings):
+    settings.ADAPTOR_REPO_DIR = tmp_path
+
+    response = call(bob, "GET", "/adaptors/docs", adaptor="@openfn/language-http", version="7.2.10")
+
+    assert response.status_code == 400 and "not installed" in response.json()["error"]
 
 
 def test_collections_items_and_deletion(call, project, bob):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kindling.accounts.models import ApiToken
+from kindling.collections.store import create_collection, upsert
 from kindling.exports.models import Export
 from kindling.inbox.auth_methods import add_method
 from kindling.projects.members import add_member
@@ -51,7 +52,14 @@ def seed_project() -> tuple[str, dict]:
     credential = make_credential(alice, projects=[project])
     method = add_method(project, alice, "api_key", "contract").method
     export = Export.objects.create(project=project, requester=alice, kind="runs")
-    _token, secret = ApiToken.create(alice, "schemathesis")
+    collection = create_collection(project, "contract")
+    upsert(collection, [{"key": "k", "value": "1"}])
+    # A token the coverage and fuzzing phases may revoke (DELETE /account/tokens/{token_id})...
+    spare, _secret = ApiToken.create(alice, "spare")
+    token, secret = ApiToken.create(alice, "schemathesis")
+    # ...and theirs out of reach of the small ids the stateful phase tries: revoking it would answer 401
+    # to everything after.
+    ApiToken.objects.filter(pk=token.pk).update(id=1_987_654_321)
     ids = {
         "slug": project.slug,
         "job_id": job.pk,
@@ -62,6 +70,9 @@ def seed_project() -> tuple[str, dict]:
         "user_id": bob.pk,
         "method_id": method.pk,
         "export_id": export.pk,
+        "collection_id": collection.pk,
+        "item_id": collection.items.get().pk,
+        "token_id": spare.pk,
     }
     return secret, ids
 
