@@ -3,9 +3,10 @@ file of the project's repository, the commits that touched it (kindling/vcs/hist
 version or reverting to a commit."""
 
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from kindling.jobs import editing, versions
-from kindling.jobs.api import job_out
+from kindling.jobs.api import JobOut, job_out
 from kindling.jobs.models import Job
 from kindling.openapi import BodyIn, Id
 from kindling.patching import ErrorOut
@@ -20,6 +21,14 @@ class HistoryOut(Schema):
     versions: list[dict]
     commits: list[dict]
     commits_error: str | None = None
+
+
+class RevertedOut(Schema):
+    job: JobOut
+    commit: str | None = Field(None, description="Reverting to a commit: its SHA")
+    version: int | None = Field(None, description="Restoring a version: the new version's number")
+    restored_from: int | None = Field(None, description="The version restored")
+    notes: list[str] | None = Field(None, description="What could not be restored as it was")
 
 
 class RevertIn(BodyIn):
@@ -53,7 +62,7 @@ def job_history(request, job_id: Id):
 @router.post(
     "/jobs/{job_id}/revert",
     response={
-        200: dict,
+        200: RevertedOut,
         400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
@@ -62,6 +71,7 @@ def job_history(request, job_id: Id):
         422: ErrorOut,
         502: ErrorOut,
     },
+    exclude_unset=True,
     summary="Bring a job back to one of its versions (saved again as a new version), or its file to a commit "
     "(a new commit)",
 )

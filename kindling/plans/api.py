@@ -5,7 +5,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from kindling.lib.paging import page
-from kindling.openapi import LIMIT, BodyIn, Limit, Offset, Page, errors, page_of
+from kindling.openapi import LIMIT, BodyIn, Limit, Offset, errors, page_of
 from kindling.plans import billing
 from kindling.plans.changes import PlanChangeError, change_plan, find_plan
 from kindling.plans.limits import plan_of
@@ -65,7 +65,16 @@ class CardIn(BodyIn):
     setup_intent: str = Field(description="The id (seti_...) of the SetupIntent Stripe.js confirmed")
 
 
+class CycleOut(Schema):
+    start: date
+    end: date = Field(description="Its last day")
+    runs: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+    current: bool
+
+
 PlanPage = page_of(PlanOut, "PlanPage")
+CyclePage = page_of(CycleOut, "CyclePage")
 
 
 def plan_out(plan: Plan | None) -> dict | None:
@@ -113,7 +122,7 @@ def put_plan(request, slug: str, payload: PlanChange):
 
 @router.get(
     "/projects/{slug}/plan/history",
-    response=Page,
+    response=CyclePage,
     summary="Runs and rejected runs of each billing cycle, newest first (the Plan & Usage history page)",
 )
 def plan_history(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
