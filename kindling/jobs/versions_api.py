@@ -2,6 +2,8 @@
 file of the project's repository, the commits that touched it (kindling/vcs/history.py); restoring a
 version or reverting to a commit."""
 
+from datetime import datetime
+
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -17,10 +19,32 @@ from kindling.vcs.link import repository_of
 router = Router(tags=["jobs"])
 
 
+class VersionOut(Schema):
+    version: int = Field(ge=1)
+    created_at: datetime
+    author: str | None = Field(description="Its author's name or email; null: Kindling (an import, a deploy)")
+    author_email: str | None
+    changed: list[str] = Field(description="What this save changed from the version before")
+    restored_from: int | None
+    expression: str
+    adaptor: str
+    adaptor_version: str
+    trigger: str | None
+    credential: str | None
+
+
+class CommitOut(Schema):
+    sha: str
+    date: str = Field(description="ISO 8601, as git gives it")
+    author: str
+    email: str
+    message: str
+
+
 class HistoryOut(Schema):
-    versions: list[dict]
-    commits: list[dict]
-    commits_error: str | None = None
+    versions: list[VersionOut]
+    commits: list[CommitOut] = Field(description="A job linked to a file: the commits that touched it")
+    commits_error: str | None = Field(None, description="Why the commits could not be read")
 
 
 class RevertedOut(Schema):
@@ -52,6 +76,7 @@ def git_history(job: Job) -> dict:
 @router.get(
     "/jobs/{job_id}/history",
     response={200: HistoryOut, 401: ErrorOut, 404: ErrorOut},
+    exclude_unset=True,
     summary="A job's history: its versions, newest first (each save of code, adaptor, trigger, credential)",
 )
 def job_history(request, job_id: Id):
