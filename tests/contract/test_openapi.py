@@ -170,14 +170,6 @@ def with_seeded_ids(ids: dict[str, int], tmp_path: Path) -> Path:
     return config
 
 
-def stateful_config(tmp_path: Path) -> Path:
-    """The configuration as it is (no seeded ids), in the folder the reports go to."""
-    config = tmp_path / "stateful" / "schemathesis.toml"
-    config.parent.mkdir()
-    config.write_text(CONFIG.read_text())
-    return config
-
-
 def test_every_operation_answers_as_its_document_says(served_api, tmp_path):
     base, token, ids = served_api
     seeded = with_seeded_ids(ids, tmp_path)
@@ -191,12 +183,12 @@ def test_every_operation_answers_as_its_document_says(served_api, tmp_path):
         },
         # The stateful phase: create -> get -> patch -> delete along the document's links, from nothing
         # but the token.
-        "stateful": schemathesis(base, token, "stateful", stateful_config(tmp_path)),
+        "stateful": schemathesis(base, token, "stateful", CONFIG),
     }
     try:
         reports = {what: finished(run, what) for what, run in runs.items()}
     finally:
-        for process, _report in runs.values():
-            if process.poll() is None:
-                process.kill()
+        for run in runs.values():
+            if run.poll() is None:
+                run.kill()
     assert all("Seed: 21" in report for report in reports.values())
