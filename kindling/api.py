@@ -47,7 +47,7 @@ api = KindlingAPI(
     title="Kindling API",
     version="1",
     description="Send a personal API token (Account settings) as `Authorization: Bearer <token>`. "
-    "Errors are `{\"error\": \"...\"}`; lists are pages of `items` with `count`, `limit` and `offset`.",
+    'Errors are `{"error": "..."}`; lists are pages of `items` with `count`, `limit` and `offset`.',
     urls_namespace="api",
     auth=TokenAuth(),
     docs=ApiReference(),
@@ -108,12 +108,15 @@ def invalid(request, exc):
 
 
 def register_routers():
+    from kindling.accounts.api import router as accounts_router
     from kindling.audit.api import router as audit_router
+    from kindling.collections.items_api import router as collections_router
     from kindling.credentials.api import router as credentials_router
     from kindling.exports.api import router as exports_router
     from kindling.inbox.api import router as inbox_router
     from kindling.inbox.auth_api import router as inbox_auth_router
     from kindling.jobs.api import router as jobs_router
+    from kindling.jobs.studio_api import router as studio_router
     from kindling.jobs.versions_api import router as versions_router
     from kindling.library.api import router as library_router
     from kindling.ops.api import router as ops_router
@@ -129,6 +132,9 @@ def register_routers():
     for router in (*routers, *later, versions_router, library_router):
         api.add_router("/", router)
     api.add_router("/", ops_router)
+    api.add_router("/", accounts_router)
+    api.add_router("/", studio_router)
+    api.add_router("/", collections_router)
 
 
 register_routers()

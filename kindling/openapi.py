@@ -8,11 +8,20 @@ endpoint declares the others it answers itself with `errors(...)`: 403 (its role
 every member's), 400 (a domain rule), 409 (a state conflict).
 """
 
+import types
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from ninja import Path, Query, Schema
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from kindling.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -41,6 +50,12 @@ class Page(Schema):
     offset: int = Field(ge=0)
 
 
+def page_of(item: type[Schema], name: str) -> type[Page]:
+    """A Page whose items are declared (`JobPage = page_of(JobOut, "JobPage")`), so that the document
+    says what a list holds and the answer is checked against it."""
+    return create_model(name, __base__=Page, items=(list[item], ...))
+
+
 NUL = "nul_character"
 
 
@@ -56,12 +71,41 @@ def _find_nul(value, where: str) -> str | None:
     return next((found for path, item in items if (found := _find_nul(item, path))), None)
 
 
+def _scalar_types(annotation) -> set:
+    """The types a field's annotation allows, unwrapping Annotated, Optional and unions."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_types(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return set().union(*(_scalar_types(arg) for arg in get_args(annotation)))
+    return {annotation}
+
+
+# What lax mode would convert and the document's type refuses: JSON Schema counts 2.0 as an integer,
+# so a float stays pydantic's to judge.
+REFUSED = {bool: ((int, float, str), "a JSON boolean (true or false)"), int: ((bool, str), "a JSON integer")}
+
+
 class BodyIn(Schema):
     """A request body: a field the endpoint does not know is refused (400, naming it) rather than
     ignored, so that a typo never looks like a successful change; the document says
     `additionalProperties: false`."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_scalar(cls, value, info: ValidationInfo):
+        # Pydantic's lax mode takes 0 or "yes" for a boolean and "5" or 5.0 for an integer; the document
+        # says `type: boolean` and `type: integer`, so a client sending those has made a mistake (422).
+        allowed = _scalar_types(cls.model_fields[info.field_name].annotation) - {type(None)}
+        if value is None or len(allowed) != 1:
+            return value
+        (kind,) = allowed
+        refused, expected = REFUSED.get(kind, ((), ""))
+        if isinstance(value, refused) and not (kind is bool and type(value) is bool):
+            raise PydanticCustomError("strict_type", "Input should be {expected}", {"expected": expected})
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -25,8 +25,12 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--host", default=os.environ.get("KINDLING_HOST", "127.0.0.1"))
     parse.add_argument("--port", type=int, default=env.port())
     parse.add_argument("--workers", type=int, default=1, help="number of worker processes (default 1)")
-    parse.add_argument("--slots", type=int, default=env.worker_slots(),
-                       help="runs each worker process executes at once (default %(default)s)")
+    parse.add_argument(
+        "--slots",
+        type=int,
+        default=env.worker_slots(),
+        help="runs each worker process executes at once (default %(default)s)",
+    )
     parse.add_argument("--no-scheduler", action="store_true", help="run no scheduler (cron, janitor)")
     return parse
 
@@ -34,8 +38,22 @@ def parser() -> argparse.ArgumentParser:
 def commands(args: argparse.Namespace) -> list[list[str]]:
     python = sys.executable
     kindling = [python, "-m", "kindling.cli"]
-    started = [[python, "-m", "uvicorn", "kindling.asgi:application", "--host", args.host,
-                "--port", str(args.port), "--no-access-log", "--lifespan", "off", *log_config()]]
+    started = [
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "kindling.asgi:application",
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            *log_config(),
+        ]
+    ]
     for n in range(args.workers):
         scheduler = ["--scheduler"] if n == 0 and not args.no_scheduler else []
         started.append([*kindling, "worker", "--slots", str(args.slots), *scheduler])

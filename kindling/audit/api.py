@@ -1,12 +1,30 @@
-from ninja import Router, Status
+from datetime import datetime
+from typing import Any
+
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from kindling.audit.filters import AuditFilters
 from kindling.audit.log import label_of
 from kindling.lib.paging import page
-from kindling.openapi import LIMIT, Limit, Offset, Page, errors
+from kindling.openapi import LIMIT, Limit, Offset, errors, page_of
 from kindling.projects.access import project_for
 
 router = Router(tags=["audit"])
+
+
+class EventOut(Schema):
+    id: int
+    at: datetime
+    actor: str | None = Field(description="The email of who did it; null: Kindling itself")
+    via_support: bool
+    action: str
+    label: str
+    target: str
+    details: Any
+
+
+EventPage = page_of(EventOut, "AuditEventPage")
 
 
 def event_out(event) -> dict:
@@ -25,7 +43,7 @@ def event_out(event) -> dict:
 @router.get(
     "/projects/{slug}/audit",
     summary="The project's audit log, newest first (administrators); filter by action, actor, since, until",
-    response={200: Page, **errors(400, 403)},
+    response={200: EventPage, **errors(400, 403)},
 )
 def list_audit(
     request,

@@ -3,15 +3,17 @@ means "unchanged". Only the owner reads the body; members of a project it is sha
 fields are set; anyone else gets 404.
 """
 
+from datetime import datetime
 from typing import Any
 
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from kindling.credentials import schemas
 from kindling.credentials.access import credential_for
 from kindling.credentials.editing import NAME_MAX, create_credential, delete_credential, update_credential
 from kindling.credentials.models import Credential
+from kindling.credentials.reveal import reveal_body
 from kindling.credentials.sharing import CredentialError, projects_by_slug, set_projects
 from kindling.credentials.transfer import transfer
 from kindling.lib.paging import page
@@ -23,11 +25,11 @@ from kindling.openapi import (
     Limit,
     Offset,
     Optional,
-    Page,
     email_format,
     errors,
     links,
     operation_id,
+    page_of,
 )
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for, projects_of
@@ -57,6 +59,57 @@ class ProjectsIn(BodyIn):
 class TransferIn(BodyIn):
     email: str = Field(json_schema_extra=email_format)
     user_number: BodyId
+
+
+class OwnerOut(Schema):
+    email: str = Field(json_schema_extra=email_format)
+    name: str
+
+
+class CredentialOut(Schema):
+    id: int
+    name: str
+    type: str = Field(description='"raw" or the adaptor whose configuration schema it follows')
+    owner: OwnerOut
+    fields_set: list[str] = Field(description="The fields that hold a value")
+    readable: bool = Field(description="false: no configured key decrypts its body")
+    created_at: datetime
+    updated_at: datetime
+    body: dict[str, Any] | None = Field(
+        None,
+        description="Its owner only (absent for other members): the values, each secret set as ******; "
+        "null when unreadable",
+    )
+    projects: list[str] = Field(
+        description="The slugs of the projects it is shared with (to a member: only their own projects)"
+    )
+
+
+class TransferredOut(Schema):
+    id: int
+    name: str
+    owner: dict[str, str] = Field(description="The new owner's email")
+
+
+class TypeOut(Schema):
+    type: str
+    label: str
+    adaptor_version: str | None
+    schema_: dict[str, Any] | None = Field(alias="schema", description="The adaptor's configuration schema")
+
+
+class RevealIn(BodyIn):
+    password: str = Field(description="Your password, typed again")
+
+
+class RevealedOut(Schema):
+    id: int
+    name: str
+    body: dict[str, Any] = Field(description="Every stored value, in clear")
+
+
+CredentialPage = page_of(CredentialOut, "CredentialPage")
+TypePage = page_of(TypeOut, "CredentialTypePage")
 
 
 def credential_out(credential: Credential, user) -> dict:
@@ -106,19 +159,30 @@ def type_out(credential_type) -> dict:
 
 @router.get(
     "/credential-types",
-    response=Page,
+    response=TypePage,
+    by_alias=True,
     summary="Credential types: Raw JSON and each installed adaptor's schema",
 )
 def list_types(request, limit: Limit = LIMIT, offset: Offset = 0):
     return page(schemas.available_types(), limit, offset, type_out)
 
 
-@router.get("/credentials", response=Page, summary="The credentials you own (search by name with q)")
+@router.get(
+    "/credentials",
+    response=CredentialPage,
+    exclude_unset=True,
+    summary="The credentials you own (search by name with q)",
+)
 def list_my_credentials(request, q: str = "", limit: Limit = LIMIT, offset: Offset = 0):
     return listing(request, Credential.objects.live().filter(owner=request.user), q, limit, offset)
 
 
-@router.get("/projects/{slug}/credentials", response=Page, summary="The credentials shared with a project")
+@router.get(
+    "/projects/{slug}/credentials",
+    response=CredentialPage,
+    exclude_unset=True,
+    summary="The credentials shared with a project",
+)
 def list_project_credentials(request, slug: str, q: str = "", limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
     return listing(request, Credential.objects.shared_with(project), q, limit, offset)
@@ -126,7 +190,8 @@ def list_project_credentials(request, slug: str, q: str = "", limit: Limit = LIM
 
 @router.post(
     "/credentials",
-    response={201: dict, **errors(400)},
+    response={201: CredentialOut, **errors(400)},
+    exclude_unset=True,
     summary="Create a credential you own",
     openapi_extra=links(
         201,
@@ -154,14 +219,20 @@ def create(request, payload: CredentialIn):
     return Status(201, credential_out(credential, request.user))
 
 
-@router.get("/credentials/{credential_id}", summary="One credential (the owner gets the masked body)")
+@router.get(
+    "/credentials/{credential_id}",
+    response=CredentialOut,
+    exclude_unset=True,
+    summary="One credential (the owner gets the masked body)",
+)
 def get_credential(request, credential_id: Id):
     return credential_out(credential_for(request.user, credential_id), request.user)
 
 
 @router.patch(
     "/credentials/{credential_id}",
-    response={200: dict, **errors(400, 403)},
+    response={200: CredentialOut, **errors(400, 403)},
+    exclude_unset=True,
     summary="Rename or change the body (owner); a field sent as ****** keeps its value",
 )
 def patch_credential(request, credential_id: Id, payload: CredentialPatch):
@@ -175,7 +246,8 @@ def patch_credential(request, credential_id: Id, payload: CredentialPatch):
 
 @router.put(
     "/credentials/{credential_id}/projects",
-    response={200: dict, **errors(400, 403)},
+    response={200: CredentialOut, **errors(400, 403)},
+    exclude_unset=True,
     summary="Share with exactly these projects (owner): grants and revokes",
 )
 def put_projects(request, credential_id: Id, payload: ProjectsIn):
@@ -189,7 +261,7 @@ def put_projects(request, credential_id: Id, payload: ProjectsIn):
 
 @router.post(
     "/credentials/{credential_id}/transfer",
-    response={200: dict, **errors(400, 403)},
+    response={200: TransferredOut, **errors(400, 403)},
     summary="Give the credential to the user with this email and user number (owner)",
 )
 def post_transfer(request, credential_id: Id, payload: TransferIn):
@@ -209,3 +281,26 @@ def post_transfer(request, credential_id: Id, payload: TransferIn):
 def delete(request, credential_id: Id):
     delete_credential(credential_for(request.user, credential_id, "delete"), request.user)
     return Status(204, None)
+
+
+@router.post(
+    "/credentials/{credential_id}/reveal",
+    response={200: RevealedOut, **errors(400, 403)},
+    summary="A Raw JSON credential's values in clear, for its owner after their password (recorded, as "
+    "the portal's Reveal is)",
+)
+def reveal(request, credential_id: Id, payload: RevealIn):
+    credential = credential_for(request.user, credential_id, "reveal")
+    if not schemas.type_of(credential).is_raw:
+        return Status(
+            400,
+            {
+                "error": "Only a Raw JSON credential's values can be revealed: a typed one shows every field "
+                "its schema does not mark secret."
+            },
+        )
+    try:
+        body = reveal_body(credential, request.user, payload.password)
+    except CredentialError as exc:
+        return Status(400, {"error": str(exc)})
+    return Status(200, {"id": credential.pk, "name": credential.name, "body": body})

@@ -1,4 +1,8 @@
-from ninja import Router, Status
+from datetime import datetime
+from typing import Literal
+
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from kindling.exports.build import download_url
 from kindling.exports.history_csv import request_csv
@@ -9,6 +13,23 @@ from kindling.projects.access import project_for
 from kindling.runs.batch_api import BadQuery, HistoryQuery, filters_from
 
 router = Router(tags=["exports"])
+
+
+class QueuedOut(Schema):
+    export: int = Field(description="Its id: GET /exports/{export_id} follows it")
+
+
+class ExportOut(Schema):
+    id: int
+    kind: str = Field(description="runs, messages, project.yaml or microservice.zip")
+    # A Literal, not Export.Status: that enum's name would take the place of Run.Status's in the document.
+    status: Literal[tuple(Export.Status.values)]
+    description: str
+    row_count: int | None = Field(description="The rows of a CSV, once built")
+    created_at: datetime
+    expires_at: datetime | None
+    error: str | None
+    download_url: str | None = Field(description="Once ready: the link (yours only, logged in)")
 
 
 def _export(request, slug: str, kind: str, query: HistoryQuery):
@@ -22,7 +43,7 @@ def _export(request, slug: str, kind: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/runs/export",
-    response={202: dict, **errors(400)},
+    response={202: QueuedOut, **errors(400)},
     summary="Export the runs a filter selects as CSV; the link is emailed to you",
 )
 def export_runs(request, slug: str, query: HistoryQuery):
@@ -31,14 +52,18 @@ def export_runs(request, slug: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/messages/export",
-    response={202: dict, **errors(400)},
+    response={202: QueuedOut, **errors(400)},
     summary="Export the messages a filter selects as CSV; the link is emailed to you",
 )
 def export_messages(request, slug: str, query: HistoryQuery):
     return _export(request, slug, "messages", query)
 
 
-@router.get("/exports/{export_id}", summary="One of your exports: its status and, once ready, download_url")
+@router.get(
+    "/exports/{export_id}",
+    response=ExportOut,
+    summary="One of your exports: its status and, once ready, download_url",
+)
 def get_export(request, export_id: Id):
     export = export_of(request.user, export_id)
     ready = export.status == Export.Status.READY and not export.is_expired()

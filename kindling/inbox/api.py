@@ -1,6 +1,8 @@
+from datetime import datetime
 from typing import Any, Literal
 
-from ninja import Router, Status
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from kindling.inbox import editing
 from kindling.inbox.filters import RUN_STATES, filter_messages
@@ -8,14 +10,43 @@ from kindling.inbox.models import Message
 from kindling.lib.history import Window
 from kindling.lib.paging import page
 from kindling.lib.websearch import EmptyQuery
-from kindling.openapi import LIMIT, BodyIn, DateTime, Id, Limit, Offset, Page, errors, links, operation_id
+from kindling.openapi import (
+    LIMIT,
+    BodyIn,
+    DateTime,
+    Id,
+    Limit,
+    Offset,
+    errors,
+    links,
+    operation_id,
+    page_of,
+)
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
-from kindling.runs.api import in_project, run_out
+from kindling.runs.api import RunOut, in_project, run_out
 from kindling.runs.reprocess import reprocess_message
 
 router = Router(tags=["messages"])
 RunState = Literal[tuple(RUN_STATES)]  # the states of filters.py, spelled there once
+
+
+class MessageOut(Schema):
+    id: int
+    body: Any = Field(description="The message's JSON, any value but null")
+    headers: dict[str, Any] = Field(description="The HTTP headers it came with")
+    received_at: datetime
+
+
+class PostedOut(MessageOut):
+    runs: list[RunOut] = Field(description="The runs it started")
+
+
+class ProcessedOut(Schema):
+    runs: list[RunOut]
+
+
+MessagePage = page_of(MessageOut, "MessagePage")
 
 
 def message_out(message) -> dict:
@@ -49,7 +80,7 @@ def message_links(message_id: str) -> dict:
 
 @router.post(
     "/projects/{slug}/messages",
-    response={201: dict, **errors(400)},
+    response={201: PostedOut, **errors(400)},
     openapi_extra=links(201, **message_links("$response.body#/id")),
     summary="Post a message into the project's inbox, as the portal's + does (the inbox URL takes "
     "messages without a token); answers the message and the runs it started",
@@ -65,7 +96,7 @@ def post_message(request, slug: str, payload: MessageIn):
 
 @router.get(
     "/projects/{slug}/messages",
-    response={200: Page, **errors(400)},
+    response={200: MessagePage, **errors(400)},
     # Messages arrive at the inbox, not through this API: the list leads to them.
     openapi_extra=links(200, **message_links("$response.body#/items/0/id")),
     summary="Messages of a project's inbox, newest first; filter by body text, time, trigger, run state",
@@ -100,14 +131,14 @@ def list_messages(
     return Status(200, page(messages.order_by("-received_at", "-id"), limit, offset, message_out))
 
 
-@router.get("/messages/{message_id}", summary="One message")
+@router.get("/messages/{message_id}", response=MessageOut, summary="One message")
 def get_message(request, message_id: Id):
     return message_out(in_project(Message, request.user, message_id, "view", "message"))
 
 
 @router.patch(
     "/messages/{message_id}",
-    response={200: dict, **errors(400)},
+    response={200: MessageOut, **errors(400)},
     summary="Replace a message's body (no copy of the original is kept)",
 )
 def patch_message(request, message_id: Id, payload: MessagePatch):
@@ -121,6 +152,7 @@ def patch_message(request, message_id: Id, payload: MessagePatch):
 
 @router.post(
     "/messages/{message_id}/process",
+    response=ProcessedOut,
     summary="Match the message against the current triggers and start the switched-on jobs",
 )
 def process_message(request, message_id: Id):

@@ -299,8 +299,9 @@ def busy() -> tuple[int, dict, dict]:
     return status, body, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-async def answer_post(receive, inbox_uuid: str, headers, declared, length: int | None, client=None,
-                      query: str = ""):
+async def answer_post(
+    receive, inbox_uuid: str, headers, declared, length: int | None, client=None, query: str = ""
+):
     """The answer to a POST: the inbox is looked up first, and the body is buffered only for an inbox
     that exists, within the limit and within the room left in `buffer`. A request that asks for its
     runs' results (inbox/reply.py) then waits for them here, holding no thread and no connection."""

@@ -95,8 +95,12 @@ def check_depth(body) -> None:
     while level:
         if depth > MAX_DEPTH:
             raise BadBody(f"The body is nested more than {MAX_DEPTH} levels deep.")
-        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, dict | list)]
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
         depth += 1
 
 

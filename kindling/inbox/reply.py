@@ -63,8 +63,12 @@ class Wait:
         results = []
         for run in self.runs:
             end = ended[run.pk]
-            result = {"id": run.pk, "job": run.job.name, "status": end["status"],
-                      "exit_code": end["exit_code"]}
+            result = {
+                "id": run.pk,
+                "job": run.job.name,
+                "status": end["status"],
+                "exit_code": end["exit_code"],
+            }
             if run.job.reply_with_data:
                 result["data"] = (end["final_state"] or {}).get("data")
             results.append(result)

@@ -44,14 +44,16 @@ def too_large() -> tuple[int, dict, dict]:
     return error(413, f"The body is larger than the inbox limit of {limit // (1024 * 1024)} MB.")
 
 
-def answer(inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None
-           ) -> tuple[int, dict, dict]:
+def answer(
+    inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None
+) -> tuple[int, dict, dict]:
     """The inbox's answer to one request at once: (status, JSON body, extra headers), as v1 gives it."""
     return answer_or_wait(inbox_uuid, method, content_length, content_type, read, headers, client)[:3]
 
 
-def answer_or_wait(inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None,
-                   query: str = "") -> tuple[int, dict, dict, reply.Wait | None]:
+def answer_or_wait(
+    inbox_uuid, method: str, content_length, content_type: str, read, headers, client=None, query: str = ""
+) -> tuple[int, dict, dict, reply.Wait | None]:
     """The inbox's answer to one request: (status, JSON body, extra headers, what to wait for).
 
     `read(n)` returns at most n bytes of the request body; `client` is the sender's address (for the
@@ -106,8 +108,15 @@ def answer_or_wait(inbox_uuid, method: str, content_length, content_type: str, r
 def inbox(request, inbox_uuid):
     started = time.perf_counter()
     status, body, headers, waiting = answer_or_wait(
-        inbox_uuid, request.method, request.META.get("CONTENT_LENGTH"), request.content_type, request.read,
-        request.headers, request.META.get("REMOTE_ADDR"), request.META.get("QUERY_STRING", ""))
+        inbox_uuid,
+        request.method,
+        request.META.get("CONTENT_LENGTH"),
+        request.content_type,
+        request.read,
+        request.headers,
+        request.META.get("REMOTE_ADDR"),
+        request.META.get("QUERY_STRING", ""),
+    )
     if waiting is not None:
         # Served by uvicorn, the inbox never comes here (inbox/asgi.py waits without a thread); this
         # is the test client's and a WSGI server's path.

@@ -53,9 +53,7 @@ def installed_versions(repo_dir: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, version in list_installed(Path(repo_dir)):
         found.setdefault(name, []).append(version)
-    return {
-        name: sorted(versions, key=version_key, reverse=True) for name, versions in sorted(found.items())
-    }
+    return {name: sorted(versions, key=version_key, reverse=True) for name, versions in sorted(found.items())}
 
 
 def catalogue(repo_dir: Path) -> dict:

@@ -1,6 +1,7 @@
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from kindling.credentials.models import Credential
@@ -17,14 +18,14 @@ from kindling.openapi import (
     Limit,
     Offset,
     Optional,
-    Page,
     errors,
     links,
     operation_id,
+    page_of,
 )
 from kindling.patching import PatchIn
 from kindling.projects.access import project_for
-from kindling.runs.api import in_project, run_links, run_out
+from kindling.runs.api import RunOut, in_project, run_links, run_out
 from kindling.runs.reprocess import BadToken, CannotRun, run_now
 
 router = Router(tags=["jobs"])
@@ -32,6 +33,55 @@ THIS = __name__
 # The name rule of editing._clean_name (spaces are collapsed; a taken name is a 400).
 Name = {"min_length": 1, "max_length": editing.NAME_MAX, "pattern": r"\S"}
 Criteria = dict[str, Any] | str | None
+
+
+class JobOut(Schema):
+    id: int
+    name: str
+    trigger: str | None = Field(description="The trigger's name; null: the job does not run")
+    trigger_kind: Trigger.Kind | None
+    adaptor: str
+    adaptor_version: str
+    credential: str | None = Field(description="The credential's name")
+    credential_id: int | None
+    credential_problem: Literal["deleted", "revoked"] | None = Field(
+        description="The credential was deleted or is no longer shared with the project: runs fail"
+    )
+    expression: str
+    enabled: bool
+    private: bool
+    archived: bool
+    console_disabled: bool
+    file_path: str | None = Field(description="The job's file in the project's repository")
+    retry_attempts: int = Field(ge=0)
+    retry_backoff: RetryBackoff
+    retry_delay: int = Field(ge=0, description="seconds")
+    retry_max_delay: int = Field(ge=0, description="seconds")
+    reply_with_data: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TriggerOut(Schema):
+    id: int
+    name: str
+    kind: Trigger.Kind
+    criteria: Any = Field(description="message: the JSON object a message body must contain; else null")
+    exclusion: Any = Field(description="message: a JSON object a matching body must not contain, or null")
+    cron: str | None = Field(description="cron: the expression, fired in the project's time zone")
+    upstream_job: str | None = Field(description="flow and catch: the job whose runs fire it")
+    reply: Trigger.Reply
+    jobs: list[str] = Field(description="The names of the jobs it starts")
+    created_at: datetime
+
+
+class TriggerDeletedOut(Schema):
+    deleted: str
+    jobs_without_trigger: list[str]
+
+
+JobPage = page_of(JobOut, "JobPage")
+TriggerPage = page_of(TriggerOut, "TriggerPage")
 
 
 def job_out(job: Job) -> dict:
@@ -225,7 +275,7 @@ def refused(exc: Exception):
 
 
 @router.get(
-    "/projects/{slug}/jobs", response=Page, summary="Jobs of a project (archived ones with archived=true)"
+    "/projects/{slug}/jobs", response=JobPage, summary="Jobs of a project (archived ones with archived=true)"
 )
 def list_jobs(request, slug: str, archived: bool = False, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
@@ -240,7 +290,7 @@ def list_jobs(request, slug: str, archived: bool = False, limit: Limit = LIMIT, 
 
 @router.post(
     "/projects/{slug}/jobs",
-    response={201: dict, **errors(400)},
+    response={201: JobOut, **errors(400)},
     summary="Create a job (it starts off)",
     openapi_extra=JOB_LINKS,
 )
@@ -254,14 +304,14 @@ def create_job(request, slug: str, payload: JobIn):
     return Status(201, job_out(job))
 
 
-@router.get("/jobs/{job_id}", summary="One job")
+@router.get("/jobs/{job_id}", response=JobOut, summary="One job")
 def get_job(request, job_id: Id):
     return job_out(in_project(Job, request.user, job_id, "view", "job"))
 
 
 @router.patch(
     "/jobs/{job_id}",
-    response={200: dict, **errors(400)},
+    response={200: JobOut, **errors(400)},
     summary="Change a job: any of its fields, incl. enabled, private, archived, console_disabled and retries",
 )
 def patch_job(request, job_id: Id, payload: JobPatch):
@@ -280,7 +330,7 @@ def patch_job(request, job_id: Id, payload: JobPatch):
 
 @router.post(
     "/jobs/{job_id}/run",
-    response={201: dict, **errors(400, 409)},
+    response={201: RunOut, **errors(400, 409)},
     openapi_extra=links(201, **run_links("$response.body#/id")),
     summary="Run a job now: on a message (message jobs) or from its saved state (cron jobs)",
 )
@@ -298,7 +348,7 @@ def run_job(request, job_id: Id, payload: RunIn | None = None):
     return Status(201, run_out(run))
 
 
-@router.get("/projects/{slug}/triggers", response=Page, summary="Triggers of a project")
+@router.get("/projects/{slug}/triggers", response=TriggerPage, summary="Triggers of a project")
 def list_triggers(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
     project = project_for(request.user, slug)
     triggers = project.triggers.select_related("upstream_job").order_by("name")
@@ -307,7 +357,7 @@ def list_triggers(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
 
 @router.post(
     "/projects/{slug}/triggers",
-    response={201: dict, **errors(400)},
+    response={201: TriggerOut, **errors(400)},
     summary="Create a trigger",
     openapi_extra=TRIGGER_LINKS,
 )
@@ -322,12 +372,12 @@ def create_trigger(request, slug: str, payload: TriggerIn):
     return Status(201, trigger_out(trigger))
 
 
-@router.get("/triggers/{trigger_id}", summary="One trigger")
+@router.get("/triggers/{trigger_id}", response=TriggerOut, summary="One trigger")
 def get_trigger(request, trigger_id: Id):
     return trigger_out(in_project(Trigger, request.user, trigger_id, "view", "trigger"))
 
 
-@router.patch("/triggers/{trigger_id}", response={200: dict, **errors(400)}, summary="Change a trigger")
+@router.patch("/triggers/{trigger_id}", response={200: TriggerOut, **errors(400)}, summary="Change a trigger")
 def patch_trigger(request, trigger_id: Id, payload: TriggerPatch):
     trigger = in_project(Trigger, request.user, trigger_id, "edit_job", "trigger")
     data = payload.model_dump(exclude_unset=True)
@@ -346,7 +396,7 @@ def patch_trigger(request, trigger_id: Id, payload: TriggerPatch):
 
 @router.delete(
     "/triggers/{trigger_id}",
-    response={200: dict},
+    response={200: TriggerDeletedOut},
     summary="Delete a trigger; its jobs are left without one and do not run until they get another",
 )
 def delete_trigger(request, trigger_id: Id):

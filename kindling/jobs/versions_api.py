@@ -2,12 +2,15 @@
 file of the project's repository, the commits that touched it (kindling/vcs/history.py); restoring a
 version or reverting to a commit."""
 
+from datetime import datetime
+
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import Field
 
 from kindling.jobs import editing, versions
-from kindling.jobs.api import job_out
+from kindling.jobs.api import JobOut, job_out
 from kindling.jobs.models import Job
+from kindling.openapi import BodyIn, Id
 from kindling.patching import ErrorOut
 from kindling.runs.api import in_project
 from kindling.vcs.history import HistoryError, job_commits, revert_to_commit
@@ -16,16 +19,45 @@ from kindling.vcs.link import repository_of
 router = Router(tags=["jobs"])
 
 
+class VersionOut(Schema):
+    version: int = Field(ge=1)
+    created_at: datetime
+    author: str | None = Field(description="Its author's name or email; null: Kindling (an import, a deploy)")
+    author_email: str | None
+    changed: list[str] = Field(description="What this save changed from the version before")
+    restored_from: int | None
+    expression: str
+    adaptor: str
+    adaptor_version: str
+    trigger: str | None
+    credential: str | None
+
+
+class CommitOut(Schema):
+    sha: str
+    date: str = Field(description="ISO 8601, as git gives it")
+    author: str
+    email: str
+    message: str
+
+
 class HistoryOut(Schema):
-    versions: list[dict]
-    commits: list[dict]
-    commits_error: str | None = None
+    versions: list[VersionOut]
+    commits: list[CommitOut] = Field(description="A job linked to a file: the commits that touched it")
+    commits_error: str | None = Field(None, description="Why the commits could not be read")
 
 
-class RevertIn(Schema):
+class RevertedOut(Schema):
+    job: JobOut
+    commit: str | None = Field(None, description="Reverting to a commit: its SHA")
+    version: int | None = Field(None, description="Restoring a version: the new version's number")
+    restored_from: int | None = Field(None, description="The version restored")
+    notes: list[str] | None = Field(None, description="What could not be restored as it was")
+
+
+class RevertIn(BodyIn):
     """One of the two: a version of the job, or a commit of its file."""
 
-    model_config = ConfigDict(extra="forbid")
     version: int | None = None
     commit: str | None = None
 
@@ -44,9 +76,10 @@ def git_history(job: Job) -> dict:
 @router.get(
     "/jobs/{job_id}/history",
     response={200: HistoryOut, 401: ErrorOut, 404: ErrorOut},
+    exclude_unset=True,
     summary="A job's history: its versions, newest first (each save of code, adaptor, trigger, credential)",
 )
-def job_history(request, job_id: int):
+def job_history(request, job_id: Id):
     job = in_project(Job, request.user, job_id, "view", "job")
     return {**versions.job_history(job), **git_history(job)}
 
@@ -54,7 +87,7 @@ def job_history(request, job_id: int):
 @router.post(
     "/jobs/{job_id}/revert",
     response={
-        200: dict,
+        200: RevertedOut,
         400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
@@ -63,10 +96,11 @@ def job_history(request, job_id: int):
         422: ErrorOut,
         502: ErrorOut,
     },
+    exclude_unset=True,
     summary="Bring a job back to one of its versions (saved again as a new version), or its file to a commit "
     "(a new commit)",
 )
-def revert_job(request, job_id: int, payload: RevertIn):
+def revert_job(request, job_id: Id, payload: RevertIn):
     job = in_project(Job, request.user, job_id, "edit_job", "job")
     if (payload.version is None) == (payload.commit is None):
         return Status(400, {"error": 'Give either "version" (a version number) or "commit" (a SHA).'})

@@ -1,24 +1,34 @@
 """REST API of the Job Library: searching it (any user) and a project's contribution (administrators)."""
 
-from ninja import Router, Schema, Status
-from pydantic import ConfigDict
+from datetime import datetime
 
-from kindling.jobs.models import JobOperation
-from kindling.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
+from django.http import Http404
+from ninja import Router, Schema, Status
+
+from kindling.jobs.models import Job, JobOperation
 from kindling.library import catalogue
+from kindling.openapi import LIMIT, BodyIn, Id, Limit, Offset, page_of
 from kindling.patching import ErrorOut
 from kindling.projects.access import project_for
 
 router = Router(tags=["library"])
 
 
-class LibraryPage(Schema):
-    items: list[dict]
-    count: int
+class LibraryJobOut(Schema):
+    id: int
+    name: str
+    adaptor: str
+    adaptor_version: str
+    operations: list[str]
+    expression: str
+    created_at: datetime
+    updated_at: datetime
 
 
-class ContributionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+LibraryPage = page_of(LibraryJobOut, "LibraryPage")
+
+
+class ContributionIn(BodyIn):
     contribute: bool
 
 
@@ -45,10 +55,9 @@ def library_job_out(job, operations: list[str]) -> dict:
     summary="Search the Job Library: text, adaptor (e.g. dhis2) and operation used (e.g. upsert)",
 )
 def search_library(
-    request, q: str = "", adaptor: str = "", operation: str = "", limit: int = DEFAULT_LIMIT, offset: int = 0
+    request, q: str = "", adaptor: str = "", operation: str = "", limit: Limit = LIMIT, offset: Offset = 0
 ):
     jobs = catalogue.search(q, adaptor, operation)
-    limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     found = catalogue.page_of(jobs, offset, limit)
     # One query for the operations of the whole page.
     operations: dict[int, list[str]] = {}
@@ -58,8 +67,24 @@ def search_library(
     result = {
         "items": [library_job_out(job, operations.get(job.pk, [])) for job in found],
         "count": jobs.count(),
+        "limit": limit,
+        "offset": offset,
     }
     return result
+
+
+@router.get(
+    "/library/{job_id}",
+    response={200: LibraryJobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="One job of the Job Library (to use it, create a job in your project with its adaptor and "
+    "expression)",
+)
+def get_library_job(request, job_id: Id):
+    try:
+        job = catalogue.published_job(job_id)
+    except Job.DoesNotExist:
+        raise Http404("No such job in the library.") from None
+    return library_job_out(job, catalogue.operations_of(job))
 
 
 @router.get(

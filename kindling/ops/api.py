@@ -1,6 +1,7 @@
 """REST API: a project's data retention (Project Settings > Data retention)."""
 
-from ninja import Router, Status
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from kindling.ops.models import MAX_RETENTION_DAYS
 from kindling.ops.retention import RetentionError, days_of, set_retention
@@ -14,13 +15,18 @@ class RetentionIn(PatchIn):
     days: int | None
 
 
+class RetentionOut(Schema):
+    days: int | None = Field(ge=1, le=MAX_RETENTION_DAYS, description="null: kept forever")
+    forever: bool
+
+
 def retention_out(days) -> dict:
     return {"days": days, "forever": days is None}
 
 
 @router.get(
     "/projects/{slug}/retention",
-    response={200: dict, 403: dict, 404: dict},
+    response={200: RetentionOut, 403: dict, 404: dict},
     summary="How long the project keeps its messages and runs (days; null: forever)",
 )
 def get_retention(request, slug: str):
@@ -29,7 +35,7 @@ def get_retention(request, slug: str):
 
 @router.put(
     "/projects/{slug}/retention",
-    response={200: dict, 400: dict, 403: dict, 404: dict},
+    response={200: RetentionOut, 400: dict, 403: dict, 404: dict},
     summary=f"Administrators: keep messages and runs `days` days (1 to {MAX_RETENTION_DAYS}), or forever",
 )
 def put_retention(request, slug: str, payload: RetentionIn):

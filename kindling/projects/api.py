@@ -1,7 +1,8 @@
 import zoneinfo
+from datetime import datetime
 from typing import Literal
 
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
 from kindling.exports.build import request_export
@@ -13,14 +14,14 @@ from kindling.openapi import (
     Limit,
     Offset,
     Optional,
-    Page,
     email_format,
     errors,
     links,
     operation_id,
+    page_of,
 )
 from kindling.patching import PatchIn
-from kindling.plans.api import plan_and_usage
+from kindling.plans.api import PlanOut, UsageOut, plan_and_usage
 from kindling.projects.access import project_for, projects_of
 from kindling.projects.configure import (
     FAILURE_ALERT_PERIODS,
@@ -72,6 +73,45 @@ class ProjectPatch(PatchIn):
         return minutes
 
 
+class ProjectOut(Schema):
+    slug: str
+    name: str
+    description: str
+    inbox_url: str = Field(description="Where systems post messages (no token needed)")
+    concurrency: int = Field(ge=1)
+    notification_threshold: int = Field(ge=1, le=100, description="% of the cycle's runs")
+    timezone: str
+    support_access: bool
+    failure_alert_minutes: int = Field(ge=0, description="0: failure alerts are off")
+    created_at: datetime
+
+
+class ProjectDetailOut(ProjectOut):
+    plan: PlanOut | None
+    usage: UsageOut
+
+
+class MemberOut(Schema):
+    user_id: int
+    email: str = Field(json_schema_extra=email_format)
+    name: str
+    role: Role
+    owner: bool
+    invited: bool = Field(description="Invited by email, has not set a password yet")
+    since: datetime
+    warning: str | None = Field(None, description="Adding: the invitation email could not be sent")
+
+
+class ConfigExportOut(Schema):
+    export: int
+    kind: Literal[PROJECT_EXPORTS]
+    emailed_to: str = Field(json_schema_extra=email_format)
+
+
+ProjectPage = page_of(ProjectOut, "ProjectPage")
+MemberPage = page_of(MemberOut, "MemberPage")
+
+
 def project_out(project) -> dict:
     return {
         "slug": project.slug,
@@ -87,14 +127,14 @@ def project_out(project) -> dict:
     }
 
 
-@router.get("/projects", response=Page, summary="The projects you are a member of")
+@router.get("/projects", response=ProjectPage, summary="The projects you are a member of")
 def list_projects(request, limit: Limit = LIMIT, offset: Offset = 0):
     return page(projects_of(request.user).order_by("name", "id"), limit, offset, project_out)
 
 
 @router.post(
     "/projects",
-    response={201: dict, **errors(400)},
+    response={201: ProjectOut, **errors(400)},
     summary="Create a project; you become its owner",
     openapi_extra=links(
         201,
@@ -111,7 +151,11 @@ def post_project(request, payload: ProjectIn):
     return Status(201, project_out(project))
 
 
-@router.get("/projects/{slug}", summary="One project: its settings, its plan and this billing cycle's usage")
+@router.get(
+    "/projects/{slug}",
+    response=ProjectDetailOut,
+    summary="One project: its settings, its plan and this billing cycle's usage",
+)
 def get_project(request, slug: str):
     project = project_for(request.user, slug)
     return {**project_out(project), **plan_and_usage(project)}
@@ -119,7 +163,7 @@ def get_project(request, slug: str):
 
 @router.patch(
     "/projects/{slug}",
-    response={200: dict, **errors(400, 403)},
+    response={200: ProjectOut, **errors(400, 403)},
     summary="Administrators: change name (the slug follows), description, concurrency, "
     "notification_threshold, timezone, failure_alert_minutes",
 )
@@ -163,7 +207,8 @@ def refused(exc: AccessError):
 
 @router.get(
     "/projects/{slug}/members",
-    response={200: Page, **errors(403)},
+    response={200: MemberPage, **errors(403)},
+    exclude_unset=True,
     summary="The project's users and their roles (administrators)",
 )
 def list_members(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
@@ -174,7 +219,8 @@ def list_members(request, slug: str, limit: Limit = LIMIT, offset: Offset = 0):
 @router.post(
     "/projects/{slug}/members",
     summary="Add a user by email as administrator or collaborator; an address without an account is invited",
-    response={201: dict, **errors(400, 403, 409)},
+    response={201: MemberOut, **errors(400, 403, 409)},
+    exclude_unset=True,
     openapi_extra=links(
         201,
         patch=(
@@ -202,7 +248,8 @@ def add_member_endpoint(request, slug: str, data: MemberIn):
 @router.patch(
     "/projects/{slug}/members/{user_id}",
     summary="Change a user's role",
-    response={200: dict, **errors(400, 403, 409)},
+    response={200: MemberOut, **errors(400, 403, 409)},
+    exclude_unset=True,
 )
 def change_member(request, slug: str, user_id: Id, data: MemberPatch):
     project = project_for(request.user, slug, "manage_access")
@@ -233,7 +280,7 @@ class SupportAccessIn(BodyIn):
 
 @router.put(
     "/projects/{slug}/support-access",
-    response={200: dict, **errors(403)},
+    response={200: ProjectOut, **errors(403)},
     summary="Grant or revoke the instance's support staff access to the project (administrators), as "
     "Access & Security's switch does",
 )
@@ -250,7 +297,7 @@ class ConfigExportIn(BodyIn):
 
 @router.post(
     "/projects/{slug}/config-export",
-    response={202: dict},
+    response={202: ConfigExportOut},
     summary="Export the project's configuration (project.yaml or microservice.zip), as Project Settings "
     "does: built in the background, its download link emailed to you (yours only, for 7 days)",
 )

@@ -1,7 +1,7 @@
 """REST API of the bulk actions: reprocess the runs or messages a filter selects (export: see
 exports/api.py). The body takes the lists' filters as JSON."""
 
-from ninja import Field, Router, Status
+from ninja import Field, Router, Schema, Status
 
 from kindling.lib.history import CUSTOM
 from kindling.openapi import BodyIn, errors
@@ -61,6 +61,10 @@ def filters_from(project, kind: str, query: HistoryQuery):
     return filters
 
 
+class EnqueuedOut(Schema):
+    enqueued: int = Field(ge=0, description="How many it queued (in the background for many)")
+
+
 def _reprocess(request, slug: str, kind: str, query: HistoryQuery):
     project = project_for(request.user, slug, "reprocess")
     try:
@@ -72,7 +76,7 @@ def _reprocess(request, slug: str, kind: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/runs/reprocess",
-    response={200: dict, **errors(400)},
+    response={200: EnqueuedOut, **errors(400)},
     summary="Queue again the runs a filter selects (q, job, status, from, to); flow/catch, switched-off "
     "and archived jobs are left out",
 )
@@ -82,7 +86,7 @@ def reprocess_runs(request, slug: str, query: HistoryQuery):
 
 @router.post(
     "/projects/{slug}/messages/reprocess",
-    response={200: dict, **errors(400)},
+    response={200: EnqueuedOut, **errors(400)},
     summary="Match the messages a filter selects (q, trigger, state, from, to) against the current "
     "triggers again and queue the runs",
 )

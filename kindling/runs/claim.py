@@ -102,9 +102,12 @@ LOADED = ((Run, "r"), (Job, "j"), (Trigger, "t"), (Project, "p"))
 def _sql() -> dict[str, str]:
     # A project runs at most its own concurrency, within its plan's maximum (plans/limits.py).
     tables = {
-        "run": Run._meta.db_table, "project": Project._meta.db_table,
-        "job": Job._meta.db_table, "trigger": Trigger._meta.db_table,
-        "concurrency": EFFECTIVE_CONCURRENCY_SQL, "plan": plan_join("p"),
+        "run": Run._meta.db_table,
+        "project": Project._meta.db_table,
+        "job": Job._meta.db_table,
+        "trigger": Trigger._meta.db_table,
+        "concurrency": EFFECTIVE_CONCURRENCY_SQL,
+        "plan": plan_join("p"),
         # A retry waits in the queue until its backoff is over (runs/retries.py).
         "due": "AND (r.not_before IS NULL OR r.not_before <= %s)",
         "load_columns": ", ".join(

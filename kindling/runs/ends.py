@@ -48,8 +48,10 @@ def ended_runs(run_ids) -> dict[int, dict]:
     rows = Run.objects.filter(pk__in=list(run_ids), status__in=Run.FINISHED).values_list(
         "pk", "status", "exit_code", "final_state"
     )
-    return {pk: {"status": status, "exit_code": exit_code, "final_state": state}
-            for pk, status, exit_code, state in rows}
+    return {
+        pk: {"status": status, "exit_code": exit_code, "final_state": state}
+        for pk, status, exit_code, state in rows
+    }
 
 
 class EndListener:

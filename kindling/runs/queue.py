@@ -78,8 +78,13 @@ def enqueue_batch(project_id: int, items, cause: str, *, message=None, parent=No
         runs = []
         for index, (job, initial_state) in enumerate(items):
             run = Run(
-                project_id=project_id, job=job, cause=cause, message=message, parent=parent,
-                initial_state=without_configuration(initial_state), **(fields or {}),
+                project_id=project_id,
+                job=job,
+                cause=cause,
+                message=message,
+                parent=parent,
+                initial_state=without_configuration(initial_state),
+                **(fields or {}),
             )
             if index >= admission.allowed:
                 run.reject(admission.reason)
@@ -156,7 +161,12 @@ def message_pairs(project_id: int) -> list[tuple[Job, Trigger]]:
                 reply=reply,
             )
         job = _partial(
-            Job, connection.alias, id=job_id, name=name, project_id=job_project, trigger_id=trigger_id,
+            Job,
+            connection.alias,
+            id=job_id,
+            name=name,
+            project_id=job_project,
+            trigger_id=trigger_id,
             reply_with_data=bool(reply_with_data),
         )
         job.trigger = triggers[trigger_id]

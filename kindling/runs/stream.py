@@ -50,7 +50,7 @@ def _run_for(user, slug: str, run_id: int) -> Run:
     return get_object_or_404(Run.objects.only("pk", "project_id"), pk=run_id, project=project)
 
 
-def _poll(run_id: int, after: int) -> tuple[str | None, bool, list[dict]]:
+def log_after(run_id: int, after: int) -> tuple[str | None, bool, list[dict]]:
     """The run's status, whether its log is complete, and its lines after `after`.
 
     The status first, then the lines: a run seen finished here (success or failure) already has all
@@ -92,7 +92,7 @@ async def run_log_events(run_id: int, slug: str, after: int = -1, limit_seconds:
     sent_status = None
     quiet_since = time.monotonic()
     while True:
-        status, complete, lines = await sync_to_async(_poll)(run_id, after)
+        status, complete, lines = await sync_to_async(log_after)(run_id, after)
         if status is None:
             yield sse("end", {"status": None, "error": f"Run {run_id} no longer exists."})
             return

@@ -1,6 +1,8 @@
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from kindling.lib.history import BadFilter, Window, parse_bound
 from kindling.openapi import errors
@@ -10,6 +12,27 @@ from kindling.search.console import BadSearch, search
 router = Router(tags=["search"])
 
 
+class MessageHitOut(Schema):
+    message: int
+    received_at: datetime
+    excerpt: str
+    match: str
+
+
+class RunHitOut(Schema):
+    run: int
+    created_at: datetime
+    excerpt: str
+    match: str
+
+
+class SearchOut(Schema):
+    # Only the kinds asked for are in the answer.
+    bodies: list[MessageHitOut] | None = Field(None, description="Messages whose body holds q")
+    logs: list[RunHitOut] | None = Field(None, description="Runs whose log holds q")
+    headers: list[MessageHitOut] | None = Field(None, description="Messages whose headers hold q")
+
+
 def hit_out(hit) -> dict:
     key, at = ("run", "created_at") if hit.kind == "logs" else ("message", "received_at")
     return {key: hit.id, at: hit.at, "excerpt": hit.excerpt, "match": hit.match}
@@ -17,7 +40,8 @@ def hit_out(hit) -> dict:
 
 @router.get(
     "/projects/{slug}/search",
-    response={200: dict, **errors(400)},
+    response={200: SearchOut, **errors(400)},
+    exclude_unset=True,
     summary="Search Console: message bodies, run logs and (if asked) headers containing q, ignoring case; "
     "at most 10 results per kind. from/to: days (YYYY-MM-DD) or ISO 8601 times",
 )

@@ -64,6 +64,7 @@ ADMIN_OPERATIONS = {
     ("PUT", "/projects/{slug}/version-control"): "manage_vcs",
     ("DELETE", "/projects/{slug}/version-control"): "manage_vcs",
     ("POST", "/projects/{slug}/version-control/resend"): "manage_vcs",
+    ("POST", "/projects/{slug}/version-control/secret"): "manage_vcs",
     ("PUT", "/projects/{slug}/library"): "edit_settings",
     ("PUT", "/projects/{slug}/support-access"): "manage_access",
 }
@@ -73,7 +74,11 @@ CREDENTIAL_OWNER_OPERATIONS = {
     ("DELETE", "/credentials/{credential_id}"),
     ("PUT", "/credentials/{credential_id}/projects"),
     ("POST", "/credentials/{credential_id}/transfer"),
+    ("POST", "/credentials/{credential_id}/reveal"),
 }
+# Operations addressed by an id that is not of a project: the Job Library's jobs (any user reads them,
+# tests/library) and your own API tokens (tests/api/test_api_account.py).
+NOT_OF_A_PROJECT = {("GET", "/library/{job_id}"), ("DELETE", "/account/tokens/{token_id}")}
 # Valid bodies, so that a refusal is the role's and not the body's.
 BODIES = {
     ("POST", "/projects/{slug}/members"): {"email": "eve@example.org", "role": "administrator"},
@@ -91,6 +96,7 @@ BODIES = {
     ("POST", "/jobs/{job_id}/revert"): {"version": 1},
     ("PUT", "/projects/{slug}/support-access"): {"enabled": True},
     ("POST", "/projects/{slug}/messages"): {"body": {"posted": "by the matrix"}},
+    ("POST", "/credentials/{credential_id}/reveal"): {"password": "not the password"},
 }
 ROLES = {"alice": "owner", "dana": "admin", "bob": "collaborator", "sam": "support"}
 PERSONAS = [*ROLES, "charlie", "anonymous"]
@@ -119,7 +125,12 @@ def api_operations():
         for path, view in router.path_operations.items():
             full = (prefix.rstrip("/") + "/" + path.lstrip("/")) if prefix else path
             if PATH_PARAMETER.search(full):
-                found += [(method, full) for operation in view.operations for method in operation.methods]
+                found += [
+                    (method, full)
+                    for operation in view.operations
+                    for method in operation.methods
+                    if (method, full) not in NOT_OF_A_PROJECT
+                ]
     return found
 
 

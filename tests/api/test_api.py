@@ -79,8 +79,17 @@ def test_runs_have_the_documented_fields_and_no_configuration(api, project, alic
 
     item = api(alice, f"/projects/{project.slug}/runs").json()["items"][0]
 
-    assert set(item) >= {"id", "job", "status", "exit_code", "created_at", "started_at", "finished_at",
-                         "message", "final_state"}
+    assert set(item) >= {
+        "id",
+        "job",
+        "status",
+        "exit_code",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "message",
+        "final_state",
+    }
     assert (item["id"], item["job"], item["status"], item["exit_code"]) == (run.pk, "job-1", "success", 0)
     assert item["final_state"] == {"data": {"number": 4}}
     assert item["message"] == run.message_id
@@ -106,8 +115,9 @@ def test_a_run_with_its_states_and_log(api, alice, finished_run):
     assert [(line["source"], line["message"]) for line in body["log"]] == [("JOB", "hello")]
 
 
-@pytest.mark.parametrize("path", ["/projects/{slug}/jobs", "/projects/{slug}/messages",
-                                  "/projects/{slug}/runs", "/runs/{run}"])
+@pytest.mark.parametrize(
+    "path", ["/projects/{slug}/jobs", "/projects/{slug}/messages", "/projects/{slug}/runs", "/runs/{run}"]
+)
 def test_an_outsider_gets_404_for_everything_in_the_project(api, charlie, project, finished_run, path):
     run, _job = finished_run
 
