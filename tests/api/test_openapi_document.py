@@ -7,6 +7,7 @@ import pytest
 
 from kindling.api import api
 from kindling.inbox.filters import RUN_STATES
+from kindling.runs.models import Run
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -152,3 +153,40 @@ def test_a_nul_character_in_a_body_is_a_400_naming_the_field_not_a_server_error(
 
     assert response.status_code == 400
     assert response.json()["error"] == "name contains a NUL character (\\u0000): it cannot be stored."
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/support-access", {"enabled": 0}),
+        ("/support-access", {"enabled": "true"}),
+        ("", {"concurrency": "2"}),
+    ],
+)
+def test_a_value_lax_parsing_would_convert_is_a_422_as_its_declared_type_says(
+    call, project, alice, path, body
+):
+    method = "PUT" if path else "PATCH"
+
+    response = call(alice, method, f"/projects/{project.slug}{path}", body)
+
+    assert response.status_code == 422
+    assert next(iter(body)) in response.json()["error"]
+    project.refresh_from_db()
+    assert (project.support_access, project.concurrency) == (False, 1)
+
+
+def test_every_answer_of_a_resource_declares_its_members(document):
+    for name, operation in operations(document):
+        for code, answer in operation["responses"].items():
+            schema = answer.get("content", {}).get("application/json", {}).get("schema")
+            if 200 <= int(code) < 300 and schema is not None:
+                resolved = resolve(document, schema)
+                assert resolved.get("properties") or resolved.get("type") == "array", (name, code)
+
+
+def test_a_runs_status_is_declared_with_the_runs_own_statuses(document):
+    runs = success_schema(document, document["paths"]["/api/v1/projects/{slug}/runs"]["get"])
+    item = resolve(document, runs["properties"]["items"]["items"])
+    status = resolve(document, item["properties"]["status"])
+    assert status["enum"] == list(Run.Status.values)
