@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connections, router
 
+from kindling.runs.listen import Listener
 from kindling.runs.models import RUN_ENDS_CHANNEL, Run
 
 log = logging.getLogger(__name__)
@@ -54,65 +55,23 @@ def ended_runs(run_ids) -> dict[int, dict]:
     }
 
 
-class EndListener:
-    """A connection of its own that LISTENs for run ends (PostgreSQL only)."""
-
-    # After a broken connection, polling for this long before connecting again.
-    RETRY_SECONDS = 10.0
+class EndListener(Listener):
+    """LISTENs for run ends (PostgreSQL only)."""
 
     def __init__(self):
-        self._connection = None
-        self._failed_at = -self.RETRY_SECONDS
+        super().__init__(RUN_ENDS_CHANNEL, "run ends")
 
     def heard(self, seconds: float) -> dict | None:
         """The ends heard within `seconds`, returning as soon as one is: {run id: its end (status,
         exit_code, final_state), or None when the notification only names the run}; empty when none
         was; None when there is no listening here (not PostgreSQL, or the connection broke)."""
-        connection = self._connect()
-        if connection is None:
+        payloads = self.payloads(seconds)
+        if payloads is None:
             return None
         ended = {}
-        try:
-            for notify in connection.notifies(timeout=seconds, stop_after=1):
-                ended.update(_end(notify.payload))
-            if ended:
-                for notify in connection.notifies(timeout=0):  # ends committed together
-                    ended.update(_end(notify.payload))
-        except Exception:
-            log.warning("the run-ends connection broke; looking every %s s until it is back",
-                        FALLBACK_SECONDS, exc_info=True)
-            self.close()
-            self._failed_at = time.monotonic()
-            return None
+        for payload in payloads:
+            ended.update(_end(payload))
         return ended
-
-    def close(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except Exception:
-                pass
-            self._connection = None
-
-    def _connect(self):
-        if self._connection is not None:
-            return self._connection
-        django_connection = connections[router.db_for_read(Run)]
-        if django_connection.vendor != "postgresql":
-            return None
-        if time.monotonic() - self._failed_at < self.RETRY_SECONDS:
-            return None
-        try:
-            connection = django_connection.get_new_connection(django_connection.get_connection_params())
-            connection.autocommit = True
-            connection.execute(f"LISTEN {RUN_ENDS_CHANNEL}")
-        except Exception:
-            log.warning("cannot LISTEN for run ends; looking every %s s instead", FALLBACK_SECONDS,
-                        exc_info=True)
-            self._failed_at = time.monotonic()
-            return None
-        self._connection = connection
-        return connection
 
 
 def _end(payload: str) -> dict:

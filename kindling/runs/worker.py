@@ -22,6 +22,7 @@ from kindling.lib.storable import escaped
 from kindling.ops.logs import about
 from kindling.runs import queue
 from kindling.runs.commits import CommitWatch
+from kindling.runs.listen import Listener
 from kindling.runs.livelog import LiveLog, LogWriter
 from kindling.runs.models import Run
 from kindling.runs.spec import CannotStart, spec_for
@@ -406,57 +407,17 @@ class Worker:
                 return
 
 
-class WakeListener:
-    """PostgreSQL: a connection of its own that LISTENs on the wake channel (queue.wake_workers).
-    Used by the one slot that waits for work (the others queue behind it on the claiming lock)."""
+class WakeListener(Listener):
+    """PostgreSQL: LISTENs on the wake channel (queue.wake_workers). Used by the one slot that waits
+    for work (the others queue behind it on the claiming lock)."""
 
     def __init__(self):
-        self._connection = None
-        self._failed_at = 0.0
+        super().__init__(queue.WAKE_CHANNEL, "new runs")
 
     def wait(self, seconds: float) -> bool | None:
         """Wait up to `seconds` for a notification: True when one came, False when none did, None
         when there is no listening here (not PostgreSQL, or the connection broke: the caller polls
-        instead, and a new connection is tried again after a while)."""
-        connection = self._connect()
-        if connection is None:
-            return None
-        woken = False
-        try:
-            for _notify in connection.notifies(timeout=seconds, stop_after=1):
-                woken = True
-            if woken:
-                # Those sent while every slot was busy are stale: one look at the queue answers all.
-                for _stale in connection.notifies(timeout=0):
-                    pass
-        except Exception:
-            log.warning("the wake-up connection broke; polling until it is back", exc_info=True)
-            self.close()
-            self._failed_at = time.monotonic()
-            return None
-        return woken
-
-    def close(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            except Exception:
-                pass
-            self._connection = None
-
-    def _connect(self):
-        if self._connection is not None:
-            return self._connection
-        django_connection = connections[router.db_for_read(Run)]
-        if django_connection.vendor != "postgresql" or time.monotonic() - self._failed_at < 10:
-            return None
-        try:
-            connection = django_connection.get_new_connection(django_connection.get_connection_params())
-            connection.autocommit = True
-            connection.execute(f"LISTEN {queue.WAKE_CHANNEL}")
-        except Exception:
-            log.warning("cannot LISTEN for new runs; polling instead", exc_info=True)
-            self._failed_at = time.monotonic()
-            return None
-        self._connection = connection
-        return connection
+        instead, and a new connection is tried again after a while). Those sent while every slot was
+        busy are stale and read with it: one look at the queue answers all."""
+        heard = self.payloads(seconds)
+        return None if heard is None else bool(heard)

@@ -4,8 +4,6 @@ run's data, a job set to statuses only leaves its data out, and switching the tr
 202 back."""
 
 import json
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,9 +13,8 @@ from playwright.sync_api import expect
 from kindling.jobs.models import Trigger
 from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
-from tests.browser.test_studio_run import read_db
+from tests.browser.test_studio_run import read_db, serving
 from tests.conftest import make_job, make_project, make_trigger, make_user
-from tests.e2e.test_serve import free_port, wait_for_port
 from tests.queue.conftest import shared_db  # noqa: F401 - the fixture: this test's database, seen by `serve`
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,34 +23,8 @@ DOUBLE = "fn(state => ({ ...state, data: { doubled: state.data.n * 2 } }));"
 
 @pytest.fixture
 def serve(shared_db):  # noqa: F811 - the imported fixture
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kindling.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-scheduler",
-        ],
-        env={**shared_db, "PORT": str(port)},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    with serving(shared_db) as address:
+        yield address
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:

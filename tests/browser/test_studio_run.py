@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -86,8 +87,10 @@ def gate():
     shut.close()
 
 
-@pytest.fixture
-def serve(gate, shared_db):  # noqa: F811 - the imported fixture; the gate opens its port first
+@contextmanager
+def serving(env: dict, *options: str):
+    """A `kindling serve` with one worker and no scheduler on a free port, for the length of the block:
+    its address."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -99,11 +102,10 @@ def serve(gate, shared_db):  # noqa: F811 - the imported fixture; the gate opens
             str(port),
             "--workers",
             "1",
-            "--slots",
-            "1",
+            *options,
             "--no-scheduler",
         ],
-        env={**shared_db, "PORT": str(port)},
+        env={**env, "PORT": str(port)},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -118,6 +120,12 @@ def serve(gate, shared_db):  # noqa: F811 - the imported fixture; the gate opens
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def serve(gate, shared_db):  # noqa: F811 - the imported fixture; the gate opens its port first
+    with serving(shared_db, "--slots", "1") as address:
+        yield address
 
 
 @pytest.mark.browser
