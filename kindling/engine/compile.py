@@ -22,6 +22,7 @@ COMPILER_MEMORY_MB = 256
 # A compile of a normal job takes milliseconds; the first request also waits for Node to start.
 COMPILE_TIMEOUT_SECONDS = 20.0
 IDLE_SECONDS = 120.0
+COMPILER_STARTS = 3  # processes started for one request, when they end before they are ready
 # Longer expressions are refused before they reach Node: the editor is for job code, not data.
 MAX_EXPRESSION_CHARS = 1_000_000
 
@@ -135,7 +136,7 @@ class Compiler:
             self._used_at = time.monotonic()
             self._schedule_stop()
 
-    def _ask(self, request: dict, readable: tuple[Path, ...]) -> dict:
+    def _ask(self, request: dict, readable: tuple[Path, ...], starts: int = 1) -> dict:
         # A process started for another repository cannot read this one inside its sandbox.
         if self._runner is not None and (not self._runner.alive or not set(readable) <= set(self._readable)):
             self._stop()
@@ -149,7 +150,12 @@ class Compiler:
         try:
             return request_compile(self._runner, request, time.monotonic() + self.timeout)
         except CompilerUnavailable:
+            # A process that ended before it was ready (bubblewrap's loopback set-up losing a kernel
+            # race under load) is started again, as a run's is: it had compiled nothing.
+            again = starts < COMPILER_STARTS and self._runner is not None and self._runner.died_starting()
             self._stop()
+            if again:
+                return self._ask(request, readable, starts + 1)
             raise
 
     def _stop(self) -> None:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from kindling.engine import ExitCode, node, snapshot
+from kindling.engine.compile import Compiler
 from kindling.engine.node import WORKER, RunnerProcess, node_binary, snapshot_flags
 from tests.engine.conftest import log_text
 
@@ -253,3 +254,15 @@ def test_a_hidden_script_beside_the_runner_does_not_make_the_snapshot_stale(tmp_
         script.unlink()
 
     assert during == before
+
+
+def test_a_compiler_process_whose_loopback_failed_is_started_again(monkeypatch):
+    started = _dies_before_ready(LOOPBACK_RACE, 1, monkeypatch)
+    compiler = Compiler()
+    try:
+        compiled = compiler.compile("fn(state => state);")
+    finally:
+        compiler.close()
+
+    assert compiled.operations and "export default" in compiled.code
+    assert len(started) == 2
