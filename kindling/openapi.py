@@ -5,7 +5,7 @@ Every operation may answer 401 (no token, a wrong or expired one). One with para
 answer 422 (a value of the wrong type or out of its declared limits), one with a body 400 (an unknown
 field: bodies forbid them), one addressed by a path (a project's slug, an object's id) 404. An
 endpoint declares the others it answers itself with `errors(...)`: 403 (its role table action is not
-every member's), 400 (a domain rule), 409 (a state conflict).
+every member's), 400 (a domain rule), 409 (a state conflict), 429 (too much of that work going on).
 """
 
 import types
@@ -33,6 +33,7 @@ WHY = {
     403: "Your role in the project does not allow this",
     404: "No such object among those you can reach",
     409: "The object is not in a state that allows this",
+    429: "Too much of this work is going on at once: try again when some has ended",
     422: "A parameter or field has the wrong type, or a value outside its declared limits",
 }
 

@@ -19,10 +19,17 @@ from kindling.jobs.models import AdaptorInstall
 # looks the version up and installs it, each step bounded by npm's timeout.
 STALE_AFTER = timedelta(seconds=2 * NPM_TIMEOUT_SECONDS + 60)
 STOPPED_NOTE = "The install stopped without finishing (the web process that ran it ended). Try again."
+# Installs of different versions running at once, on the whole Kindling: each is an npm process (they
+# take turns on the repository's lock), and a member asking for one more is told to wait.
+MAX_RUNNING = 4
 
 
 class InstallRefused(ValueError):
     pass
+
+
+class InstallBusy(Exception):
+    """MAX_RUNNING installs are going: the caller answers 429."""
 
 
 def clean_spec(name: str, version: str) -> tuple[str, str]:
@@ -37,6 +44,10 @@ def clean_spec(name: str, version: str) -> tuple[str, str]:
         parse_adaptor(f"{name}@{version}")
     except AdaptorUnavailable as exc:
         raise InstallRefused(str(exc)) from None
+    for what, value in (("adaptor", name), ("version", version)):
+        longest = AdaptorInstall._meta.get_field(what).max_length
+        if len(value) > longest:  # the shorthand grows a name by 17 characters
+            raise InstallRefused(f"The {what} {value[:40]}… is longer than {longest} characters.")
     return name, version
 
 
@@ -52,13 +63,22 @@ def expire_if_stale(install: AdaptorInstall) -> AdaptorInstall:
 
 def start_install(name: str, version: str, repo_dir: Path, user=None) -> AdaptorInstall:
     """Queue the install of `name@version` and start it in a thread; an install of the same version
-    that is still going is answered instead of starting a second one."""
+    that is still going is answered instead of starting a second one. Raises InstallRefused (not an
+    adaptor version) or InstallBusy (MAX_RUNNING others are going)."""
     name, version = clean_spec(name, version)
-    for running in AdaptorInstall.objects.filter(
-        adaptor=name, version=version, status=AdaptorInstall.Status.RUNNING
-    ):
-        if expire_if_stale(running).status == AdaptorInstall.Status.RUNNING:
+    going = [
+        install
+        for install in AdaptorInstall.objects.filter(status=AdaptorInstall.Status.RUNNING).order_by("pk")
+        if expire_if_stale(install).status == AdaptorInstall.Status.RUNNING
+    ]
+    for running in going:
+        if (running.adaptor, running.version) == (name, version):
             return running
+    if len(going) >= MAX_RUNNING:
+        raise InstallBusy(
+            f"{len(going)} adaptor installs are going: try again when one has ended "
+            f"(at most {MAX_RUNNING} at once)."
+        )
     install = AdaptorInstall.objects.create(adaptor=name, version=version, requested_by=user)
     threading.Thread(
         target=run_install,

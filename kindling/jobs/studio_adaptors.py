@@ -104,6 +104,8 @@ def adaptor_install(request, project):
         install = adaptor_installs.start_install(name, version or "", settings.ADAPTOR_REPO_DIR, request.user)
     except adaptor_installs.InstallRefused as exc:
         return json_error(str(exc), 400, field="adaptor")
+    except adaptor_installs.InstallBusy as exc:
+        return json_error(str(exc), 429)
     return JsonResponse(_described(install, project), status=202)
 
 

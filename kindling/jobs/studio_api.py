@@ -1,19 +1,23 @@
 """REST API of Job Studio's helpers: the compiler's check of an expression, the adaptor picker
-(installed adaptors, an adaptor's versions) and the cron preview of the trigger form. Each calls what
-the portal's endpoint calls (kindling/jobs/studio.py, studio_adaptors.py, views.py)."""
+(installed adaptors, an adaptor's versions, installing another version) and the cron preview of the
+trigger form. Each calls what the portal's endpoint calls (kindling/jobs/studio.py,
+studio_adaptors.py, views.py)."""
 
 from datetime import datetime
+from typing import Literal
 
 from django.conf import settings
+from django.http import Http404
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kindling.engine.adaptors import AdaptorUnavailable, published_versions
 from kindling.engine.compile import CompileError, CompilerUnavailable, compile_expression
-from kindling.jobs import adaptor_docs
+from kindling.jobs import adaptor_docs, adaptor_installs
+from kindling.jobs.models import AdaptorInstall
 from kindling.jobs.studio import compile_reason
 from kindling.jobs.views import CRON_PREVIEW, next_fire_times
-from kindling.openapi import BodyIn, errors
+from kindling.openapi import BodyIn, Id, errors, links, operation_id
 from kindling.projects.access import project_for
 
 router = Router(tags=["job studio"])
@@ -80,6 +84,39 @@ class AdaptorDocsOut(Schema):
     adaptor: str
     version: str = Field(description="The installed version documented")
     operations: list[OperationDocOut]
+
+
+class InstallIn(BodyIn):
+    adaptor: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The package, like @openfn/language-http (the shorthand http stands for it)",
+    )
+    version: str = Field("latest", max_length=50, description="An exact version (7.2.10) or latest")
+
+
+class InstallNoteOut(Schema):
+    time: datetime
+    level: str
+    message: str
+
+
+class InstallOut(Schema):
+    id: int
+    adaptor: str
+    version: str = Field(description="As asked: an exact version or latest")
+    installed_version: str = Field(description="The exact version installed, once done")
+    # Literal, not the TextChoices: the document names an enum by its class, and Status is a run's.
+    status: Literal[tuple(AdaptorInstall.Status.values)]
+    notes: list[InstallNoteOut] = Field(description="Its progress, in order")
+    error: str = Field(description="Why it failed")
+    details: list[str] = Field(description="npm's reasons, when it failed")
+
+
+INSTALL_LINKS = links(
+    202,
+    get=(operation_id(__name__, "get_adaptor_install"), {"install_id": "$response.body#/id"}),
+)
 
 
 class CronTimesOut(Schema):
@@ -162,6 +199,41 @@ def adaptor_operations(
     except adaptor_docs.NotInstalled as exc:
         return Status(400, {"error": str(exc)})
     return Status(200, {"adaptor": name, "version": exact, "operations": operations})
+
+
+@router.post(
+    "/projects/{slug}/adaptors/installs",
+    response={202: InstallOut, **errors(400, 429)},
+    summary="Install an adaptor version from npm in the background, as Job Studio's install button "
+    "does: poll the install it answers. An install of the same version still going is answered "
+    "instead of a new one; 429 while four others are going",
+    openapi_extra=INSTALL_LINKS,
+)
+def install_adaptor(request, slug: str, payload: InstallIn):
+    project_for(request.user, slug, "edit_job")
+    try:
+        install = adaptor_installs.start_install(
+            payload.adaptor, payload.version, settings.ADAPTOR_REPO_DIR, request.user
+        )
+    except adaptor_installs.InstallRefused as exc:
+        return Status(400, {"error": f"adaptor: {exc}"})
+    except adaptor_installs.InstallBusy as exc:
+        return Status(429, {"error": str(exc)})
+    return Status(202, adaptor_installs.describe(install))
+
+
+@router.get(
+    "/projects/{slug}/adaptors/installs/{install_id}",
+    response=InstallOut,
+    summary="An adaptor install: running, done (with the exact version installed) or failed (with "
+    "npm's reasons)",
+)
+def get_adaptor_install(request, slug: str, install_id: Id):
+    project_for(request.user, slug)
+    install = AdaptorInstall.objects.filter(pk=install_id).first()
+    if install is None:
+        raise Http404(f"There is no adaptor install {install_id}.")
+    return adaptor_installs.describe(install)
 
 
 @router.get(

@@ -183,7 +183,10 @@ def take_params(project_id: int, worker: str, lease_seconds: float) -> list:
     adapt = connection.ops.adapt_datetimefield_value
     until = adapt(now + timedelta(seconds=lease_seconds))
     return [RUNNING, adapt(now), worker, until, project_id, PENDING, adapt(now)] + [
-        PENDING, project_id, RUNNING, project_id,
+        PENDING,
+        project_id,
+        RUNNING,
+        project_id,
     ]
 
 

@@ -6,10 +6,13 @@ import json
 import logging
 from types import SimpleNamespace
 
+import pytest
 from django.utils import timezone
 
 from kindling.collections.store import create_collection, upsert
 from kindling.engine.adaptors import AdaptorUnavailable
+from kindling.jobs import adaptor_installs
+from kindling.jobs.models import AdaptorInstall
 from kindling.library import catalogue
 from kindling.runs.models import Run
 from kindling.vcs.link import link_repository
@@ -148,6 +151,93 @@ def test_adaptor_docs_of_a_version_not_installed_is_a_400(call, bob, tmp_path, s
     response = call(bob, "GET", "/adaptors/docs", adaptor="@openfn/language-http", version="7.2.10")
 
     assert response.status_code == 400 and "not installed" in response.json()["error"]
+
+
+@pytest.fixture
+def installs_wait(monkeypatch):
+    """start_install's background threads, held back: the test runs each install itself (the test
+    database is one connection, which a thread of its own would not share)."""
+    held = []
+
+    class Held:
+        def __init__(self, target, args, **_options):
+            held.append(args)
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(adaptor_installs.threading, "Thread", Held)
+    return held
+
+
+def test_an_install_from_the_api_is_polled_until_it_is_done(
+    call, project, bob, tmp_path, settings, installs_wait
+):
+    settings.ADAPTOR_REPO_DIR = tmp_path
+    install_fake_adaptor(tmp_path, "@openfn/language-example", "1.2.0")
+
+    started = call(
+        bob, "POST", f"/projects/{project.slug}/adaptors/installs", {"adaptor": "example", "version": "1.2.0"}
+    )
+
+    assert started.status_code == 202
+    install = started.json()
+    assert (install["adaptor"], install["version"], install["status"]) == (
+        "@openfn/language-example",
+        "1.2.0",
+        "running",
+    )
+    adaptor_installs.run_install(*installs_wait[0])
+    done = call(bob, "GET", f"/projects/{project.slug}/adaptors/installs/{install['id']}").json()
+    assert (done["status"], done["installed_version"]) == ("done", "1.2.0")
+    assert done["notes"][-1]["message"] == "@openfn/language-example@1.2.0 is installed"
+
+
+def test_an_install_that_is_not_an_adaptor_version_is_a_400(call, project, bob, installs_wait):
+    response = call(bob, "POST", f"/projects/{project.slug}/adaptors/installs", {"adaptor": "@types/node"})
+
+    assert response.status_code == 400 and "not an adaptor Kindling can run" in response.json()["error"]
+    assert not AdaptorInstall.objects.exists() and not installs_wait
+
+
+def test_an_install_whose_name_is_too_long_once_expanded_is_a_400(call, project, bob, installs_wait):
+    # 200 characters, as the document allows: the shorthand makes it @openfn/language-<200 characters>.
+    response = call(bob, "POST", f"/projects/{project.slug}/adaptors/installs", {"adaptor": "a" * 200})
+
+    assert response.status_code == 400 and "longer than 200 characters" in response.json()["error"]
+    assert not AdaptorInstall.objects.exists()
+
+
+def test_a_fifth_install_while_four_are_going_is_a_429_and_the_same_version_is_answered(
+    call, project, bob, installs_wait
+):
+    going = [
+        AdaptorInstall.objects.create(adaptor=f"@openfn/language-a{n}", version="1.0.0")
+        for n in range(adaptor_installs.MAX_RUNNING)
+    ]
+    path = f"/projects/{project.slug}/adaptors/installs"
+
+    busy = call(bob, "POST", path, {"adaptor": "@openfn/language-http", "version": "7.2.10"})
+    same = call(bob, "POST", path, {"adaptor": "@openfn/language-a2", "version": "1.0.0"})
+
+    assert busy.status_code == 429 and "try again when one has ended" in busy.json()["error"]
+    assert same.status_code == 202 and same.json()["id"] == going[2].pk
+    assert AdaptorInstall.objects.count() == adaptor_installs.MAX_RUNNING and not installs_wait
+
+
+def test_an_outsider_gets_404_for_adaptor_installs(call, project, charlie, installs_wait):
+    install = AdaptorInstall.objects.create(adaptor="@openfn/language-http", version="7.2.10")
+    base = f"/projects/{project.slug}/adaptors/installs"
+
+    assert call(charlie, "POST", base, {"adaptor": "http"}).status_code == 404
+    assert call(charlie, "GET", f"{base}/{install.pk}").status_code == 404
+    assert not installs_wait
+
+
+def test_an_unknown_install_is_a_404(call, project, bob):
+    response = call(bob, "GET", f"/projects/{project.slug}/adaptors/installs/999999")
+
+    assert response.status_code == 404 and "no adaptor install 999999" in response.json()["error"]
 
 
 def test_collections_items_and_deletion(call, project, bob):

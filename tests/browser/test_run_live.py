@@ -15,8 +15,14 @@ from tests.domain.conftest import Line
 def test_the_run_page_shows_new_log_lines_while_the_run_runs_and_its_end(live_server, transactional_db):
     project = make_project(make_user("alice@example.com"))
     job = make_job(project)
-    run = Run.objects.create(project=project, job=job, cause=Run.Cause.MANUAL, status=Run.Status.RUNNING,
-                             started_at=timezone.now(), worker="w1")
+    run = Run.objects.create(
+        project=project,
+        job=job,
+        cause=Run.Cause.MANUAL,
+        status=Run.Status.RUNNING,
+        started_at=timezone.now(),
+        worker="w1",
+    )
     run.append_log([Line("first line")])
 
     with open_chromium() as browser:

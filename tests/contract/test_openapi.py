@@ -14,7 +14,9 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from kindling.accounts.models import ApiToken
 from kindling.collections.store import create_collection, upsert
 from kindling.exports.models import Export
 from kindling.inbox.auth_methods import add_method
+from kindling.jobs.models import AdaptorInstall
 from kindling.projects.members import add_member
 from tests.conftest import make_credential, make_job, make_project, make_trigger, make_user, post_message
 from tests.portal.conftest import make_run
@@ -54,6 +57,9 @@ def seed_project() -> tuple[str, dict]:
     credential = make_credential(alice, projects=[project])
     method = add_method(project, alice, "api_key", "contract").method
     export = Export.objects.create(project=project, requester=alice, kind="runs")
+    install = AdaptorInstall.objects.create(
+        adaptor="@openfn/language-http", version="7.2.10", status=AdaptorInstall.Status.FAILED
+    )
     collection = create_collection(project, "contract")
     upsert(collection, [{"key": "k", "value": "1"}])
     # A token the coverage and fuzzing phases may revoke (DELETE /account/tokens/{token_id})...
@@ -75,6 +81,7 @@ def seed_project() -> tuple[str, dict]:
         "collection_id": collection.pk,
         "item_id": collection.items.get().pk,
         "token_id": spare.pk,
+        "install_id": install.pk,
     }
     return secret, ids
 
@@ -107,14 +114,48 @@ def start_server(environment: dict, log: Path) -> tuple[subprocess.Popen, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
+class NoPackages(BaseHTTPRequestHandler):
+    """An npm registry that has no package at all: npm says E404, as it does for a name nobody
+    published."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = b'{"error":"Not found"}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
 @pytest.fixture
-def served_api(shared_db, tmp_path):  # noqa: F811
+def empty_registry():
+    """The address of an npm registry on 127.0.0.1 without packages: the fuzzing's adaptor installs
+    and version lists ask it, and fail as they would for a made-up name, without the network."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoPackages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def served_api(shared_db, tmp_path, empty_registry):  # noqa: F811
     """The servers' addresses, the token and the seeded ids. On PostgreSQL two `kindling serve` share
     the database, as web processes behind a load balancer do: one Python process answers with one CPU
     at most, and three Schemathesis runs keep two busy. On SQLite, one (the embedded set-up)."""
     token, ids = seed_project()
     count = 2 if "DATABASE_URL" in shared_db else 1
-    servers = [start_server(shared_db, tmp_path / f"serve-{n}.log") for n in range(count)]
+    # Adaptor installs go to an adaptor repository of the test's own, from the empty registry.
+    environment = {
+        **shared_db,
+        "KINDLING_ADAPTOR_DIR": str(tmp_path / "adaptors"),
+        "npm_config_registry": empty_registry,
+    }
+    servers = [start_server(environment, tmp_path / f"serve-{n}.log") for n in range(count)]
     try:
         for n, (server, base) in enumerate(servers):
             wait_for_port(int(base.rsplit(":", 1)[1]), server, tmp_path / f"serve-{n}.log")
@@ -203,3 +244,6 @@ def test_every_operation_answers_as_its_document_says(served_api, tmp_path):
             if run.poll() is None:
                 run.kill()
     assert all("Seed: 21" in report for report in reports.values())
+    # The install operation was reached (not refused before it), and the empty registry had nothing.
+    installs = AdaptorInstall.objects.exclude(pk=ids["install_id"])
+    assert installs.exists() and not installs.filter(status=AdaptorInstall.Status.DONE).exists()

@@ -29,11 +29,16 @@ def no_admin_env(monkeypatch):
 
 
 def test_user_create_makes_a_user_who_can_log_in(db):
-    output = run("user", "create", "--email", "Dora@Example.com", "--password", "long enough",
-                 "--name", "Dora")
+    output = run(
+        "user", "create", "--email", "Dora@Example.com", "--password", "long enough", "--name", "Dora"
+    )
     user = User.objects.get()
     assert (user.email, user.name, user.is_staff, user.is_superuser) == (
-        "dora@example.com", "Dora", False, False)
+        "dora@example.com",
+        "Dora",
+        False,
+        False,
+    )
     assert user.check_password("long enough")
     assert output == f"created dora@example.com (user number {user.user_number})\n"
 

@@ -60,13 +60,16 @@ def test_imported_jobs_are_switched_on_with_their_adaptor(imported):
     assert all(job.enabled and not job.archived and not job.private for job in jobs)
     assert {(job.adaptor, job.adaptor_version) for job in jobs} == {("@openfn/language-common", "latest")}
     assert jobs[0].expression.strip() == (
-        "fn(state => { state.data.number = state.data.number * 2; return state; })")
+        "fn(state => { state.data.number = state.data.number * 2; return state; })"
+    )
 
 
 def test_imported_triggers_have_the_right_kinds_and_details(imported):
     triggers = {t.name: t for t in Trigger.objects.select_related("upstream_job")}
-    summary = {name: (t.kind, t.criteria, t.exclusion, t.cron, t.upstream_job and t.upstream_job.name)
-               for name, t in triggers.items()}
+    summary = {
+        name: (t.kind, t.criteria, t.exclusion, t.cron, t.upstream_job and t.upstream_job.name)
+        for name, t in triggers.items()
+    }
     assert summary == {
         "trigger-1": ("message", {"number": 2}, None, "", None),
         "trigger-x": ("message", {"premonition": "failure"}, None, "", None),
@@ -78,8 +81,13 @@ def test_imported_triggers_have_the_right_kinds_and_details(imported):
 
 def test_each_job_points_at_its_trigger(imported):
     pairs = dict(Job.objects.values_list("name", "trigger__name"))
-    assert pairs == {"job-1": "trigger-1", "recurring-job": "every-minute", "flow-job": "after-j1",
-                     "bad-job": "trigger-x", "catch-job": "after-failure"}
+    assert pairs == {
+        "job-1": "trigger-1",
+        "recurring-job": "every-minute",
+        "flow-job": "after-j1",
+        "bad-job": "trigger-x",
+        "catch-job": "after-failure",
+    }
 
 
 def test_the_credential_is_owned_by_the_importer_and_shared_with_the_project(imported, alice):
@@ -105,7 +113,9 @@ def test_importing_twice_makes_two_projects_with_distinct_inboxes(alice):
 
 
 def test_it_accepts_language_pack_and_extra_type_and_label_keys(tmp_path, alice):
-    import_text(tmp_path, """
+    import_text(
+        tmp_path,
+        """
 jobs:
   old-job:
     expression: fn(s => s)
@@ -118,14 +128,17 @@ triggers:
     type: message
     label: Everything
     criteria: '{}'
-""")
+""",
+    )
     job = Job.objects.get()
     assert (job.adaptor, job.adaptor_version) == ("@openfn/language-common", "latest")
     assert (job.trigger.kind, job.trigger.criteria) == ("message", {})
 
 
 def test_it_parses_the_adaptor_version(tmp_path, alice):
-    import_text(tmp_path, """
+    import_text(
+        tmp_path,
+        """
 jobs:
   fetch:
     expression: get('/patients')
@@ -134,12 +147,15 @@ jobs:
 triggers:
   t:
     cron: '0 * * * *'
-""")
+""",
+    )
     assert Job.objects.values_list("adaptor", "adaptor_version").get() == ("@openfn/language-http", "7.2.10")
 
 
 def test_it_imports_an_exclusion_next_to_criteria(tmp_path, alice):
-    import_text(tmp_path, """
+    import_text(
+        tmp_path,
+        """
 jobs:
   share:
     expression: fn(s => s)
@@ -149,13 +165,17 @@ triggers:
   t:
     criteria: '{"name":"john doe"}'
     exclusion: '{"allowedToShare":false}'
-""")
+""",
+    )
     trigger = Trigger.objects.get()
     assert (trigger.criteria, trigger.exclusion) == ({"name": "john doe"}, {"allowedToShare": False})
 
 
 def test_it_imports_the_kindling_block_for_what_v2_cannot_express(tmp_path, alice):
-    import_text(tmp_path, EXAMPLE.read_text() + """
+    import_text(
+        tmp_path,
+        EXAMPLE.read_text()
+        + """
 kindling:
   concurrency: 3
   jobs:
@@ -163,10 +183,15 @@ kindling:
       enabled: false
       private: true
       console_disabled: true
-""")
+""",
+    )
     assert Project.objects.get().concurrency == 3
-    flags = {name: (on, private, quiet) for name, on, private, quiet in
-             Job.objects.values_list("name", "enabled", "private", "console_disabled")}
+    flags = {
+        name: (on, private, quiet)
+        for name, on, private, quiet in Job.objects.values_list(
+            "name", "enabled", "private", "console_disabled"
+        )
+    }
     assert flags["bad-job"] == (False, True, True)
     assert flags["job-1"] == (True, False, False)
 
@@ -191,60 +216,88 @@ GOOD_JOB = """
 
 # (yaml, pattern the error must match): each names the key and says what is wrong.
 BROKEN_FILES = [
-    pytest.param(f"""
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: nope
 triggers:
   t:
     criteria: '{{}}'
-""", r"jobs\.a\.trigger: names trigger 'nope', which is not in triggers", id="unknown-trigger"),
-    pytest.param(f"""
+""",
+        r"jobs\.a\.trigger: names trigger 'nope', which is not in triggers",
+        id="unknown-trigger",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     criteria: '{{"a":1}}'
     cron: '* * * * *'
-""", r"triggers\.t: a trigger has exactly one of criteria, cron, success, failure "
+""",
+        r"triggers\.t: a trigger has exactly one of criteria, cron, success, failure "
         r"\(found criteria and cron\)",
-        id="two-kinds"),
-    pytest.param(f"""
+        id="two-kinds",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     label: nothing to trigger on
-""", r"triggers\.t: a trigger has exactly one of .* \(found none of them\)", id="no-kind"),
-    pytest.param(f"""
+""",
+        r"triggers\.t: a trigger has exactly one of .* \(found none of them\)",
+        id="no-kind",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     criteria: '{{"number": 2'
-""", r"triggers\.t\.criteria: is not valid JSON at line 1, column \d+", id="invalid-json-criteria"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.criteria: is not valid JSON at line 1, column \d+",
+        id="invalid-json-criteria",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     criteria: '"intake"'
-""", r"triggers\.t\.criteria: must be a JSON object", id="criteria-not-an-object"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.criteria: must be a JSON object",
+        id="criteria-not-an-object",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     criteria: '[{{"a": 1}}]'
-""", r"triggers\.t\.criteria: must be a JSON object", id="criteria-an-array"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.criteria: must be a JSON object",
+        id="criteria-an-array",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     criteria: '{{}}'
     exclusion: 'nope'
-""", r"triggers\.t\.exclusion: is not valid JSON", id="invalid-json-exclusion"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.exclusion: is not valid JSON",
+        id="invalid-json-exclusion",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
   b:{GOOD_JOB}    trigger: after
@@ -253,29 +306,45 @@ triggers:
     criteria: '{{}}'
   after:
     success: ghost
-""", r"triggers\.after\.success: names job 'ghost', which is not in jobs", id="flow-unknown-job"),
-    pytest.param(f"""
+""",
+        r"triggers\.after\.success: names job 'ghost', which is not in jobs",
+        id="flow-unknown-job",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     failure: ghost
-""", r"triggers\.t\.failure: names job 'ghost', which is not in jobs", id="catch-unknown-job"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.failure: names job 'ghost', which is not in jobs",
+        id="catch-unknown-job",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     cron: '61 * * * *'
-""", r"triggers\.t\.cron: '61 \* \* \* \*' is not a valid cron expression", id="invalid-cron"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.cron: '61 \* \* \* \*' is not a valid cron expression",
+        id="invalid-cron",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
 triggers:
   t:
     cron: '* * *'
-""", r"triggers\.t\.cron: .* must have 5 fields", id="cron-with-3-fields"),
-    pytest.param(f"""
+""",
+        r"triggers\.t\.cron: .* must have 5 fields",
+        id="cron-with-3-fields",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: after-b
   b:{GOOD_JOB}    trigger: after-a
@@ -284,8 +353,12 @@ triggers:
     success: a
   after-b:
     failure: b
-""", r"jobs\.a\.trigger: trigger 'after-b' would form a cycle", id="flow-catch-cycle"),
-    pytest.param(f"""
+""",
+        r"jobs\.a\.trigger: trigger 'after-b' would form a cycle",
+        id="flow-catch-cycle",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
   b:{GOOD_JOB}    trigger: after-c
@@ -297,15 +370,23 @@ triggers:
     success: b
   after-c:
     success: c
-""", r"jobs\.b\.trigger: trigger 'after-c' would form a cycle", id="flow-cycle-of-two"),
-    pytest.param(f"""
+""",
+        r"jobs\.b\.trigger: trigger 'after-c' would form a cycle",
+        id="flow-cycle-of-two",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: self
 triggers:
   self:
     success: a
-""", r"jobs\.a\.trigger: trigger 'self' would form a cycle", id="job-flows-into-itself"),
-    pytest.param("""
+""",
+        r"jobs\.a\.trigger: trigger 'self' would form a cycle",
+        id="job-flows-into-itself",
+    ),
+    pytest.param(
+        """
 jobs:
   a:
     adaptor: '@openfn/language-common'
@@ -313,8 +394,12 @@ jobs:
 triggers:
   t:
     criteria: '{}'
-""", r"jobs\.a\.expression: is required", id="missing-expression"),
-    pytest.param("""
+""",
+        r"jobs\.a\.expression: is required",
+        id="missing-expression",
+    ),
+    pytest.param(
+        """
 jobs:
   a:
     expression: '   '
@@ -323,8 +408,12 @@ jobs:
 triggers:
   t:
     criteria: '{}'
-""", r"jobs\.a\.expression: is required", id="blank-expression"),
-    pytest.param("""
+""",
+        r"jobs\.a\.expression: is required",
+        id="blank-expression",
+    ),
+    pytest.param(
+        """
 jobs:
   a:
     expression: fn(s => s)
@@ -332,8 +421,12 @@ jobs:
 triggers:
   t:
     criteria: '{}'
-""", r"jobs\.a\.adaptor: is required", id="missing-adaptor"),
-    pytest.param("""
+""",
+        r"jobs\.a\.adaptor: is required",
+        id="missing-adaptor",
+    ),
+    pytest.param(
+        """
 jobs:
   a:
     expression: fn(s => s)
@@ -342,25 +435,37 @@ jobs:
 triggers:
   t:
     criteria: '{}'
-""", r"jobs\.a\.adaptor: 'left-pad@1\.0\.0' is not an OpenFn adaptor", id="not-an-adaptor"),
-    pytest.param(f"""
+""",
+        r"jobs\.a\.adaptor: 'left-pad@1\.0\.0' is not an OpenFn adaptor",
+        id="not-an-adaptor",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
     credential: missing
 triggers:
   t:
     criteria: '{{}}'
-""", r"jobs\.a\.credential: names credential 'missing'", id="unknown-credential"),
-    pytest.param(f"""
+""",
+        r"jobs\.a\.credential: names credential 'missing'",
+        id="unknown-credential",
+    ),
+    pytest.param(
+        f"""
 jobs:
   a:{GOOD_JOB}    trigger: t
     schedule: daily
 triggers:
   t:
     criteria: '{{}}'
-""", r"jobs\.a\.schedule: unknown key", id="unknown-job-key"),
-    pytest.param("jobs: [\n  oops", r"\(file\): is not valid YAML at line \d+, column \d+",
-                 id="invalid-yaml"),
+""",
+        r"jobs\.a\.schedule: unknown key",
+        id="unknown-job-key",
+    ),
+    pytest.param(
+        "jobs: [\n  oops", r"\(file\): is not valid YAML at line \d+, column \d+", id="invalid-yaml"
+    ),
 ]
 
 

@@ -51,8 +51,13 @@ def test_the_run_starts_from_the_body_as_data_without_configuration(client, proj
 
 
 def test_it_stores_the_headers_but_not_the_secrets(client, project, job):
-    headers = {"X-Source": "kobo", "Authorization": "Basic dXNlcjpwYXNz", "Cookie": "sessionid=abc",
-               "X-Api-Key": "k-123", "Proxy-Authorization": "Basic eDp5"}
+    headers = {
+        "X-Source": "kobo",
+        "Authorization": "Basic dXNlcjpwYXNz",
+        "Cookie": "sessionid=abc",
+        "X-Api-Key": "k-123",
+        "Proxy-Authorization": "Basic eDp5",
+    }
     post_json(client, project, {"number": 2}, headers=headers)
     stored = Message.objects.get().headers
     assert stored["x-source"] == "kobo"
@@ -105,12 +110,16 @@ def test_one_message_can_start_runs_of_several_triggers_and_jobs(client, project
     assert sorted(response.json()["data"]) == ["audit", "job-1", "job-2"]
     message = Message.objects.get()
     assert sorted(Run.objects.filter(message=message).values_list("job__name", flat=True)) == [
-        "audit", "job-1", "job-2"]
+        "audit",
+        "job-1",
+        "job-2",
+    ]
 
 
 def test_it_respects_exclusion_criteria(client, project):
-    trigger = make_trigger(project, "consenting", criteria={"name": "john doe"},
-                           exclusion={"allowedToShare": False})
+    trigger = make_trigger(
+        project, "consenting", criteria={"name": "john doe"}, exclusion={"allowedToShare": False}
+    )
     make_job(project, "share", trigger)
     excluded = post_json(client, project, {"name": "john doe", "allowedToShare": False})
     included = post_json(client, project, {"name": "john doe", "dob": "1986-05-16"})
@@ -130,8 +139,11 @@ def test_it_only_starts_jobs_of_its_own_project(client, project, job, charlie):
 
 @pytest.mark.parametrize("content_type", ["text/xml", "application/xml", "application/xml; charset=utf-8"])
 def test_it_stores_an_xml_body_converted_to_json(client, project, content_type):
-    make_job(project, "odk", make_trigger(project, "form-x",
-                                          criteria={"data": {"@xmlns": "http://openrosa.org/formdesigner/X"}}))
+    make_job(
+        project,
+        "odk",
+        make_trigger(project, "form-x", criteria={"data": {"@xmlns": "http://openrosa.org/formdesigner/X"}}),
+    )
     xml = '<?xml version="1.0"?><data xmlns="http://openrosa.org/formdesigner/X"><q1>a</q1><q1>b</q1></data>'
     response = client.post(inbox(project), data=xml, content_type=content_type)
     assert (response.status_code, response.json()) == (202, accepted("odk"))
@@ -142,11 +154,18 @@ def test_it_stores_an_xml_body_converted_to_json(client, project, content_type):
 
 def test_it_stores_a_form_encoded_body_as_an_object(client, project):
     make_job(project, "form", make_trigger(project, "from-form", criteria={"name": "Jack"}))
-    response = client.post(inbox(project), data="name=Jack&tags=a&tags=b&empty=&city=S%C3%A3o+Paulo",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        inbox(project),
+        data="name=Jack&tags=a&tags=b&empty=&city=S%C3%A3o+Paulo",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert (response.status_code, response.json()) == (202, accepted("form"))
-    assert Message.objects.get().body == {"name": "Jack", "tags": ["a", "b"], "empty": "",
-                                          "city": "São Paulo"}
+    assert Message.objects.get().body == {
+        "name": "Jack",
+        "tags": ["a", "b"],
+        "empty": "",
+        "city": "São Paulo",
+    }
 
 
 def test_it_rejects_malformed_json_naming_line_and_column(client, project, job):
@@ -190,23 +209,33 @@ def test_it_rejects_a_body_over_8_mb_with_413(client, project, job):
 
 
 def test_it_rejects_a_declared_length_over_8_mb_before_reading_the_body(client, project, job):
-    response = client.post(inbox(project), data='{"number": 2}', content_type="application/json",
-                           CONTENT_LENGTH=str(settings.INBOX_MAX_BYTES + 1))
+    response = client.post(
+        inbox(project),
+        data='{"number": 2}',
+        content_type="application/json",
+        CONTENT_LENGTH=str(settings.INBOX_MAX_BYTES + 1),
+    )
     assert response.status_code == 413
     assert not Message.objects.exists() and not Run.objects.exists()
 
 
 def test_it_rejects_an_invalid_content_length(client, project, job):
-    response = client.post(inbox(project), data='{"number": 2}', content_type="application/json",
-                           CONTENT_LENGTH="twelve")
+    response = client.post(
+        inbox(project), data='{"number": 2}', content_type="application/json", CONTENT_LENGTH="twelve"
+    )
     assert (response.status_code, response.json()) == (400, {"error": "Invalid Content-Length header."})
     assert not Message.objects.exists()
 
 
 def test_it_rejects_a_chunked_body_over_8_mb_that_declares_no_length(project, job):
     raw = b'{"x":"' + b"a" * settings.INBOX_MAX_BYTES + b'"}'
-    scope = {"type": "http", "method": "POST", "path": inbox(project), "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": inbox(project),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+    }
     response = inbox_view(ASGIRequest(scope, io.BytesIO(raw)), project.inbox_uuid)
     assert response.status_code == 413
     assert not Message.objects.exists() and not Run.objects.exists()
@@ -235,8 +264,9 @@ def test_it_answers_404_in_json_for_an_address_that_is_not_a_uuid(client, projec
 
 # WHATWG's urlencoded parser never fails: an empty field is skipped and a bare name has an empty value.
 def test_it_parses_form_bodies_as_browsers_do(client, project):
-    response = client.post(inbox(project), data="name=Jack&&flag",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        inbox(project), data="name=Jack&&flag", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 202
     assert Message.objects.get().body == {"name": "Jack", "flag": ""}
 
@@ -281,8 +311,9 @@ UNSTORABLE = [
     pytest.param('{"a\\u0000": 1}', "application/json", "NUL character", id="nul-in-key"),
     pytest.param('{"a": "\\ud800"}', "application/json", "unpaired UTF-16 surrogate", id="lone-surrogate"),
     pytest.param("[" * 100_000 + "]" * 100_000, "application/json", "nested more than 500", id="deep-json"),
-    pytest.param('{"a":' * 600 + "1" + "}" * 600, "application/json", "nested more than 500",
-                 id="deep-json-objects"),
+    pytest.param(
+        '{"a":' * 600 + "1" + "}" * 600, "application/json", "nested more than 500", id="deep-json-objects"
+    ),
     pytest.param("<a>" * 50_000 + "</a>" * 50_000, "text/xml", "nested more than 500", id="deep-xml"),
     pytest.param("a=x%00y", "application/x-www-form-urlencoded", "NUL character", id="nul-in-form"),
     pytest.param(b'{"a": "\xe9"}', "application/json", "not UTF-8", id="latin-1"),
@@ -311,13 +342,16 @@ def test_it_accepts_the_largest_numbers_a_float_holds(client, project, job):
     assert {key: float(value) for key, value in Message.objects.get().body.items()} == json.loads(raw)
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param('{"emoji": "\\ud83d\\ude00", "nul": "\\\\u0000"}', id="escapes-that-are-fine"),
-    pytest.param('{"a":' * 400 + '"[[[[{{{{"' + "}" * 400, id="400-levels"),
-    pytest.param(json.dumps({"rows": [[i] for i in range(2000)]}), id="many-brackets-shallow"),
-    pytest.param('{"tiny": 1e-400, "digits": ' + "9" * 4300 + "}", id="numbers-that-fit"),
-    pytest.param('{"text": "1e400 and ' + "1" * 400 + '"}', id="huge-numbers-in-text"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('{"emoji": "\\ud83d\\ude00", "nul": "\\\\u0000"}', id="escapes-that-are-fine"),
+        pytest.param('{"a":' * 400 + '"[[[[{{{{"' + "}" * 400, id="400-levels"),
+        pytest.param(json.dumps({"rows": [[i] for i in range(2000)]}), id="many-brackets-shallow"),
+        pytest.param('{"tiny": 1e-400, "digits": ' + "9" * 4300 + "}", id="numbers-that-fit"),
+        pytest.param('{"text": "1e400 and ' + "1" * 400 + '"}', id="huge-numbers-in-text"),
+    ],
+)
 def test_it_stores_bodies_close_to_those_limits(client, project, job, raw):
     response = client.post(inbox(project), data=raw, content_type="application/json")
     assert response.status_code == 202

@@ -80,8 +80,9 @@ def test_kindling_sends_mail_to_the_smtp_server_its_environment_names(smtp_serve
         "KINDLING_EMAIL_PORT": str(port),
         "KINDLING_FROM_EMAIL": "kindling@example.org",
     }
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert done.returncode == 0, done.stderr
     # Through the backend that counts emails for /metrics, which hands them to SMTP.

@@ -18,13 +18,21 @@ def job(project):
 
 
 def flow(project, upstream, name, **kw):
-    return make_job(project, name, make_trigger(project, f"after-{upstream.name}-{name}", kind="flow",
-                                                upstream_job=upstream), **kw)
+    return make_job(
+        project,
+        name,
+        make_trigger(project, f"after-{upstream.name}-{name}", kind="flow", upstream_job=upstream),
+        **kw,
+    )
 
 
 def catch(project, upstream, name, **kw):
-    return make_job(project, name, make_trigger(project, f"fail-{upstream.name}-{name}", kind="catch",
-                                                upstream_job=upstream), **kw)
+    return make_job(
+        project,
+        name,
+        make_trigger(project, f"fail-{upstream.name}-{name}", kind="catch", upstream_job=upstream),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -109,8 +117,9 @@ def test_a_finished_run_frees_its_slot(job):
 
 def test_exit_0_is_success_and_the_final_state_is_saved_without_configuration(job):
     run = start(job, {"data": {"number": 2}})
-    queue.finish(run, 0, {"data": {"number": 4}, "configuration": {"password": "shhh"}},
-                 [Line("doubled")], "3.3.4")
+    queue.finish(
+        run, 0, {"data": {"number": 4}, "configuration": {"password": "shhh"}}, [Line("doubled")], "3.3.4"
+    )
     run.refresh_from_db()
     assert (run.status, run.exit_code, run.adaptor_version) == ("success", 0, "3.3.4")
     assert run.final_state == {"data": {"number": 4}}
@@ -150,10 +159,17 @@ def test_finishing_a_run_twice_raises_and_starts_nothing_more(project, job):
     assert Run.objects.count() == 2 and not LogLine.objects.exists()
 
 
-@pytest.mark.parametrize(("from_status", "to_status"), [
-    ("pending", "success"), ("pending", "failed"), ("success", "running"), ("failed", "success"),
-    ("aborted", "running"), ("lost", "success"),
-])
+@pytest.mark.parametrize(
+    ("from_status", "to_status"),
+    [
+        ("pending", "success"),
+        ("pending", "failed"),
+        ("success", "running"),
+        ("failed", "success"),
+        ("aborted", "running"),
+        ("lost", "success"),
+    ],
+)
 def test_illegal_status_transitions_raise(job, from_status, to_status):
     run = queue.enqueue(job, Run.Cause.MANUAL, {})
     Run.objects.filter(pk=run.pk).update(status=from_status)
@@ -177,8 +193,12 @@ def test_success_starts_the_flow_job_with_the_upstream_final_state(project, job)
 def test_failure_starts_the_catch_job_with_the_initial_state_and_the_log_as_error(project, job):
     catch_job = catch(project, job, "catch-job")
     run = start(job, {"data": {"premonition": "failure"}})
-    queue.finish(run, 1, {"data": "ignored"}, [Line("starting"), Line("Error: oops", level="error"),
-                                               Line("exit 1", source="R/T")])
+    queue.finish(
+        run,
+        1,
+        {"data": "ignored"},
+        [Line("starting"), Line("Error: oops", level="error"), Line("exit 1", source="R/T")],
+    )
     child = Run.objects.get(job=catch_job)
     assert (child.cause, child.parent_id) == ("catch", run.pk)
     assert child.initial_state == {"data": {"premonition": "failure"}, "error": run.log_text()}
@@ -247,8 +267,9 @@ def test_chains_are_transitive(project, job):
 
 def test_the_example_project_runs_as_the_spec_describes(project, alice):
     credential = make_credential(alice, projects=[project])
-    job_1 = make_job(project, "job-1", make_trigger(project, "trigger-1", criteria={"number": 2}),
-                     credential=credential)
+    job_1 = make_job(
+        project, "job-1", make_trigger(project, "trigger-1", criteria={"number": 2}), credential=credential
+    )
     flow(project, job_1, "flow-job")
     _message, runs = post_message(project, {"number": 2})
     assert [r.initial_state for r in runs] == [{"data": {"number": 2}}]
@@ -261,8 +282,12 @@ def test_the_example_project_runs_as_the_spec_describes(project, alice):
 
 
 def test_a_successful_cron_run_saves_its_final_state_for_the_next_run(cron_job):
-    queue.finish(start(cron_job, queue.cron_state(cron_job), cause="cron"), 0,
-                 {"counter": 1, "configuration": {"p": "shhh"}}, [])
+    queue.finish(
+        start(cron_job, queue.cron_state(cron_job), cause="cron"),
+        0,
+        {"counter": 1, "configuration": {"p": "shhh"}},
+        [],
+    )
     cron_job.refresh_from_db()
     assert cron_job.saved_state == {"counter": 1}
     assert queue.cron_state(cron_job) == {"counter": 1}

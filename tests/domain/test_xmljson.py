@@ -14,8 +14,9 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 
 
 def test_it_strips_namespace_prefixes_from_element_names():
-    body = xml_to_json(b'<h:html xmlns:h="http://www.w3.org/1999/xhtml"><h:head><h:title>T</h:title>'
-                       b"</h:head></h:html>")
+    body = xml_to_json(
+        b'<h:html xmlns:h="http://www.w3.org/1999/xhtml"><h:head><h:title>T</h:title></h:head></h:html>'
+    )
     assert body == {"html": {"@xmlns:h": "http://www.w3.org/1999/xhtml", "head": {"title": "T"}}}
 
 

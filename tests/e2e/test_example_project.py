@@ -88,5 +88,8 @@ def test_recurring_job_counts_up_and_a_failure_keeps_the_count(example):
     assert last.initial_state == {"counter": 2}
     assert last.final_state == {"counter": 3}
     assert [r.status for r in Run.objects.filter(job=job).order_by("id")] == [
-        "success", "success", "failed", "success"
+        "success",
+        "success",
+        "failed",
+        "success",
     ]

@@ -62,8 +62,14 @@ def env(tmp_path, fresh_database_url):
 
 
 def kindling(env, *args) -> str:
-    out = subprocess.run([sys.executable, "-m", "kindling.cli", *args], env=env, capture_output=True,
-                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-m", "kindling.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -89,19 +95,28 @@ def wait_for_port(port: int, server, seconds: float = 30) -> None:
 def test_serve_runs_the_example_project_end_to_end(env):
     kindling(env, "migrate", "--noinput", "-v", "0")
     assert "admin@example.com" in kindling(env, "bootstrap")
-    imported = json.loads(kindling(env, "project", "import", str(EXAMPLE), "--name", "Demo",
-                                   "--owner", "admin@example.com"))
+    imported = json.loads(
+        kindling(env, "project", "import", str(EXAMPLE), "--name", "Demo", "--owner", "admin@example.com")
+    )
     token = kindling(env, "token", "create", "--email", "admin@example.com").strip()
     base = f"http://127.0.0.1:{env['PORT']}"
     assert imported["inbox_url"].startswith(f"{base}/inbox/")
 
-    server = subprocess.Popen([sys.executable, "-m", "kindling.cli", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              cwd=Path(__file__).resolve().parents[2])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kindling.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         wait_for_port(int(env["PORT"]), server)
-        post = urllib.request.Request(imported["inbox_url"], data=b'{"number": 2}',
-                                      headers={"Content-Type": "application/json"}, method="POST")
+        post = urllib.request.Request(
+            imported["inbox_url"],
+            data=b'{"number": 2}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(post, timeout=30) as response:
             assert response.status == 202
             assert json.load(response)["data"] == ["job-1"]

@@ -44,14 +44,25 @@ def test_the_supervisor_loads_no_django_settings_models_or_database():
 
 
 def test_a_bad_setting_in_the_environment_is_refused_with_a_message():
-    out = subprocess.run([sys.executable, "-m", "kindling.cli", "serve"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60, env={**os.environ, "PORT": "eighty"})
+    out = subprocess.run(
+        [sys.executable, "-m", "kindling.cli", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "PORT": "eighty"},
+    )
     assert out.returncode == 1
     assert out.stderr.strip() == "kindling serve: PORT must be a whole number, got 'eighty'"
 
 
 def test_bad_counts_are_refused_with_a_message():
-    out = subprocess.run([sys.executable, "-m", "kindling.cli", "serve", "--slots", "0"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "kindling.cli", "serve", "--slots", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert out.returncode == 1
     assert "--slots at least 1" in out.stderr

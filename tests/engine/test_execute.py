@@ -508,8 +508,12 @@ def test_an_adaptor_importing_a_file_without_its_extension_at_run_time_gets_the_
         "export const greetLater = name => import('./lib').then(lib => lib.greet(name));\n" + EXECUTE
     )
     fake_adaptor(tmp_path, "lazy", {"index.js": index, **LIB}, type="module")
-    spec = RunSpec("lazy-0", "fn(async state => ({ data: { said: await greetLater('ada') } }));",
-                   "@openfn/language-lazy@1.0.0", {})
+    spec = RunSpec(
+        "lazy-0",
+        "fn(async state => ({ data: { said: await greetLater('ada') } }));",
+        "@openfn/language-lazy@1.0.0",
+        {},
+    )
 
     result = execute(spec, repo_dir=tmp_path)
 

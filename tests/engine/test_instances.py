@@ -42,9 +42,22 @@ def test_the_heap_of_a_process_does_not_grow_with_the_runs_it_serves(adaptor_rep
     name, version = COMMON.rsplit("@", 1)
     try:
         done = subprocess.run(
-            [node_binary(), "--expose-gc", "--experimental-vm-modules", "--experimental-import-meta-resolve",
-             "--no-warnings", str(script), str(adaptor_repo), name, version, "300"],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                node_binary(),
+                "--expose-gc",
+                "--experimental-vm-modules",
+                "--experimental-import-meta-resolve",
+                "--no-warnings",
+                str(script),
+                str(adaptor_repo),
+                name,
+                version,
+                "300",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     finally:
         script.unlink()

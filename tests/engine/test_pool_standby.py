@@ -140,8 +140,10 @@ def test_a_standby_process_that_cannot_import_the_adaptor_is_not_kept(adaptor_re
     pool = engine.Pool(size=1, max_runs=200, max_heap_mb=256, idle_seconds=300, max_processes=4, standby=1)
     try:
         # The request names a version the repository does not hold (a run would install it first).
-        pool.release(pool.acquire("project-1", 512, adaptor_repo, adaptor="@openfn/language-common@0.0.1"),
-                     reusable=False)
+        pool.release(
+            pool.acquire("project-1", 512, adaptor_repo, adaptor="@openfn/language-common@0.0.1"),
+            reusable=False,
+        )
         deadline = time.monotonic() + 60
         while not any("standby" in record.getMessage() for record in caplog.records):
             assert time.monotonic() < deadline, "the standby's failed import was never reported"

@@ -43,5 +43,3 @@ def make_run(
     if message is not None:
         JobState.rebuild([message.pk])  # as enqueue and finish leave it
     return run
-
-

@@ -56,8 +56,11 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(client, alice):
 
     assert len(mail.outbox) == 1
     texts = [
-        re.sub(r'"X-CSRFToken": "\w+"|name="csrfmiddlewaretoken" value="\w+"|[\w.]+@example\.com', "X",
-               r.content.decode())
+        re.sub(
+            r'"X-CSRFToken": "\w+"|name="csrfmiddlewaretoken" value="\w+"|[\w.]+@example\.com',
+            "X",
+            r.content.decode(),
+        )
         for r in (known, unknown)
     ]
     assert texts[0] == texts[1]

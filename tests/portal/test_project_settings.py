@@ -1,4 +1,3 @@
-
 """New project, the project dashboard and Project Settings in the portal."""
 
 import re

@@ -100,7 +100,10 @@ def test_preferences_refuse_unknown_keys_and_values_saying_what_is_valid(client_
     assert bad_key.status_code == 400 and "Unknown preference 'font'" in bad_key.json()["error"]
     assert not_json.status_code == 400 and "JSON" in not_json.json()["error"]
     assert good.json() == {
-        "studio_mode": "wizard", "editor_theme": "hc-black", "theme": "light", "failure_alerts": "off"
+        "studio_mode": "wizard",
+        "editor_theme": "hc-black",
+        "theme": "light",
+        "failure_alerts": "off",
     }
     assert User.objects.get(pk=alice.pk).preferences == {"editor_theme": "hc-black"}
 
@@ -344,6 +347,20 @@ def test_an_install_already_going_is_answered_instead_of_starting_another(client
     assert AdaptorInstall.objects.count() == 1
 
 
+def test_an_install_while_four_others_are_going_is_a_429_that_says_to_wait(client_for, project, alice):
+    for n in range(adaptor_installs.MAX_RUNNING):
+        AdaptorInstall.objects.create(adaptor=f"@openfn/language-a{n}", version="1.0.0")
+
+    response = post_json(
+        client_for(alice),
+        reverse("studio-adaptor-install", args=[project.slug]),
+        {"adaptor": "@openfn/language-http", "version": "7.2.10"},
+    )
+
+    assert response.status_code == 429 and "4 adaptor installs are going" in response.json()["error"]
+    assert AdaptorInstall.objects.count() == adaptor_installs.MAX_RUNNING
+
+
 def test_an_install_left_running_by_a_stopped_process_is_reported_failed(client_for, project, alice):
     stale = AdaptorInstall.objects.create(
         adaptor="@openfn/language-http", version="7.2.10", created_at=timezone.now() - timedelta(hours=1)
@@ -578,10 +595,13 @@ def test_the_stream_of_an_aborted_run_waits_for_the_last_lines_its_worker_writes
     run.abort()
 
     def the_worker_notices():
-        for seq, message in ((1, "Aborted: the run was cancelled while it ran"),
-                             (2, "Run complete with status: cancelled")):
-            LogLine.objects.create(run=run, seq=seq, time=timezone.now(), source="RTE", level="error",
-                                   message=message)
+        for seq, message in (
+            (1, "Aborted: the run was cancelled while it ran"),
+            (2, "Run complete with status: cancelled"),
+        ):
+            LogLine.objects.create(
+                run=run, seq=seq, time=timezone.now(), source="RTE", level="error", message=message
+            )
 
     async def follow():
         seen = []

@@ -80,8 +80,9 @@ NEVER_ENDS = "fn(state => { console.log('waiting for ever'); return new Promise(
 
 
 def test_aborting_a_running_run_kills_its_node_process_and_the_project_runs_on(shared_db, project, job):
-    forever = make_job(project, "forever", make_trigger(project, "manual", criteria={"never": True}),
-                       expression=NEVER_ENDS)
+    forever = make_job(
+        project, "forever", make_trigger(project, "manual", criteria={"never": True}), expression=NEVER_ENDS
+    )
     (run,) = queued(forever, 1)
     engine.shared_pool().close()
     worker = Worker("w1", slots=1, poll_seconds=0.05)

@@ -137,8 +137,9 @@ def test_it_answers_as_the_django_view_does(project, job, path_of, method, raw, 
 def test_a_declared_length_over_8_mb_gets_413_and_its_body_is_read_and_dropped(project, job):
     # Read, so that the client is not reset before it reads the 413 (tests/queue/test_inbox_wire.py).
     chunks = [b"a" * MB] * 9
-    status, _, body = call(f"/inbox/{project.inbox_uuid}", headers=[("Content-Length", str(9 * MB))],
-                           chunks=chunks)
+    status, _, body = call(
+        f"/inbox/{project.inbox_uuid}", headers=[("Content-Length", str(9 * MB))], chunks=chunks
+    )
     assert status == 413 and "8 MB" in body["error"]
     assert not Message.objects.exists()
 

@@ -20,10 +20,18 @@ from tests.conftest import make_job, make_trigger
 def scope_for(project, body: bytes) -> dict:
     path = f"/inbox/{project.inbox_uuid}"
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
     }
 
 
@@ -104,7 +112,9 @@ def test_messages_that_arrive_together_are_stored_in_one_group_and_each_is_answe
 def test_a_message_that_fails_in_a_group_costs_no_other(project, job, groups, monkeypatch):
     real = asgi.answer_or_wait
 
-    def fails_after_storing_boom(inbox_uuid, method, length, content_type, read, headers, client=None, query=""):  # noqa: E501
+    def fails_after_storing_boom(
+        inbox_uuid, method, length, content_type, read, headers, client=None, query=""
+    ):  # noqa: E501
         answered = real(inbox_uuid, method, length, content_type, read, headers, client, query)
         if b"boom" in read(1000):
             raise RuntimeError("a bug after the message was written")

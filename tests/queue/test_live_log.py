@@ -71,8 +71,9 @@ def job_running(project_with):
 
     def build(expression: str) -> Run:
         project = project_with(concurrency=2)
-        job = make_job(project, "live", make_trigger(project, "manual", criteria={"never": True}),
-                       expression=expression)
+        job = make_job(
+            project, "live", make_trigger(project, "manual", criteria={"never": True}), expression=expression
+        )
         return queued(job, 1)[0]
 
     return build
@@ -278,8 +279,9 @@ def test_once_the_run_has_ended_the_log_view_reloads_the_page(client_for, projec
 def test_the_page_of_a_run_aborted_while_it_ran_follows_its_log_until_the_workers_last_line(
     client_for, project, alice
 ):
-    run = make_run(make_job(project), status=Run.Status.ABORTED, exit_code=6, seconds=0,
-                   logs=[("JOB", "info", "one")])
+    run = make_run(
+        make_job(project), status=Run.Status.ABORTED, exit_code=6, seconds=0, logs=[("JOB", "info", "one")]
+    )
     Run.objects.filter(pk=run.pk).update(finished_at=timezone.now())
     client = client_for(alice)
 

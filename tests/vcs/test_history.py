@@ -58,7 +58,12 @@ def test_an_unlinked_job_has_no_git_history(project, alice):
 
 
 def test_the_history_api_lists_versions_and_commits_and_reverts_to_either(
-    linked, project, alice, bob, outside, call  # noqa: F811
+    linked,
+    project,
+    alice,
+    bob,
+    outside,
+    call,  # noqa: F811
 ):
     job = make_job(project, git_path="a.js")
     update_job(job, alice, expression="fn(s => s); // good")
