@@ -41,10 +41,19 @@ def make_project() -> str:
         ("set", "collections.set('bench', item => item.id, $.data.items);"),
         ("get", "collections.get('bench', '*');"),
     ):
-        trigger = Trigger.objects.create(project=project, name=phase, kind=Trigger.Kind.MESSAGE,
-                                         criteria={"phase": phase})
-        Job.objects.create(project=project, name=phase, trigger=trigger, expression=expression,
-                           adaptor=ADAPTOR, adaptor_version=VERSION, enabled=True, reply_with_data=False)
+        trigger = Trigger.objects.create(
+            project=project, name=phase, kind=Trigger.Kind.MESSAGE, criteria={"phase": phase}
+        )
+        Job.objects.create(
+            project=project,
+            name=phase,
+            trigger=trigger,
+            expression=expression,
+            adaptor=ADAPTOR,
+            adaptor_version=VERSION,
+            enabled=True,
+            reply_with_data=False,
+        )
     return f"/inbox/{project.inbox_uuid}?wait=60"
 
 

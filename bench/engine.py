@@ -12,7 +12,7 @@ local HTTP server with language-http) it prints, in one run:
    worker pays on a project's first run, or the first after a recycle: Node, the runtime and the
    compiler are loaded ahead, the run imports its adaptor), the median of 5 projects;
 2. warm: the median and p95 of `--runs` runs on one warm process of the pool (the default settings:
-   recycled after 200 runs), after 5 runs to warm it up;
+   recycled after the default share of runs), after 5 runs to warm it up;
 3. runs per second with 2 warm processes: 2 threads executing `--runs` runs between them;
 4. the resident memory of a warm process (its whole process tree, bubblewrap included) after those
    runs with the default recycling, and after as many runs on a process that is never recycled;
@@ -40,13 +40,14 @@ sys.path.insert(0, str(ROOT))
 from kindling import engine  # noqa: E402
 from kindling.engine import sandbox  # noqa: E402
 from kindling.engine.node import RunnerProcess, node_binary  # noqa: E402
+from kindling.engine.pool import MAX_RUNS  # noqa: E402
 
 COMMON = "@openfn/language-common@3.3.4"
 HTTP = "@openfn/language-http@7.2.10"
 COLD_RUNS = 5
 WARM_UP = 5
 NO_SNAPSHOT_ENV = "KINDLING_NO_RUNNER_SNAPSHOT"
-DEFAULT_POOL = {"size": 2, "max_runs": 200, "max_heap_mb": 256, "idle_seconds": 300}
+DEFAULT_POOL = {"size": 2, "max_runs": MAX_RUNS, "max_heap_mb": 256, "idle_seconds": 300}
 
 
 # A local HTTP system for the language-http job: answers every GET with a small JSON body.

@@ -42,8 +42,19 @@ async def bare_app(scope, receive, send) -> None:
 def bare_inbox_rate(port: int, closed_loop, path_body, requests: int, seconds: float) -> float:
     """Accepted/s of the bare app, with the bench's own load client (`closed_loop`)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.floors:bare_app", "--port", str(port), "--no-access-log",
-         "--lifespan", "off", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.floors:bare_app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
     )
     try:
@@ -99,8 +110,10 @@ def warm_runtime_rate(repo: Path, seconds: float) -> float:
 
     def trivial() -> engine.RunSpec:
         return engine.RunSpec(
-            run_id=f"floor-{uuid.uuid4()}", expression="fn(state => state);",
-            adaptor="@openfn/language-common@3.3.4", state={"data": {}, "configuration": None},
+            run_id=f"floor-{uuid.uuid4()}",
+            expression="fn(state => state);",
+            adaptor="@openfn/language-common@3.3.4",
+            state={"data": {}, "configuration": None},
         )
 
     engine.ensure_adaptor("@openfn/language-common@3.3.4", repo)

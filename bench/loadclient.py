@@ -100,5 +100,3 @@ async def open_loop(port, path, make_body, rate: float, seconds: float) -> dict:
     while not free.empty():
         free.get_nowait().close()
     return {"statuses": statuses, "latencies": latencies}
-
-

@@ -88,8 +88,14 @@ def ensure_database(url: str) -> None:
     from psycopg import sql
 
     config = dj_database_url.parse(url)
-    params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None,
-              "password": config["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    params = {
+        "host": config["HOST"] or None,
+        "port": config["PORT"] or None,
+        "user": config["USER"] or None,
+        "password": config["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
     with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as connection:
         found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]])
         if not found.fetchone():
@@ -176,9 +182,7 @@ def wait_for_port(port: int, server: subprocess.Popen) -> None:
 
 def web_cpu_seconds(server_pid: int) -> float:
     """CPU time the tree's web (uvicorn) processes have used so far."""
-    return sum(
-        cpu_seconds(pid) or 0.0 for pid in process_tree(server_pid) if process_kind(pid) == "web"
-    )
+    return sum(cpu_seconds(pid) or 0.0 for pid in process_tree(server_pid) if process_kind(pid) == "web")
 
 
 def finished_runs(project_id: int) -> list[tuple]:

@@ -226,7 +226,7 @@ RUN_LEASE_SECONDS = env_int("KINDLING_RUN_LEASE", 30, minimum=3)
 # and a Node process more each); processes start only as runs need them.
 ENGINE_POOL = {
     **({"size": env_int("KINDLING_POOL_SIZE", 2, minimum=0)} if env_str("KINDLING_POOL_SIZE") else {}),
-    "max_runs": env_int("KINDLING_POOL_MAX_RUNS", 200, minimum=1),
+    "max_runs": env_int("KINDLING_POOL_MAX_RUNS", 1000, minimum=1),  # engine.pool.MAX_RUNS
     "max_heap_mb": env_int("KINDLING_POOL_MAX_HEAP_MB", 256, minimum=16),
     "idle_seconds": env_int("KINDLING_POOL_IDLE_SECONDS", 300, minimum=1),
     "max_processes": env_int("KINDLING_POOL_MAX_PROCESSES", 8, minimum=1),

@@ -100,12 +100,16 @@ def _import_ahead(runner: RunnerProcess, adaptor: str, repo: Path) -> None:
         raise RuntimeError(f"the standby process could not import {adaptor}: {answer['error']}")
 
 
+# Runs a process serves before it is replaced (docs/engine.md, "Recycling"; KINDLING_POOL_MAX_RUNS).
+MAX_RUNS = 1000
+
+
 class Pool:
     def __init__(
         self,
         *,
         size: int = 2,
-        max_runs: int = 200,
+        max_runs: int = MAX_RUNS,
         max_heap_mb: int = 256,
         idle_seconds: float = 300,
         max_processes: int = 8,
