@@ -29,12 +29,26 @@ _TRANSLATE = "'" + PUNCTUATION.replace("'", "''") + "', '" + " " * len(PUNCTUATI
 _JSON_ESCAPES = r"'\\(u[0-9a-fA-F]{4}|.)'"
 
 
+# The same punctuation as one regular expression's class (`]`, `[` and `\\` escaped, `-` last). On a
+# long text it is three times faster than translate(), whose cost grows with the length of the text
+# times the 31 characters it looks for: for a 40 KB body, 4 ms against 12 (issue 17).
+_PUNCTUATION_CLASS = (
+    "'[" + "".join("\\" + c if c in "[]\\" else c for c in PUNCTUATION if c != "-").replace("'", "''") + "-]'"
+)
+
+
 def words_sql(column: str, json: bool = False) -> str:
-    """PostgreSQL: the tsvector of a text column (or of a jsonb's text), as the index writes it."""
+    """PostgreSQL: the tsvector of a text column (or of a jsonb's text), as the index writes it.
+
+    A log line's punctuation goes through translate() (its index was built so: a query must write the
+    very same expression); a body's, stored once per message (BODY_WORDS), through the regular
+    expression, which gives the same text faster on long ones.
+    """
     text = f"left({column}, {FULLTEXT_CHARS})"
-    if json:
-        text = f"regexp_replace({text}, {_JSON_ESCAPES}, ' ', 'g')"
-    return f"to_tsvector('simple'::regconfig, translate({text}, {_TRANSLATE}))"
+    if not json:
+        return f"to_tsvector('simple'::regconfig, translate({text}, {_TRANSLATE}))"
+    text = f"regexp_replace({text}, {_JSON_ESCAPES}, ' ', 'g')"
+    return f"to_tsvector('simple'::regconfig, regexp_replace({text}, {_PUNCTUATION_CLASS}, ' ', 'g'))"
 
 
 # A message's words are stored (migration search 0002): the Inbox walks its newest messages testing

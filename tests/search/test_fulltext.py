@@ -165,3 +165,65 @@ def test_postgresql_reads_the_common_words_from_the_text_index_statistics(projec
 
     assert "kisumu" in fulltext.common_words("search_body_words")
     assert "zanzibar" not in fulltext.common_words("search_body_words")
+
+
+def old_body_words_sql() -> str:
+    """The expression of a message's words as migration search 0002 first stored them (translate())."""
+    from kindling.search.indexes import _JSON_ESCAPES, _TRANSLATE, FULLTEXT_CHARS
+
+    text = f"regexp_replace(left((body)::text, {FULLTEXT_CHARS}), {_JSON_ESCAPES}, ' ', 'g')"
+    return f"to_tsvector('simple'::regconfig, translate({text}, {_TRANSLATE}))"
+
+
+PUNCTUATED = {
+    "every": "a!b\"c#d$e%f&g'h(i)j*k+l,m-n.o/p:q;r<s=t>u?v@w[x\\y]z^A_B`C{D|E}F~G",
+    "brackets": "[[x]] \\\\ ^start end- -mid- ]first",
+    "unicode": "Zürich–Genève «quoted» 東京 naïve",
+}
+
+
+def test_postgresql_stores_the_words_translate_gave(project):
+    # The stored words come from a regular expression since migration search 0003 (faster on long
+    # bodies); they must be the very words the translate() of 0002 gave, punctuation and all.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's stored body_words column (SQLite's FTS5 tables are fed by triggers)")
+    for name, body in {**BODIES, **PUNCTUATED}.items():
+        post_message(project, {name: body})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE body_words = {old_body_words_sql()}) FROM inbox_message"
+        )
+        total, same = cursor.fetchone()
+
+    assert total == len(BODIES) + len(PUNCTUATED) and same == total
+
+
+def test_migration_0003_computes_the_words_of_an_older_database_again(project):
+    import importlib
+
+    from django.db import connection
+
+    from kindling.search.indexes import BODY_WORDS_INDEX
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's stored body_words column (SQLite's FTS5 tables are fed by triggers)")
+    migration = importlib.import_module("kindling.search.migrations.0003_faster_body_words")
+    message, _ = post_message(project, {"note": "sent to DHIS2", "server": "10.0.0.5:443"})
+    with connection.cursor() as cursor:  # the column as 0002 added it (undone with the test's transaction)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's inserts' checks, before ALTER TABLE
+        cursor.execute("DROP INDEX search_body_words")
+        cursor.execute("ALTER TABLE inbox_message DROP COLUMN body_words")
+        cursor.execute(
+            "ALTER TABLE inbox_message ADD COLUMN body_words tsvector "
+            f"GENERATED ALWAYS AS ({old_body_words_sql()}) STORED"
+        )
+        cursor.execute(BODY_WORDS_INDEX)
+
+        migration.recompute(None, connection.schema_editor())
+
+        assert "translate(" not in migration.generated_as(cursor)
+        assert "regexp_replace" in migration.generated_as(cursor)
+    found = filter_messages(Message.objects.filter(project=project), text="dhis2 10.0.0.5")
+    assert list(found.values_list("pk", flat=True)) == [message.pk]
