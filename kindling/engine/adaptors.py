@@ -64,15 +64,28 @@ def parse_adaptor(spec: str) -> tuple[str, str | None]:
     return name, version
 
 
+# package.json as last read, per repository: (modification time in ns, size, parsed). Every run asks
+# whether its adaptor is installed; the file changes only when npm installs another version.
+_repo_packages: dict[Path, tuple[int, int, dict]] = {}
+
+
 def _read_repo_package(repo_dir: Path) -> dict:
+    path = Path(repo_dir) / "package.json"
     try:
-        return json.loads((repo_dir / "package.json").read_text())
+        stat = path.stat()
+        known = _repo_packages.get(path)
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return known[2]
+        parsed = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
     except json.JSONDecodeError:
         # Read while npm rewrites it: "not installed" sends the caller to the locked path, which
         # reads it again once npm is done.
         return {}
+    if isinstance(parsed, dict):
+        _repo_packages[path] = (stat.st_mtime_ns, stat.st_size, parsed)
+    return parsed
 
 
 def package_dir(repo_dir: Path, name: str, version: str) -> Path:

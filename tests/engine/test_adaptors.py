@@ -208,3 +208,20 @@ def test_latest_installs_on_first_use_and_runs(tmp_path):
     assert result.adaptor_version == newest
     assert adaptors.list_installed(repo) == [("@openfn/language-common", newest)]
     assert any(f"Installed @openfn/language-common@{newest}" in line.message for line in result.log)
+
+
+def test_a_version_installed_after_the_repository_was_read_is_seen(tmp_path):
+    # The repository's package.json is kept parsed between runs, and read again once it changes.
+    from tests.credentials.conftest import install_fake_adaptor
+
+    install_fake_adaptor(tmp_path, "@openfn/language-example", "1.0.0")
+    assert adaptors.is_installed(tmp_path, "@openfn/language-example", "1.0.0")
+    assert not adaptors.is_installed(tmp_path, "@openfn/language-example", "1.1.0")
+
+    install_fake_adaptor(tmp_path, "@openfn/language-example", "1.1.0")
+
+    assert adaptors.is_installed(tmp_path, "@openfn/language-example", "1.1.0")
+    assert adaptors.list_installed(tmp_path) == [
+        ("@openfn/language-example", "1.0.0"),
+        ("@openfn/language-example", "1.1.0"),
+    ]
