@@ -2,9 +2,6 @@
 project, used by a job that calls a local HTTP server with basic auth, and the run succeeds."""
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings
@@ -20,44 +17,32 @@ from tests.browser.chromium import open_chromium
 from tests.browser.test_portal import log_in
 from tests.browser.test_studio import set_expression, wait_for_editor
 from tests.conftest import jobs_may_reach, make_project, make_user
+from tests.localhttp import JsonHandler, local_server
 
 HTTP = "@openfn/language-http@7.2.10"
 USERNAME = "integration@example.org"
 PASSWORD = "Tr0ub4dor & 3 / é"
 
 
-class _BasicAuthPatients(BaseHTTPRequestHandler):
+class _BasicAuthPatients(JsonHandler):
     expected = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
     seen: list[str | None] = []
 
-    def do_GET(self):
+    def do_GET(self):  # noqa: N802 - http.server's name
         self.seen.append(self.headers.get("Authorization"))
         if self.headers.get("Authorization") != self.expected:
-            status, body = 401, {"error": "who are you?"}
+            self.send_json(401, {"error": "who are you?"})
         elif self.path == "/patients/1":
-            status, body = 200, {"id": 1, "name": "Ada Lovelace"}
+            self.send_json(200, {"id": 1, "name": "Ada Lovelace"})
         else:
-            status, body = 404, {"error": "no such patient"}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            self.send_json(404, {"error": "no such patient"})
 
 
 @pytest.fixture
 def patients_server():
     _BasicAuthPatients.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BasicAuthPatients)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with jobs_may_reach(server.server_address[1]):
+    with local_server(_BasicAuthPatients) as server, jobs_may_reach(server.server_address[1]):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.browser

@@ -9,8 +9,7 @@ import re
 import subprocess
 import sys
 import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from tests.browser.test_portal import log_in
 from tests.browser.test_sections import shoot
 from tests.conftest import jobs_may_reach, make_job, make_project, make_trigger, make_user, post_message
 from tests.e2e.test_serve import free_port, wait_for_port
+from tests.localhttp import JsonHandler, local_server
 from tests.queue.conftest import shared_db  # noqa: F401 - the fixture: this test's database, seen by `serve`
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,27 +38,18 @@ class Gate:
         self.open = threading.Event()
         gate = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
+        class Handler(JsonHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
                 gate.open.wait(GATE_SECONDS)
-                body = b'{"gate": "open"}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_json(200, {"gate": "open"})
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._stack = ExitStack()
+        self.server = self._stack.enter_context(local_server(Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gate"
 
     def close(self):
         self.open.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._stack.close()
 
 
 def read_db(query):

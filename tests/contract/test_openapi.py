@@ -14,9 +14,7 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from kindling.inbox.auth_methods import add_method
 from kindling.jobs.models import AdaptorInstall
 from kindling.projects.members import add_member
 from tests.conftest import make_credential, make_job, make_project, make_trigger, make_user, post_message
+from tests.localhttp import JsonHandler, local_server
 from tests.portal.conftest import make_run
 from tests.queue.conftest import shared_db  # noqa: F401 - the database `kindling serve` shares with this test
 
@@ -114,32 +113,20 @@ def start_server(environment: dict, log: Path) -> tuple[subprocess.Popen, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-class NoPackages(BaseHTTPRequestHandler):
+class NoPackages(JsonHandler):
     """An npm registry that has no package at all: npm says E404, as it does for a name nobody
     published."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
-        body = b'{"error":"Not found"}'
-        self.send_response(404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args):
-        pass
+        self.send_json(404, {"error": "Not found"})
 
 
 @pytest.fixture
 def empty_registry():
     """The address of an npm registry on 127.0.0.1 without packages: the fuzzing's adaptor installs
     and version lists ask it, and fail as they would for a made-up name, without the network."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NoPackages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with local_server(NoPackages) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 @pytest.fixture

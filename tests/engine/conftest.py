@@ -4,9 +4,7 @@ that outlives the test run (`data/adaptors`, the default repo of `make run`, or 
 import json
 import os
 import subprocess
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from kindling import engine
 from kindling.engine.node import RUNNER_DIR, runner_command
 from tests.conftest import jobs_may_reach
+from tests.localhttp import JsonHandler, local_server
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = "@openfn/language-common@3.3.4"
@@ -114,32 +113,19 @@ def compile_jobs(adaptor_repo):
     return compile_all
 
 
-class _Patients(BaseHTTPRequestHandler):
-    def do_GET(self):
+class _Patients(JsonHandler):
+    def do_GET(self):  # noqa: N802 - http.server's name
         if self.path == "/patients/1":
-            body, status = json.dumps({"id": 1, "name": "Ada Lovelace"}).encode(), 200
+            self.send_json(200, {"id": 1, "name": "Ada Lovelace"})
         elif self.path == "/patients/broken":
-            body, status = b'{"error": "database down"}', 500
+            self.send_json(500, {"error": "database down"})
         else:
-            body, status = b'{"error": "no such patient"}', 404
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+            self.send_json(404, {"error": "no such patient"})
 
 
 @pytest.fixture(scope="module")
 def patients_server():
     """A local HTTP system: GET /patients/1 answers JSON, /patients/broken 500, anything else 404.
     Yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Patients)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with jobs_may_reach(server.server_address[1]):
+    with local_server(_Patients) as server, jobs_may_reach(server.server_address[1]):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()

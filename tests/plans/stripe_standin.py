@@ -8,10 +8,11 @@ Stripe Elements does. Test cards: 4242 4242 4242 4242 (visa) succeeds, 4000 0000
 """
 
 import itertools
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from tests.localhttp import JsonHandler
 
 DECLINED = "4000000000000002"
 BRANDS = {"4": "visa", "5": "mastercard", "3": "amex"}
@@ -81,20 +82,12 @@ class StripeStandIn(ThreadingHTTPServer):
         return f"{prefix}_{next(self.ids):06d}"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: StripeStandIn
 
-    def log_message(self, *args):
-        pass
-
-    def send_json(self, status: int, payload: dict) -> None:
-        content = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(content)))
-        self.send_header("Access-Control-Allow-Origin", "*")  # the card form posts from the portal's origin
-        self.end_headers()
-        self.wfile.write(content)
+    def send_json(self, status: int, payload: dict, headers=None) -> None:
+        # The card form posts from the portal's origin.
+        super().send_json(status, payload, {"Access-Control-Allow-Origin": "*", **(headers or {})})
 
     def params(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)

@@ -3,13 +3,14 @@
 (served by `git http-backend`), which only answers requests carrying a token it issued."""
 
 import base64
-import json
 import os
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
+
+from tests.localhttp import JsonHandler
 
 CLIENT_ID = "Iv1.standin"
 CLIENT_SECRET = "standin-secret"
@@ -35,19 +36,8 @@ class GitHubStandIn(ThreadingHTTPServer):
         return token
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: GitHubStandIn
-
-    def log_message(self, *args):
-        pass
-
-    def send_json(self, status: int, body: dict):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
