@@ -21,7 +21,9 @@ def test_a_large_body_and_the_state_of_its_run_are_stored_with_lz4(project):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_column_compression(body) FROM inbox_message WHERE id = %s", [message.pk])
         assert cursor.fetchone()[0] == "lz4"
-        cursor.execute("SELECT pg_column_compression(initial_state) FROM runs_run WHERE id = %s", [runs[0].pk])
+        cursor.execute(
+            "SELECT pg_column_compression(initial_state) FROM runs_run WHERE id = %s", [runs[0].pk]
+        )
         assert cursor.fetchone()[0] == "lz4"
     message.refresh_from_db()
     assert message.body == LARGE
